@@ -1,0 +1,47 @@
+/* A galaxy overdensity map and its systematics templates. */
+#ifndef SYSMAP_DATA_H
+#define SYSMAP_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sysmap/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sm_data sm_data_t;
+
+/* Copies the used pixels (mask[j] != 0, or all when mask is NULL) of
+ * delta_g_obs (n_pix_total,) and templates (n_sys, n_pix_total) row-major.
+ * Rejects NaN/Inf, S = 0, and no used pixels; names the offending entry. */
+sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
+                         const double *delta_g_obs, const double *templates,
+                         const uint8_t *mask);
+
+/* Reads an HDF5 file: float64 datasets delta_g_obs (N,) and templates (S, N),
+ * optional uint8 mask (N,), optional root attributes template_names (strings)
+ * and injected_a / injected_b (float64, S) for synthetic maps. */
+sm_status sm_data_load_hdf5(sm_data_t **out, const char *path);
+
+void sm_data_free(sm_data_t *data);
+
+size_t sm_data_n_pix(const sm_data_t *data);          /* used pixels N */
+size_t sm_data_n_sys(const sm_data_t *data);          /* templates S */
+const double *sm_data_delta(const sm_data_t *data);   /* (N,) */
+const double *sm_data_templates(const sm_data_t *data); /* (S, N) row-major */
+/* Template name i; "t_<i+1>" when the input named none. */
+const char *sm_data_template_name(const sm_data_t *data, size_t i);
+/* Injected a and b of a synthetic map, or NULL when the input has none. */
+const double *sm_data_injected_a(const sm_data_t *data);
+const double *sm_data_injected_b(const sm_data_t *data);
+/* Population standard deviation (ddof 0) of delta_g_obs over used pixels. */
+double sm_data_delta_std(const sm_data_t *data);
+/* 64-bit FNV-1a digest of N, S, the used map and templates, so a resumed
+ * run can check it continues on the same data. */
+uint64_t sm_data_digest(const sm_data_t *data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,68 @@
+/* Contamination models, parameter layout and the per-walker log-likelihood. */
+#ifndef SYSMAP_MODEL_H
+#define SYSMAP_MODEL_H
+
+#include <stddef.h>
+#include "sysmap/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    SM_MODEL_ADDITIVE = 0,      /* free a, b = 0 */
+    SM_MODEL_MULTIPLICATIVE,    /* free b, a = 0 */
+    SM_MODEL_COMBINED           /* free a and b */
+} sm_model_kind;
+
+#define SM_SIGMA_MIN_DEFAULT 1e-6
+
+/* A model on S templates. Parameter vector layout:
+ * additive [a_1..a_S, sigma], multiplicative [b_1..b_S, sigma],
+ * combined [a_1..a_S, b_1..b_S, sigma], then gamma when skew is on. */
+typedef struct {
+    sm_model_kind kind;
+    int skew;            /* non-zero: skew-normal likelihood (Eq. 18) */
+    size_t n_sys;        /* S */
+    double sigma_min;    /* prior: sigma <= sigma_min gives -inf */
+} sm_model_t;
+
+sm_status sm_model_parse(const char *name, sm_model_kind *kind);
+const char *sm_model_name(sm_model_kind kind);
+/* Checks kind, S >= 1 and a finite non-negative sigma_min. */
+sm_status sm_model_validate(const sm_model_t *model);
+
+size_t sm_model_n_cont(const sm_model_t *model);  /* free contamination parameters */
+size_t sm_model_n_dim(const sm_model_t *model);   /* n_cont + 1 (+1 skew) */
+/* Offsets into the parameter vector; -1 where the block is absent. */
+long sm_model_a_offset(const sm_model_t *model);
+long sm_model_b_offset(const sm_model_t *model);
+size_t sm_model_sigma_index(const sm_model_t *model);
+long sm_model_gamma_index(const sm_model_t *model);
+/* Name of parameter i ("a_1", "b_3", "sigma", "gamma") into buf. */
+sm_status sm_model_param_name(const sm_model_t *model, size_t i, char *buf, size_t len);
+
+/* Pixel sums of one parameter vector over N pixels. A backend produces them
+ * (over any subset of pixels: they add), the model turns them into lnL. */
+typedef struct {
+    double log_m;   /* sum_j ln|m_j| */
+    double sq;      /* sum_j r_j^2 (Gaussian) or u_j^2 (skew) */
+    double log_phi; /* sum_j ln Phi(gamma u_j / sigma) (skew only) */
+} sm_pixel_sums_t;
+
+/* Whether the prior admits params (sigma > sigma_min); when not, the
+ * log-probability is -inf and the pixel sums need not be computed. */
+int sm_model_in_prior(const sm_model_t *model, const double *params);
+/* Shift of the skew-normal location: xi = -sigma delta sqrt(2/pi). */
+double sm_model_skew_xi(double sigma, double gamma);
+/* Stable ln Phi(x), the log of the standard normal CDF, for all finite x. */
+double sm_log_ndtr(double x);
+/* Log-probability from the pixel sums over n_pix pixels: lnL plus prior;
+ * -inf outside the prior or when lnL is not finite. */
+double sm_model_log_prob(const sm_model_t *model, size_t n_pix,
+                         const double *params, const sm_pixel_sums_t *sums);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,65 @@
+/* A complete inference run: basis, backend, initial walkers, sampling,
+ * statistics and the run file. What `sysmap run` does, as one call. */
+#ifndef SYSMAP_RUN_H
+#define SYSMAP_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sysmap/basis.h"
+#include "sysmap/chainfile.h"
+#include "sysmap/data.h"
+#include "sysmap/model.h"
+#include "sysmap/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    sm_model_kind model;     /* default combined */
+    int skew;                /* default 0 */
+    double sigma_min;        /* default SM_SIGMA_MIN_DEFAULT */
+    size_t n_walkers;        /* default 250 */
+    size_t n_steps;          /* default 1500 (burn-in included) */
+    size_t n_burn;           /* default 300 */
+    uint32_t seed;           /* default 42 */
+    sm_basis_kind basis;     /* sampling basis, default rotated */
+    const char *backend;     /* default "reference" */
+    const char *device;      /* backend's device choice, NULL = its default */
+    const char *precision;   /* NULL = the backend's default */
+    size_t flush_every;      /* steps between file flushes, default 50 */
+    const double *init;      /* (W, n_dim) initial walkers in the original
+                                basis, or NULL for the seeded draw */
+} sm_run_config_t;
+
+void sm_run_config_default(sm_run_config_t *cfg);
+
+/* Called after every step; a non-zero return stops the run (SM_ECANCELLED)
+ * after the file holds every complete step. */
+typedef int (*sm_progress_fn)(void *user, size_t done, size_t total);
+
+typedef struct sm_run sm_run_t;
+
+/* Validates the configuration against the data and builds basis and backend. */
+sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_config_t *cfg);
+void sm_run_free(sm_run_t *run);
+
+/* Samples. out_path NULL keeps everything in memory. With resume, continues
+ * out_path's partial file (settings must match). */
+sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
+                         sm_progress_fn progress, void *user);
+
+const sm_model_t *sm_run_model(const sm_run_t *run);
+const sm_basis_t *sm_run_basis(const sm_run_t *run);
+const char *sm_run_param_name(const sm_run_t *run, size_t i);
+/* After execute: chain (n_steps, W, n_dim) and log_prob (n_steps, W) in the
+ * original basis, and the summary. */
+const double *sm_run_chain(const sm_run_t *run);
+const double *sm_run_log_prob(const sm_run_t *run);
+const sm_summary_t *sm_run_summary(const sm_run_t *run);
+const sm_run_config_t *sm_run_config(const sm_run_t *run);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

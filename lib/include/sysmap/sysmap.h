@@ -1,0 +1,18 @@
+/* Umbrella header: the whole public API of libsysmap. */
+#ifndef SYSMAP_SYSMAP_H
+#define SYSMAP_SYSMAP_H
+
+#include "sysmap/status.h"
+#include "sysmap/version.h"
+#include "sysmap/model.h"
+#include "sysmap/data.h"
+#include "sysmap/basis.h"
+#include "sysmap/backend.h"
+#include "sysmap/reference.h"
+#include "sysmap/rng.h"
+#include "sysmap/sampler.h"
+#include "sysmap/stats.h"
+#include "sysmap/chainfile.h"
+#include "sysmap/run.h"
+
+#endif

@@ -1,0 +1,28 @@
+/* Shared helpers for the Check suites. */
+#ifndef SYSMAP_TESTUTIL_H
+#define SYSMAP_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Runs a suite; returns the process exit status (0 when all pass). */
+int sm_test_run(Suite *suite);
+
+/* |got - want| <= rtol * |want| + atol, with a message naming both. */
+#define ck_assert_close(got, want, rtol, atol)                                   \
+    do {                                                                          \
+        double got_ = (got), want_ = (want);                                      \
+        double tol_ = (rtol) * (want_ < 0 ? -want_ : want_) + (atol);             \
+        double diff_ = got_ - want_;                                              \
+        ck_assert_msg(diff_ <= tol_ && -diff_ <= tol_,                            \
+                      "%s = %.17g, expected %.17g (tolerance %.3g)", #got, got_,  \
+                      want_, tol_);                                               \
+    } while (0)
+
+/* A path under the build tree's scratch folder for this test, created fresh. */
+const char *sm_test_tmp_path(const char *name);
+
+/* Runs a shell command, returns its exit status (-1 when it did not exit). */
+int sm_test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
