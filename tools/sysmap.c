@@ -1,1 +1,50 @@
-int main(void){return 0;}
+/* sysmap: command-line front end of libsysmap. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sysmap/status.h"
+#include "sysmap/version.h"
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sysmap <command> [options]\n"
+            "\n"
+            "Infers the systematic contamination of a galaxy overdensity map from\n"
+            "template maps (Berlfein et al. 2024) with an emcee-exact ensemble sampler.\n"
+            "\n"
+            "commands:\n"
+            "  run [INPUT]   sample the posterior of a map (the example map without INPUT)\n"
+            "\n"
+            "options:\n"
+            "  -h, --help    this help; `sysmap run --help` for the run options\n"
+            "  --version     print the version\n");
+}
+
+int cli_error(const char *what)
+{
+    fprintf(stderr, "sysmap: %s: %s\n", what, sm_last_error());
+    return CLI_ERROR;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("sysmap %s\n", sm_version());
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    fprintf(stderr, "sysmap: unknown command '%s' (try sysmap --help)\n", cmd);
+    return CLI_USAGE;
+}

@@ -34,6 +34,7 @@ typedef struct {
 /* Results of a run, all in the original template basis. */
 typedef struct {
     const double *median;               /* (n_dim,) */
+    const double *std;                  /* (n_dim,) standard deviation, ddof 1 */
     const double *var_a, *var_b;        /* (S,) */
     const double *cov_a, *cov_b;        /* (S, S) */
     const double *acceptance_fraction;  /* (W,) */

@@ -41,6 +41,10 @@ double sm_data_delta_std(const sm_data_t *data);
  * run can check it continues on the same data. */
 uint64_t sm_data_digest(const sm_data_t *data);
 
+/* Initial walkers (n_walkers, n_dim) from float64 dataset `p0` of an HDF5
+ * file, in the original template basis; the shape must match exactly. */
+sm_status sm_walkers_load_hdf5(const char *path, size_t n_walkers, size_t n_dim, double *out);
+
 #ifdef __cplusplus
 }
 #endif

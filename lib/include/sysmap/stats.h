@@ -29,7 +29,9 @@ sm_status sm_stats_param_covariance(const double *flat, size_t n, const sm_model
 /* emcee's integrated_time on a chain (n_steps, W, n_dim): FFT autocorrelation
  * of each walker, averaged over walkers, Sokal window with c; tau (n_dim,).
  * *too_short is set when tol * tau > n_steps for any parameter (emcee's
- * AutocorrError, here a flag: tau is still returned). */
+ * AutocorrError, here a flag: tau is still returned). A parameter that is
+ * constant along some walker, or not finite, gets tau = NaN (emcee's 0/0)
+ * and sets *too_short. */
 sm_status sm_stats_autocorr_time(const double *chain, size_t n_steps, size_t n_walkers,
                                  size_t n_dim, double c, double tol, double *tau,
                                  int *too_short);

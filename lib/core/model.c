@@ -1,0 +1,134 @@
+#include "sysmap/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_sf_erf.h>
+
+#include "error.h"
+
+static const char *const model_names[] = {"additive", "multiplicative", "combined"};
+
+sm_status sm_model_parse(const char *name, sm_model_kind *kind)
+{
+    for (size_t i = 0; name != NULL && i < sizeof model_names / sizeof *model_names; i++) {
+        if (strcmp(name, model_names[i]) == 0) {
+            *kind = (sm_model_kind)i;
+            return SM_OK;
+        }
+    }
+    return sm_fail(SM_EINVAL, "unknown model '%s' (expected additive, multiplicative or combined)",
+                   name ? name : "(null)");
+}
+
+const char *sm_model_name(sm_model_kind kind)
+{
+    return (unsigned)kind < sizeof model_names / sizeof *model_names ? model_names[kind] : "unknown";
+}
+
+sm_status sm_model_validate(const sm_model_t *model)
+{
+    if (model == NULL)
+        return sm_fail(SM_EINVAL, "model: NULL");
+    if ((unsigned)model->kind > SM_MODEL_COMBINED)
+        return sm_fail(SM_EINVAL, "model: unknown kind %d", (int)model->kind);
+    if (model->n_sys == 0)
+        return sm_fail(SM_EINVAL, "model: no templates (S = 0)");
+    if (!isfinite(model->sigma_min) || model->sigma_min < 0)
+        return sm_fail(SM_EINVAL, "model: sigma_min must be finite and >= 0, got %g",
+                       model->sigma_min);
+    return SM_OK;
+}
+
+size_t sm_model_n_cont(const sm_model_t *model)
+{
+    return model->kind == SM_MODEL_COMBINED ? 2 * model->n_sys : model->n_sys;
+}
+
+size_t sm_model_n_dim(const sm_model_t *model)
+{
+    return sm_model_n_cont(model) + 1 + (model->skew ? 1 : 0);
+}
+
+long sm_model_a_offset(const sm_model_t *model)
+{
+    return model->kind == SM_MODEL_MULTIPLICATIVE ? -1 : 0;
+}
+
+long sm_model_b_offset(const sm_model_t *model)
+{
+    switch (model->kind) {
+    case SM_MODEL_MULTIPLICATIVE: return 0;
+    case SM_MODEL_COMBINED: return (long)model->n_sys;
+    default: return -1;
+    }
+}
+
+size_t sm_model_sigma_index(const sm_model_t *model)
+{
+    return sm_model_n_cont(model);
+}
+
+long sm_model_gamma_index(const sm_model_t *model)
+{
+    return model->skew ? (long)sm_model_n_cont(model) + 1 : -1;
+}
+
+sm_status sm_model_param_name(const sm_model_t *model, size_t i, char *buf, size_t len)
+{
+    size_t s = model->n_sys;
+    long a0 = sm_model_a_offset(model), b0 = sm_model_b_offset(model);
+    int n;
+    if (a0 >= 0 && i >= (size_t)a0 && i < (size_t)a0 + s)
+        n = snprintf(buf, len, "a_%zu", i - (size_t)a0 + 1);
+    else if (b0 >= 0 && i >= (size_t)b0 && i < (size_t)b0 + s)
+        n = snprintf(buf, len, "b_%zu", i - (size_t)b0 + 1);
+    else if (i == sm_model_sigma_index(model))
+        n = snprintf(buf, len, "sigma");
+    else if ((long)i == sm_model_gamma_index(model))
+        n = snprintf(buf, len, "gamma");
+    else
+        return sm_fail(SM_EINVAL, "parameter index %zu out of range (n_dim = %zu)", i,
+                       sm_model_n_dim(model));
+    if (n < 0 || (size_t)n >= len)
+        return sm_fail(SM_EINVAL, "parameter name buffer of %zu bytes too small", len);
+    return SM_OK;
+}
+
+int sm_model_in_prior(const sm_model_t *model, const double *params)
+{
+    /* Written so that a NaN sigma is outside the prior too. */
+    return params[sm_model_sigma_index(model)] > model->sigma_min;
+}
+
+double sm_model_skew_xi(double sigma, double gamma)
+{
+    double delta = gamma / sqrt(1.0 + gamma * gamma);
+    return -sigma * delta * sqrt(2.0 / M_PI);
+}
+
+double sm_log_ndtr(double x)
+{
+    /* Phi(x) = erfc(-x/sqrt2)/2. Below 0, GSL's log_erfc stays accurate where
+     * erfc underflows (x -> -inf: no log(0)); above 0, Phi is near 1 and
+     * log1p of the small upper tail keeps its relative precision. */
+    if (x > 0.0)
+        return log1p(-0.5 * gsl_sf_erfc(x * M_SQRT1_2));
+    return gsl_sf_log_erfc(-x * M_SQRT1_2) - M_LN2;
+}
+
+double sm_model_log_prob(const sm_model_t *model, size_t n_pix, const double *params,
+                         const sm_pixel_sums_t *sums)
+{
+    if (!sm_model_in_prior(model, params))
+        return -INFINITY;
+    double sigma = params[sm_model_sigma_index(model)];
+    double n = (double)n_pix;
+    double lnl = -0.5 * n * log(2.0 * M_PI * sigma * sigma) - sums->log_m
+                 - sums->sq / (2.0 * sigma * sigma);
+    if (model->skew)
+        lnl += n * M_LN2 + sums->log_phi;
+    return isfinite(lnl) ? lnl : -INFINITY;
+}

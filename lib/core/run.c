@@ -1,0 +1,417 @@
+/* One inference run: the seeded initial walkers of sys_mapping's run_mcmc
+ * (with numpy's RandomState, DESIGN.md), emcee's sampling loop, the run file
+ * flushed every few steps, and the summaries in the original basis. */
+#include "sysmap/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sysmap/backend.h"
+#include "sysmap/rng.h"
+#include "sysmap/sampler.h"
+#include "sysmap/stats.h"
+#include "error.h"
+
+/* Spreads of the seeded initial walkers (sys_mapping.inference.run_mcmc). */
+#define SM_INIT_CONT_SCALE 0.05
+#define SM_INIT_SIGMA_SCALE 0.1
+#define SM_INIT_GAMMA_SCALE 0.1
+#define SM_PARAM_NAME_LEN 16
+
+struct sm_run {
+    sm_run_config_t cfg;
+    sm_model_t model;
+    const sm_data_t *data;
+    sm_basis_t *basis;
+    sm_data_t *work;        /* data in the sampling basis */
+    sm_backend_t *backend;
+    size_t n_dim;
+    char (*names)[SM_PARAM_NAME_LEN];
+    const char **name_ptrs;
+    double *chain, *log_prob;  /* (n_steps, W, n_dim), (n_steps, W), original basis */
+    /* Summary storage. */
+    double *median, *std, *var_a, *var_b, *cov_a, *cov_b, *acceptance, *tau, *ess;
+    sm_summary_t summary;
+    int have_summary;
+};
+
+void sm_run_config_default(sm_run_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->model = SM_MODEL_COMBINED;
+    cfg->sigma_min = SM_SIGMA_MIN_DEFAULT;
+    cfg->n_walkers = 250;
+    cfg->n_steps = 1500;
+    cfg->n_burn = 300;
+    cfg->seed = 42;
+    cfg->basis = SM_BASIS_ROTATED;
+    cfg->backend = "reference";
+    cfg->flush_every = 50;
+}
+
+static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
+                          const sm_data_t *data)
+{
+    sm_status st = sm_model_validate(model);
+    if (st != SM_OK)
+        return st;
+    size_t n_dim = sm_model_n_dim(model), n = sm_data_n_pix(data);
+    if (n <= n_dim)
+        return sm_fail(SM_EINVAL,
+                       "%zu used pixels for %zu parameters: the model needs more pixels than "
+                       "parameters",
+                       n, n_dim);
+    if (cfg->n_walkers % 2 != 0 || cfg->n_walkers < 2 * n_dim)
+        return sm_fail(SM_EINVAL,
+                       "%zu walkers: the stretch move needs an even number of at least 2 x "
+                       "n_dim = %zu walkers for the %s%s model with %zu templates",
+                       cfg->n_walkers, 2 * n_dim, sm_model_name(model->kind),
+                       model->skew ? " skew-normal" : "", model->n_sys);
+    if (cfg->n_steps == 0)
+        return sm_fail(SM_EINVAL, "the number of steps must be at least 1");
+    if (cfg->n_burn >= cfg->n_steps)
+        return sm_fail(SM_EINVAL, "burn-in (%zu steps) must be shorter than the run (%zu steps)",
+                       cfg->n_burn, cfg->n_steps);
+    if (cfg->flush_every == 0)
+        return sm_fail(SM_EINVAL, "flush_every must be at least 1 step");
+    return SM_OK;
+}
+
+sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_config_t *cfg)
+{
+    *out = NULL;
+    if (data == NULL || cfg == NULL)
+        return sm_fail(SM_EINVAL, "run: NULL data or configuration");
+    sm_model_t model = {cfg->model, cfg->skew, sm_data_n_sys(data), cfg->sigma_min};
+    sm_status st = validate(cfg, &model, data);
+    if (st != SM_OK)
+        return st;
+    sm_run_t *run = calloc(1, sizeof *run);
+    if (run == NULL)
+        return SM_FAIL_NOMEM("run");
+    run->cfg = *cfg; /* cfg->init is borrowed: it must outlive the run */
+    run->model = model;
+    run->data = data;
+    run->n_dim = sm_model_n_dim(&model);
+    size_t w = cfg->n_walkers, d = run->n_dim, s = model.n_sys;
+    run->names = calloc(d, sizeof *run->names);
+    run->name_ptrs = calloc(d, sizeof *run->name_ptrs);
+    run->chain = malloc(cfg->n_steps * w * d * sizeof *run->chain);
+    run->log_prob = malloc(cfg->n_steps * w * sizeof *run->log_prob);
+    run->median = calloc(d, sizeof(double));
+    run->std = calloc(d, sizeof(double));
+    run->tau = calloc(d, sizeof(double));
+    run->ess = calloc(d, sizeof(double));
+    run->var_a = calloc(s, sizeof(double));
+    run->var_b = calloc(s, sizeof(double));
+    run->cov_a = calloc(s * s, sizeof(double));
+    run->cov_b = calloc(s * s, sizeof(double));
+    run->acceptance = calloc(w, sizeof(double));
+    if (!run->names || !run->name_ptrs || !run->chain || !run->log_prob || !run->median || !run->std ||
+        !run->tau || !run->ess || !run->var_a || !run->var_b || !run->cov_a || !run->cov_b ||
+        !run->acceptance) {
+        sm_run_free(run);
+        return sm_fail(SM_ENOMEM, "out of memory for a chain of %zu steps x %zu walkers x %zu "
+                                  "parameters (%.1f MB)",
+                       cfg->n_steps, w, d, (double)(cfg->n_steps * w * d * 8) / 1e6);
+    }
+    for (size_t i = 0; i < d; i++) {
+        sm_model_param_name(&model, i, run->names[i], SM_PARAM_NAME_LEN);
+        run->name_ptrs[i] = run->names[i];
+    }
+    st = sm_basis_create(&run->basis, data, cfg->basis);
+    if (st == SM_OK)
+        st = sm_basis_apply(run->basis, data, &run->work);
+    if (st == SM_OK)
+        st = sm_backend_open(cfg->backend, cfg->device, cfg->precision, run->work, &model,
+                             &run->backend);
+    if (st != SM_OK) {
+        sm_run_free(run);
+        return st;
+    }
+    *out = run;
+    return SM_OK;
+}
+
+void sm_run_free(sm_run_t *run)
+{
+    if (run == NULL)
+        return;
+    sm_backend_free(run->backend);
+    sm_data_free(run->work);
+    sm_basis_free(run->basis);
+    free(run->names);
+    free(run->name_ptrs);
+    free(run->chain);
+    free(run->log_prob);
+    free(run->median);
+    free(run->std);
+    free(run->tau);
+    free(run->ess);
+    free(run->var_a);
+    free(run->var_b);
+    free(run->cov_a);
+    free(run->cov_b);
+    free(run->acceptance);
+    free(run);
+}
+
+static sm_status backend_log_prob(void *ctx, size_t k, const double *x, double *lp)
+{
+    return sm_backend_log_prob(ctx, k, x, lp);
+}
+
+/* sys_mapping's initial walkers, drawn as numpy's legacy normal
+ * (loc + scale * gauss) in the sampling basis: contamination (W, n_cont)
+ * row-major, then sigma (W,), then gamma (W,). */
+static void draw_initial(const sm_run_t *run, sm_rng_t *rng, double *p0)
+{
+    size_t w = run->cfg.n_walkers, d = run->n_dim, nc = sm_model_n_cont(&run->model);
+    size_t is = sm_model_sigma_index(&run->model);
+    double sigma0 = sm_data_delta_std(run->data);
+    for (size_t i = 0; i < w; i++)
+        for (size_t k = 0; k < nc; k++)
+            p0[i * d + k] = 0.0 + SM_INIT_CONT_SCALE * sm_rng_gauss(rng);
+    for (size_t i = 0; i < w; i++)
+        p0[i * d + is] = sigma0 * (1.0 + (0.0 + SM_INIT_SIGMA_SCALE * sm_rng_gauss(rng)));
+    if (run->model.skew)
+        for (size_t i = 0; i < w; i++)
+            p0[i * d + is + 1] = 0.0 + SM_INIT_GAMMA_SCALE * sm_rng_gauss(rng);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)
+{
+    const sm_run_config_t *c = &run->cfg;
+    memset(meta, 0, sizeof *meta);
+    meta->n_walkers = c->n_walkers;
+    meta->n_dim = run->n_dim;
+    meta->n_steps = c->n_steps;
+    meta->n_burn = c->n_burn;
+    meta->n_pix = sm_data_n_pix(run->data);
+    meta->n_sys = run->model.n_sys;
+    meta->model = sm_model_name(run->model.kind);
+    meta->skew = run->model.skew;
+    meta->sampling_basis = sm_basis_name(c->basis);
+    meta->seed = c->seed;
+    meta->explicit_init = c->init != NULL;
+    meta->sigma_min = run->model.sigma_min;
+    meta->data_digest = sm_data_digest(run->data);
+    meta->backend = sm_backend_name(run->backend);
+    meta->device = sm_backend_device(run->backend);
+    meta->precision = sm_backend_precision(run->backend);
+    meta->param_names = run->name_ptrs;
+}
+
+/* Statistics of the post-burn-in chain, in the original basis. */
+static sm_status summarise(sm_run_t *run, const double *accepted, double wall_s, double evals)
+{
+    const sm_run_config_t *c = &run->cfg;
+    size_t w = c->n_walkers, d = run->n_dim, s = run->model.n_sys;
+    size_t kept = c->n_steps - c->n_burn;
+    const double *post = run->chain + c->n_burn * w * d;
+    sm_status st = sm_stats_median(post, kept * w, d, run->median);
+    if (st == SM_OK)
+        st = sm_stats_param_covariance(post, kept * w, &run->model, run->cov_a, run->cov_b);
+    int too_short = 0;
+    if (st == SM_OK)
+        st = sm_stats_autocorr_time(post, kept, w, d, SM_AUTOCORR_C, SM_AUTOCORR_TOL, run->tau,
+                                    &too_short);
+    if (st != SM_OK)
+        return sm_fail_context(st, "chain statistics");
+    for (size_t k = 0; k < d && st == SM_OK; k++) {
+        double var;
+        st = sm_stats_covariance(post, kept * w, d, k, 1, &var);
+        run->std[k] = sqrt(var);
+    }
+    if (st != SM_OK)
+        return sm_fail_context(st, "chain statistics");
+    for (size_t i = 0; i < s; i++) {
+        run->var_a[i] = run->cov_a[i * s + i];
+        run->var_b[i] = run->cov_b[i * s + i];
+    }
+    for (size_t i = 0; i < w; i++)
+        run->acceptance[i] = accepted[i] / (double)c->n_steps;
+    for (size_t k = 0; k < d; k++)
+        run->ess[k] = (double)(kept * w) / run->tau[k];
+    sm_summary_t *sum = &run->summary;
+    sum->median = run->median;
+    sum->std = run->std;
+    sum->var_a = run->var_a;
+    sum->var_b = run->var_b;
+    sum->cov_a = run->cov_a;
+    sum->cov_b = run->cov_b;
+    sum->acceptance_fraction = run->acceptance;
+    sum->autocorr_time = run->tau;
+    sum->autocorr_too_short = too_short;
+    sum->ess = run->ess;
+    sum->wall_s = wall_s;
+    sum->evals_per_s = wall_s > 0 ? evals / wall_s : 0.0;
+    run->have_summary = 1;
+    return SM_OK;
+}
+
+/* Everything execute allocates, released in one place. */
+typedef struct {
+    sm_rng_t *rng;
+    sm_sampler_t *sampler;
+    sm_chainfile_t *file;
+    double *coords_work;
+} session_t;
+
+static void session_free(session_t *s)
+{
+    sm_chainfile_free(s->file);
+    sm_sampler_free(s->sampler);
+    sm_rng_free(s->rng);
+    free(s->coords_work);
+}
+
+static sm_status fresh_start(sm_run_t *run, session_t *s, const char *out_path,
+                             const sm_chainfile_meta_t *meta)
+{
+    const sm_run_config_t *c = &run->cfg;
+    if (c->init != NULL)
+        sm_basis_params_to_working(run->basis, &run->model, c->n_walkers, c->init,
+                                   s->coords_work);
+    else
+        draw_initial(run, s->rng, s->coords_work);
+    /* The walkers are checked before any file exists, so bad initial walkers
+     * leave nothing behind. */
+    sm_status st = sm_sampler_set_state(s->sampler, s->coords_work, NULL);
+    if (st == SM_OK && out_path != NULL)
+        st = sm_chainfile_create(&s->file, out_path, meta);
+    return st;
+}
+
+/* Continues a partial file: its chain, walkers, acceptance counts and
+ * generator state; *start is the number of complete steps it holds. */
+static sm_status resume_start(sm_run_t *run, session_t *s, const char *out_path,
+                              const sm_chainfile_meta_t *meta, size_t *start)
+{
+    size_t w = run->cfg.n_walkers;
+    double *lp = malloc(w * sizeof *lp), *accepted = malloc(w * sizeof *accepted);
+    sm_rng_state_t rs;
+    sm_status st = (lp && accepted) ? SM_OK : SM_FAIL_NOMEM("resume state");
+    if (st == SM_OK)
+        st = sm_chainfile_resume(&s->file, out_path, meta, start);
+    if (st == SM_OK && *start > 0) {
+        st = sm_chainfile_read_chain(s->file, run->chain, run->log_prob);
+        if (st == SM_OK)
+            st = sm_chainfile_read_state(s->file, s->coords_work, lp, accepted, &rs);
+        if (st == SM_OK)
+            st = sm_rng_set_state(s->rng, &rs);
+        if (st == SM_OK)
+            st = sm_sampler_set_state(s->sampler, s->coords_work, lp);
+        if (st == SM_OK)
+            sm_sampler_set_accepted(s->sampler, accepted);
+    }
+    free(lp);
+    free(accepted);
+    return st;
+}
+
+/* Writes steps [from, to) of the in-memory chain to the file. */
+static sm_status flush(sm_run_t *run, session_t *s, size_t from, size_t to)
+{
+    if (s->file == NULL || to == from)
+        return SM_OK;
+    size_t w = run->cfg.n_walkers, d = run->n_dim;
+    sm_rng_state_t rs;
+    sm_rng_get_state(s->rng, &rs);
+    return sm_chainfile_append(s->file, to - from, run->chain + from * w * d,
+                               run->log_prob + from * w, sm_sampler_accepted(s->sampler), &rs,
+                               sm_sampler_coords(s->sampler));
+}
+
+static sm_status sample(sm_run_t *run, session_t *s, size_t start, sm_progress_fn progress,
+                        void *user, double *wall_s)
+{
+    const sm_run_config_t *c = &run->cfg;
+    size_t w = c->n_walkers, d = run->n_dim, flushed = start;
+    double t0 = now_s();
+    sm_status st = SM_OK;
+    for (size_t step = start; step < c->n_steps && st == SM_OK; step++) {
+        st = sm_sampler_step(s->sampler);
+        if (st != SM_OK)
+            return sm_fail_context(st, "step %zu", step + 1);
+        sm_basis_params_to_original(run->basis, &run->model, w, sm_sampler_coords(s->sampler),
+                                    run->chain + step * w * d);
+        memcpy(run->log_prob + step * w, sm_sampler_log_prob(s->sampler), w * sizeof(double));
+        int stop = progress != NULL && progress(user, step + 1, c->n_steps) != 0;
+        if (stop || step + 1 == c->n_steps || step + 1 - flushed >= c->flush_every) {
+            st = flush(run, s, flushed, step + 1);
+            flushed = step + 1;
+        }
+        if (st == SM_OK && stop)
+            st = sm_fail(SM_ECANCELLED, "stopped after step %zu of %zu; the file holds every "
+                                        "complete step and --resume continues it",
+                         step + 1, c->n_steps);
+    }
+    *wall_s = now_s() - t0;
+    return st;
+}
+
+sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
+                         sm_progress_fn progress, void *user)
+{
+    if (run == NULL)
+        return sm_fail(SM_EINVAL, "run: NULL");
+    if (resume && out_path == NULL)
+        return sm_fail(SM_EINVAL, "resume needs the output path of the interrupted run");
+    const sm_run_config_t *c = &run->cfg;
+    size_t w = c->n_walkers, d = run->n_dim, start = 0;
+    session_t s = {0};
+    sm_chainfile_meta_t meta;
+    fill_meta(run, &meta);
+    run->have_summary = 0;
+    sm_status st = sm_rng_create(&s.rng, c->seed);
+    if (st == SM_OK)
+        st = sm_sampler_create(&s.sampler, w, d, backend_log_prob, run->backend, s.rng);
+    s.coords_work = malloc(w * d * sizeof *s.coords_work);
+    if (st == SM_OK && s.coords_work == NULL)
+        st = SM_FAIL_NOMEM("walkers");
+    if (st == SM_OK && resume)
+        st = resume_start(run, &s, out_path, &meta, &start);
+    if (st == SM_OK && start == 0) {
+        /* Nothing to continue (a fresh run, or a partial file with no
+         * complete step): start from the initial walkers. */
+        sm_chainfile_free(s.file);
+        s.file = NULL;
+        st = fresh_start(run, &s, out_path, &meta);
+    }
+    double wall_s = 0.0;
+    if (st == SM_OK)
+        st = sample(run, &s, start, progress, user, &wall_s);
+    if (st == SM_OK)
+        st = summarise(run, sm_sampler_accepted(s.sampler), wall_s,
+                       (double)((c->n_steps - start) * w));
+    if (st == SM_OK && s.file != NULL)
+        st = sm_chainfile_write_summary(s.file, &run->summary);
+    if (st == SM_OK && s.file != NULL) {
+        st = sm_chainfile_finish(s.file);
+        s.file = NULL;
+    }
+    session_free(&s);
+    return st;
+}
+
+const sm_model_t *sm_run_model(const sm_run_t *run) { return &run->model; }
+const sm_basis_t *sm_run_basis(const sm_run_t *run) { return run->basis; }
+const char *sm_run_param_name(const sm_run_t *run, size_t i) { return run->names[i]; }
+const double *sm_run_chain(const sm_run_t *run) { return run->chain; }
+const double *sm_run_log_prob(const sm_run_t *run) { return run->log_prob; }
+const sm_run_config_t *sm_run_config(const sm_run_t *run) { return &run->cfg; }
+
+const sm_summary_t *sm_run_summary(const sm_run_t *run)
+{
+    return run->have_summary ? &run->summary : NULL;
+}

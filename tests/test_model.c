@@ -1,0 +1,191 @@
+/* Models, the likelihood and the reference backend against values computed
+ * independently in Python (math module, formula of DESIGN.md), on a tiny map
+ * N = 3, S = 2:
+ *   d = [0.1, -0.2, 0.05]; t = [[1.0, -0.5, 0.3], [0.2, 0.4, -1.0]]
+ *   a = [0.01, -0.02]; b = [0.1, 0.05]; sigma = 0.15; gamma = 1.5 */
+#include <math.h>
+#include <string.h>
+
+#include "sysmap/backend.h"
+#include "sysmap/data.h"
+#include "sysmap/model.h"
+#include "sysmap/reference.h"
+#include "testutil.h"
+
+static const double tiny_d[3] = {0.1, -0.2, 0.05};
+static const double tiny_t[6] = {1.0, -0.5, 0.3, 0.2, 0.4, -1.0};
+
+typedef struct {
+    sm_model_kind kind;
+    int skew;
+    double lnl;
+} tiny_truth_t;
+
+static const tiny_truth_t tiny_truths[] = {
+    {SM_MODEL_ADDITIVE, 0, 1.944899910599181},
+    {SM_MODEL_ADDITIVE, 1, 1.8646500877828178},
+    {SM_MODEL_MULTIPLICATIVE, 0, 1.6979174895227331},
+    {SM_MODEL_MULTIPLICATIVE, 1, 1.363110266850939},
+    {SM_MODEL_COMBINED, 0, 1.8787121566241818},
+    {SM_MODEL_COMBINED, 1, 1.7737587597886544},
+};
+
+/* Packs a, b, sigma, gamma in the model's layout. */
+static void pack(const sm_model_t *m, double sigma, double *p)
+{
+    static const double a[2] = {0.01, -0.02}, b[2] = {0.1, 0.05};
+    long a0 = sm_model_a_offset(m), b0 = sm_model_b_offset(m);
+    for (size_t i = 0; i < 2; i++) {
+        if (a0 >= 0)
+            p[a0 + (long)i] = a[i];
+        if (b0 >= 0)
+            p[b0 + (long)i] = b[i];
+    }
+    p[sm_model_sigma_index(m)] = sigma;
+    if (m->skew)
+        p[sm_model_gamma_index(m)] = 1.5;
+}
+
+static sm_backend_t *tiny_backend(sm_data_t **data, const sm_model_t *m)
+{
+    ck_assert_int_eq(sm_data_create(data, 3, 2, tiny_d, tiny_t, NULL), SM_OK);
+    sm_backend_t *be;
+    ck_assert_int_eq(sm_reference_create(&be, *data, m), SM_OK);
+    return be;
+}
+
+START_TEST(test_tiny_map_loglike)
+{
+    const tiny_truth_t *t = &tiny_truths[_i];
+    sm_model_t m = {t->kind, t->skew, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_data_t *data;
+    sm_backend_t *be = tiny_backend(&data, &m);
+    size_t n_dim = sm_model_n_dim(&m);
+    double p[2 * 6], lp[2];
+    pack(&m, 0.15, p);
+    pack(&m, 0.15, p + n_dim);
+    ck_assert_int_eq(sm_backend_log_prob(be, 2, p, lp), SM_OK);
+    ck_assert_close(lp[0], t->lnl, 1e-14, 0);
+    ck_assert_double_eq(lp[0], lp[1]);
+    sm_backend_free(be);
+    sm_data_free(data);
+}
+END_TEST
+
+START_TEST(test_prior_and_nonfinite)
+{
+    sm_model_t m = {SM_MODEL_COMBINED, 0, 2, 0.2};
+    sm_data_t *data;
+    sm_backend_t *be = tiny_backend(&data, &m);
+    double p[4][5], lp[4];
+    pack(&m, 0.15, p[0]); /* sigma below sigma_min = 0.2 */
+    pack(&m, 0.2, p[1]);  /* sigma == sigma_min is outside too */
+    pack(&m, NAN, p[2]);
+    pack(&m, 0.3, p[3]);
+    p[3][2] = -1.0; /* b = (-1, 0): m_1 = 1 + b_1 t_11 = 0, lnL not finite */
+    p[3][3] = 0.0;
+    ck_assert_int_eq(sm_backend_log_prob(be, 4, &p[0][0], lp), SM_OK);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(lp[i] == -INFINITY, "lp[%d] = %g, expected -inf", i, lp[i]);
+    sm_backend_free(be);
+    sm_data_free(data);
+}
+END_TEST
+
+START_TEST(test_log_ndtr)
+{
+    /* Far tail against the asymptotic series of ln Phi (11 terms), the
+     * upper tail against log1p(-erfc(x/sqrt2)/2), the middle against
+     * log(erfc(-x/sqrt2)/2); all from Python's math module. */
+    ck_assert_close(sm_log_ndtr(-40.0), -804.6084420137538, 1e-14, 0);
+    ck_assert_close(sm_log_ndtr(-100.0), -5005.524208694205, 1e-14, 0);
+    ck_assert_close(sm_log_ndtr(-1e4), -50000010.12927891, 1e-14, 0);
+    ck_assert_close(sm_log_ndtr(-3.0), -6.607726221510348, 1e-14, 0);
+    ck_assert_close(sm_log_ndtr(5.0), -2.8665161296376427e-07, 1e-12, 0);
+    ck_assert_close(sm_log_ndtr(10.0), -7.619853024160593e-24, 1e-12, 0);
+    ck_assert_double_eq(sm_log_ndtr(0.0), -log(2.0));
+}
+END_TEST
+
+START_TEST(test_layout_and_names)
+{
+    sm_model_t add = {SM_MODEL_ADDITIVE, 0, 3, 1e-6};
+    sm_model_t mul = {SM_MODEL_MULTIPLICATIVE, 1, 3, 1e-6};
+    sm_model_t comb = {SM_MODEL_COMBINED, 1, 3, 1e-6};
+    ck_assert_uint_eq(sm_model_n_dim(&add), 4);
+    ck_assert_uint_eq(sm_model_n_dim(&mul), 5);
+    ck_assert_uint_eq(sm_model_n_dim(&comb), 8);
+    ck_assert_int_eq(sm_model_b_offset(&add), -1);
+    ck_assert_int_eq(sm_model_a_offset(&mul), -1);
+    ck_assert_int_eq(sm_model_b_offset(&comb), 3);
+    ck_assert_int_eq(sm_model_gamma_index(&comb), 7);
+    ck_assert_int_eq(sm_model_gamma_index(&add), -1);
+    const char *want[] = {"a_1", "a_2", "a_3", "b_1", "b_2", "b_3", "sigma", "gamma"};
+    char buf[16];
+    for (size_t i = 0; i < 8; i++) {
+        ck_assert_int_eq(sm_model_param_name(&comb, i, buf, sizeof buf), SM_OK);
+        ck_assert_str_eq(buf, want[i]);
+    }
+    ck_assert_int_eq(sm_model_param_name(&comb, 8, buf, sizeof buf), SM_EINVAL);
+    ck_assert_int_eq(sm_model_param_name(&comb, 0, buf, 2), SM_EINVAL);
+    ck_assert_int_eq(sm_model_param_name(&mul, 0, buf, sizeof buf), SM_OK);
+    ck_assert_str_eq(buf, "b_1");
+}
+END_TEST
+
+START_TEST(test_bad_models)
+{
+    sm_model_kind k;
+    ck_assert_int_eq(sm_model_parse("combined", &k), SM_OK);
+    ck_assert_int_eq(k, SM_MODEL_COMBINED);
+    ck_assert_int_eq(sm_model_parse("additve", &k), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown model 'additve'"));
+    sm_model_t none = {SM_MODEL_ADDITIVE, 0, 0, 1e-6};
+    ck_assert_int_eq(sm_model_validate(&none), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "S = 0"));
+    sm_model_t neg = {SM_MODEL_ADDITIVE, 0, 2, -1.0};
+    ck_assert_int_eq(sm_model_validate(&neg), SM_EINVAL);
+}
+END_TEST
+
+START_TEST(test_backend_errors)
+{
+    sm_data_t *data;
+    ck_assert_int_eq(sm_data_create(&data, 3, 2, tiny_d, tiny_t, NULL), SM_OK);
+    sm_model_t three = {SM_MODEL_ADDITIVE, 0, 3, 1e-6};
+    sm_model_t two = {SM_MODEL_ADDITIVE, 0, 2, 1e-6};
+    sm_backend_t *be;
+    ck_assert_int_eq(sm_reference_create(&be, data, &three), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "data has 2 templates, model expects 3"));
+    ck_assert_int_eq(sm_backend_open("cuda", NULL, NULL, data, &two, &be), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown backend 'cuda'"));
+    ck_assert_int_eq(sm_backend_open("reference", NULL, "fp32", data, &two, &be), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "fp64 only"));
+    ck_assert_int_eq(sm_backend_open("reference", NULL, NULL, data, &two, &be), SM_OK);
+    ck_assert_str_eq(sm_backend_name(be), "reference");
+    ck_assert_str_eq(sm_backend_precision(be), "fp64");
+    ck_assert_uint_eq(sm_backend_n_pix(be), 3);
+    sm_backend_free(be);
+    sm_data_free(data);
+}
+END_TEST
+
+static Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("likelihood");
+    tcase_add_loop_test(tc, test_tiny_map_loglike, 0,
+                        (int)(sizeof tiny_truths / sizeof *tiny_truths));
+    tcase_add_test(tc, test_prior_and_nonfinite);
+    tcase_add_test(tc, test_log_ndtr);
+    tcase_add_test(tc, test_layout_and_names);
+    tcase_add_test(tc, test_bad_models);
+    tcase_add_test(tc, test_backend_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return sm_test_run(model_suite());
+}

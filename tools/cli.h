@@ -1,0 +1,35 @@
+/* The sysmap command line: subcommands and shared helpers. */
+#ifndef SYSMAP_TOOLS_CLI_H
+#define SYSMAP_TOOLS_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sysmap/run.h"
+
+/* Exit statuses of every subcommand. */
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
+
+int cli_run(int argc, char **argv);
+
+/* Prints "sysmap: <what>: <library message>" to stderr; returns CLI_ERROR. */
+int cli_error(const char *what);
+
+/* Terminal progress bar on stderr: steps, rate, ETA. Returns non-zero once
+ * SIGINT or SIGTERM arrived, which stops the run at the next step. */
+typedef struct {
+    int enabled;
+    double t0;
+    size_t first;     /* step the bar started at (resume) */
+    double last_draw;
+} cli_progress_t;
+void cli_progress_init(cli_progress_t *bar, int enabled);
+int cli_progress_update(void *bar, size_t done, size_t total);
+void cli_progress_finish(cli_progress_t *bar);
+void cli_install_signal_handlers(void);
+
+/* The end-of-run summary table. */
+void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data,
+                       const char *input, const char *output);
+
+#endif

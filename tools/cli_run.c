@@ -1,0 +1,218 @@
+/* sysmap run: option parsing and the run itself. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sysmap/data.h"
+#include "sysmap/run.h"
+#include "cli.h"
+
+#if !defined(SYSMAP_EXAMPLE_MAP) || !defined(SYSMAP_EXAMPLE_MAP_INSTALLED)
+#error "SYSMAP_EXAMPLE_MAP and SYSMAP_EXAMPLE_MAP_INSTALLED must be set by CMake"
+#endif
+#define DEFAULT_OUTPUT "sysmap-run.h5"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sysmap run [INPUT.h5] [options]\n"
+            "\n"
+            "Samples the posterior of the contamination parameters of INPUT (HDF5:\n"
+            "delta_g_obs (N,), templates (S, N), optional mask (N,)); without INPUT, the\n"
+            "example map (%s).\n"
+            "\n"
+            "  -o, --output OUT.h5   run file (default " DEFAULT_OUTPUT "); written as OUT.h5.partial\n"
+            "                        and renamed when complete\n"
+            "  --model NAME          combined (default), additive or multiplicative\n"
+            "  --skew                skew-normal likelihood (adds parameter gamma)\n"
+            "  --walkers W           ensemble size, even and >= 2 n_dim (default 250)\n"
+            "  --steps N             steps including burn-in (default 1500)\n"
+            "  --burn N              burn-in steps left out of the statistics (default 300)\n"
+            "  --seed S              MT19937 seed, 0..4294967295 (default 42)\n"
+            "  --backend NAME        reference (default)\n"
+            "  --device D            the backend's device\n"
+            "  --precision P         fp64 (default)\n"
+            "  --basis B             sampling basis: rotated (default, standardised PCA) or\n"
+            "                        original; outputs are always in the original basis\n"
+            "  --sigma-min X         prior bound: sigma <= X has zero probability (default 1e-6)\n"
+            "  --init P0.h5          initial walkers: dataset p0 (W, n_dim), original basis\n"
+            "  --flush-every N       steps between writes of the run file (default 50)\n"
+            "  --resume              continue OUT.h5.partial of an interrupted run\n"
+            "  -q, --quiet           no progress bar and no summary\n"
+            "  -h, --help            this help\n",
+            SYSMAP_EXAMPLE_MAP);
+}
+
+static int parse_size(const char *opt, const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
+        fprintf(stderr, "sysmap run: %s expects a non-negative integer, got '%s'\n", opt, text);
+        return CLI_USAGE;
+    }
+    *out = (size_t)v;
+    return CLI_OK;
+}
+
+static int parse_double(const char *opt, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(v)) {
+        fprintf(stderr, "sysmap run: %s expects a finite number, got '%s'\n", opt, text);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+typedef struct {
+    sm_run_config_t cfg;
+    const char *input, *output, *init;
+    int resume, quiet;
+} run_args_t;
+
+/* Parses argv into args; returns CLI_OK, CLI_USAGE, or -1 for --help. */
+static int parse_args(int argc, char **argv, run_args_t *args)
+{
+    sm_run_config_default(&args->cfg);
+    args->output = DEFAULT_OUTPUT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes_value = 1, rc = CLI_OK;
+        size_t n;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            return -1;
+        if (strcmp(a, "--skew") == 0) {
+            args->cfg.skew = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "--resume") == 0) {
+            args->resume = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            args->quiet = 1;
+            takes_value = 0;
+        } else if (a[0] != '-') {
+            if (args->input != NULL) {
+                fprintf(stderr, "sysmap run: more than one input ('%s', '%s')\n", args->input, a);
+                return CLI_USAGE;
+            }
+            args->input = a;
+            takes_value = 0;
+        } else if (val == NULL) {
+            fprintf(stderr, "sysmap run: unknown option or missing value: %s\n", a);
+            return CLI_USAGE;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            args->output = val;
+        } else if (strcmp(a, "--model") == 0) {
+            if (sm_model_parse(val, &args->cfg.model) != SM_OK) {
+                cli_error("--model");
+                return CLI_USAGE;
+            }
+        } else if (strcmp(a, "--basis") == 0) {
+            if (sm_basis_parse(val, &args->cfg.basis) != SM_OK) {
+                cli_error("--basis");
+                return CLI_USAGE;
+            }
+        } else if (strcmp(a, "--walkers") == 0) {
+            rc = parse_size(a, val, &args->cfg.n_walkers);
+        } else if (strcmp(a, "--steps") == 0) {
+            rc = parse_size(a, val, &args->cfg.n_steps);
+        } else if (strcmp(a, "--burn") == 0) {
+            rc = parse_size(a, val, &args->cfg.n_burn);
+        } else if (strcmp(a, "--flush-every") == 0) {
+            rc = parse_size(a, val, &args->cfg.flush_every);
+        } else if (strcmp(a, "--seed") == 0) {
+            rc = parse_size(a, val, &n);
+            if (rc == CLI_OK && n > UINT32_MAX) {
+                fprintf(stderr, "sysmap run: --seed must be at most 4294967295, got %s\n", val);
+                rc = CLI_USAGE;
+            }
+            args->cfg.seed = (uint32_t)n;
+        } else if (strcmp(a, "--sigma-min") == 0) {
+            rc = parse_double(a, val, &args->cfg.sigma_min);
+        } else if (strcmp(a, "--backend") == 0) {
+            args->cfg.backend = val;
+        } else if (strcmp(a, "--device") == 0) {
+            args->cfg.device = val;
+        } else if (strcmp(a, "--precision") == 0) {
+            args->cfg.precision = val;
+        } else if (strcmp(a, "--init") == 0) {
+            args->init = val;
+        } else {
+            fprintf(stderr, "sysmap run: unknown option %s (try sysmap run --help)\n", a);
+            return CLI_USAGE;
+        }
+        if (rc != CLI_OK)
+            return rc;
+        i += takes_value;
+    }
+    if (args->input == NULL)
+        args->input = access(SYSMAP_EXAMPLE_MAP, R_OK) == 0 ? SYSMAP_EXAMPLE_MAP
+                                                             : SYSMAP_EXAMPLE_MAP_INSTALLED;
+    return CLI_OK;
+}
+
+int cli_run(int argc, char **argv)
+{
+    run_args_t args = {0};
+    int rc = parse_args(argc, argv, &args);
+    if (rc == -1) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (rc != CLI_OK)
+        return rc;
+
+    sm_data_t *data = NULL;
+    sm_run_t *run = NULL;
+    double *init = NULL;
+    if (sm_data_load_hdf5(&data, args.input) != SM_OK)
+        return cli_error(args.input);
+    if (args.init != NULL) {
+        sm_model_t model = {args.cfg.model, args.cfg.skew, sm_data_n_sys(data),
+                            args.cfg.sigma_min};
+        size_t n_dim = sm_model_n_dim(&model);
+        init = malloc(args.cfg.n_walkers * n_dim * sizeof *init);
+        if (init == NULL) {
+            fprintf(stderr, "sysmap: out of memory for %zu initial walkers\n", args.cfg.n_walkers);
+            rc = CLI_ERROR;
+            goto done;
+        }
+        if (sm_walkers_load_hdf5(args.init, args.cfg.n_walkers, n_dim, init) != SM_OK) {
+            rc = cli_error(args.init);
+            goto done;
+        }
+        args.cfg.init = init;
+    }
+    if (sm_run_create(&run, data, &args.cfg) != SM_OK) {
+        rc = cli_error(args.input);
+        goto done;
+    }
+    cli_progress_t bar;
+    cli_progress_init(&bar, !args.quiet && isatty(STDERR_FILENO));
+    cli_install_signal_handlers();
+    sm_status st = sm_run_execute(run, args.output, args.resume, cli_progress_update, &bar);
+    cli_progress_finish(&bar);
+    if (st == SM_ECANCELLED) {
+        fprintf(stderr, "sysmap: interrupted: %s\n", sm_last_error());
+        rc = CLI_INTERRUPTED;
+    } else if (st != SM_OK) {
+        rc = cli_error(args.output);
+    } else if (!args.quiet) {
+        cli_print_summary(stdout, run, data, args.input, args.output);
+    }
+done:
+    sm_run_free(run);
+    free(init);
+    sm_data_free(data);
+    return rc;
+}
