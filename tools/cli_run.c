@@ -176,7 +176,7 @@ int cli_run(int argc, char **argv)
     sm_run_t *run = NULL;
     double *init = NULL;
     if (sm_data_load_hdf5(&data, args.input) != SM_OK)
-        return cli_error(args.input);
+        return cli_error("input");
     if (args.init != NULL) {
         sm_model_t model = {args.cfg.model, args.cfg.skew, sm_data_n_sys(data),
                             args.cfg.sigma_min};
@@ -188,13 +188,13 @@ int cli_run(int argc, char **argv)
             goto done;
         }
         if (sm_walkers_load_hdf5(args.init, args.cfg.n_walkers, n_dim, init) != SM_OK) {
-            rc = cli_error(args.init);
+            rc = cli_error("--init");
             goto done;
         }
         args.cfg.init = init;
     }
     if (sm_run_create(&run, data, &args.cfg) != SM_OK) {
-        rc = cli_error(args.input);
+        rc = cli_error("run");
         goto done;
     }
     cli_progress_t bar;
@@ -206,7 +206,7 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "sysmap: interrupted: %s\n", sm_last_error());
         rc = CLI_INTERRUPTED;
     } else if (st != SM_OK) {
-        rc = cli_error(args.output);
+        rc = cli_error("run");
     } else if (!args.quiet) {
         cli_print_summary(stdout, run, data, args.input, args.output);
     }

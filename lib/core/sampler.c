@@ -110,6 +110,18 @@ static sm_status check_independent(const double *coords, size_t w, size_t d)
         goto done;
     }
     for (size_t k = 0; k < d; k++) {
+        /* Tested directly: the centred column of a constant parameter can
+         * hold rounding noise instead of zeros. */
+        size_t same = 1;
+        while (same < w && coords[same * d + k] == coords[k])
+            same++;
+        if (same == w) {
+            st = sm_fail(SM_EINVAL,
+                         "initial walkers are linearly dependent: parameter %zu has the same "
+                         "value in every walker",
+                         k);
+            goto done;
+        }
         double mean = 0.0;
         for (size_t i = 0; i < w; i++)
             mean += coords[i * d + k];
@@ -118,13 +130,6 @@ static sm_status check_independent(const double *coords, size_t w, size_t d)
         for (size_t i = 0; i < w; i++) {
             gsl_matrix_set(c, i, k, coords[i * d + k] - mean);
             colmax = fmax(colmax, fabs(gsl_matrix_get(c, i, k)));
-        }
-        if (colmax == 0.0) {
-            st = sm_fail(SM_EINVAL,
-                         "initial walkers are linearly dependent: parameter %zu has the same "
-                         "value in every walker",
-                         k);
-            goto done;
         }
         double norm = 0.0;
         for (size_t i = 0; i < w; i++) {

@@ -1,0 +1,404 @@
+#include "sysmap/data.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "h5util.h"
+
+/* No check of N against the number of parameters here: whether the map
+ * constrains a model (N > n_dim) depends on the model, so the run checks it. */
+struct sm_data {
+    size_t n_pix, n_sys;
+    double *delta;            /* (N,) */
+    double *templates;        /* (S, N) */
+    char **names;             /* (S,) */
+    double *injected_a, *injected_b; /* (S,) or NULL */
+};
+
+void sm_data_free(sm_data_t *data)
+{
+    if (data == NULL)
+        return;
+    for (size_t i = 0; data->names != NULL && i < data->n_sys; i++)
+        free(data->names[i]);
+    free(data->names);
+    free(data->delta);
+    free(data->templates);
+    free(data->injected_a);
+    free(data->injected_b);
+    free(data);
+}
+
+static const char *nonfinite_name(double x)
+{
+    return isnan(x) ? "NaN" : x > 0 ? "Inf" : "-Inf";
+}
+
+/* Masked pixels are never read, so they may hold NaN or HEALPix's UNSEEN. */
+static sm_status check_finite(const double *x, const uint8_t *mask, size_t n, const char *what,
+                              size_t row, int has_row)
+{
+    for (size_t j = 0; j < n; j++) {
+        if ((mask == NULL || mask[j]) && !isfinite(x[j])) {
+            const char *kind = nonfinite_name(x[j]);
+            if (has_row)
+                return sm_fail(SM_EINVAL, "%s: %s at template %zu, pixel %zu", what, kind, row, j);
+            return sm_fail(SM_EINVAL, "%s: %s at pixel %zu", what, kind, j);
+        }
+    }
+    return SM_OK;
+}
+
+/* S x N doubles must be addressable before anything is allocated. */
+static sm_status check_size(size_t n_sys, size_t n_pix)
+{
+    if (n_sys != 0 && n_pix > SIZE_MAX / sizeof(double) / n_sys)
+        return sm_fail(SM_EINVAL, "templates: %zu x %zu values overflow memory sizes", n_sys,
+                       n_pix);
+    return SM_OK;
+}
+
+static void compact(double *dst, const double *src, const uint8_t *mask, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (mask == NULL || mask[j])
+            *dst++ = src[j];
+}
+
+static sm_status default_names(sm_data_t *data)
+{
+    data->names = calloc(data->n_sys, sizeof *data->names);
+    if (data->names == NULL)
+        return SM_FAIL_NOMEM("template names");
+    for (size_t i = 0; i < data->n_sys; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t_%zu", i + 1);
+        data->names[i] = strdup(name);
+        if (data->names[i] == NULL)
+            return SM_FAIL_NOMEM("template names");
+    }
+    return SM_OK;
+}
+
+sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
+                         const double *delta_g_obs, const double *templates,
+                         const uint8_t *mask)
+{
+    if (out == NULL || delta_g_obs == NULL || templates == NULL)
+        return sm_fail(SM_EINVAL, "sm_data_create: %s is NULL",
+                       out == NULL ? "out" : delta_g_obs == NULL ? "delta_g_obs" : "templates");
+    *out = NULL;
+    if (n_sys == 0)
+        return sm_fail(SM_EINVAL, "templates: no templates (S = 0)");
+    if (n_pix_total == 0)
+        return sm_fail(SM_EINVAL, "delta_g_obs: empty map (no pixels)");
+    sm_status st = check_size(n_sys, n_pix_total);
+    if (st != SM_OK)
+        return st;
+    size_t n_used = n_pix_total;
+    if (mask != NULL) {
+        n_used = 0;
+        for (size_t j = 0; j < n_pix_total; j++)
+            n_used += mask[j] != 0;
+        if (n_used == 0)
+            return sm_fail(SM_EINVAL, "mask: all %zu pixels are masked", n_pix_total);
+    }
+    st = check_finite(delta_g_obs, mask, n_pix_total, "delta_g_obs", 0, 0);
+    for (size_t i = 0; i < n_sys && st == SM_OK; i++)
+        st = check_finite(templates + i * n_pix_total, mask, n_pix_total, "templates", i, 1);
+    if (st != SM_OK)
+        return st;
+
+    sm_data_t *data = calloc(1, sizeof *data);
+    if (data == NULL)
+        return SM_FAIL_NOMEM("data");
+    data->n_pix = n_used;
+    data->n_sys = n_sys;
+    data->delta = malloc(n_used * sizeof *data->delta);
+    data->templates = malloc(n_sys * n_used * sizeof *data->templates);
+    if (data->delta == NULL || data->templates == NULL) {
+        sm_data_free(data);
+        return SM_FAIL_NOMEM("map and templates");
+    }
+    st = default_names(data);
+    if (st != SM_OK) {
+        sm_data_free(data);
+        return st;
+    }
+    compact(data->delta, delta_g_obs, mask, n_pix_total);
+    for (size_t i = 0; i < n_sys; i++)
+        compact(data->templates + i * n_used, templates + i * n_pix_total, mask, n_pix_total);
+    *out = data;
+    return SM_OK;
+}
+
+/* The file's shapes, read before any data. */
+typedef struct {
+    hid_t delta, templates, mask; /* datasets; mask may be absent */
+    size_t n_pix, n_sys;
+} input_sets;
+
+static sm_status open_inputs(hid_t file, input_sets *in)
+{
+    hsize_t dn[1], dt[2], dm[1];
+    char a[128], b[128];
+    sm_status st = sm_h5_open_dataset(file, "delta_g_obs", &in->delta);
+    if (st == SM_OK)
+        st = sm_h5_shape(in->delta, "delta_g_obs", 1, dn);
+    if (st == SM_OK)
+        st = sm_h5_open_dataset(file, "templates", &in->templates);
+    if (st == SM_OK)
+        st = sm_h5_shape(in->templates, "templates", 2, dt);
+    if (st != SM_OK)
+        return st;
+    if (dt[1] != dn[0])
+        return sm_fail(SM_EFORMAT, "templates: shape %s does not match delta_g_obs shape %s",
+                       sm_h5_format_shape(a, sizeof a, 2, dt),
+                       sm_h5_format_shape(b, sizeof b, 1, dn));
+    in->n_pix = (size_t)dn[0];
+    in->n_sys = (size_t)dt[0];
+    if (H5Lexists(file, "mask", H5P_DEFAULT) <= 0)
+        return SM_OK;
+    st = sm_h5_open_dataset(file, "mask", &in->mask);
+    if (st == SM_OK)
+        st = sm_h5_shape(in->mask, "mask", 1, dm);
+    if (st == SM_OK && dm[0] != dn[0])
+        st = sm_fail(SM_EFORMAT, "mask: shape %s does not match delta_g_obs shape %s",
+                     sm_h5_format_shape(a, sizeof a, 1, dm),
+                     sm_h5_format_shape(b, sizeof b, 1, dn));
+    return st;
+}
+
+static sm_status read_inputs(hid_t file, sm_data_t **out)
+{
+    input_sets in = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0};
+    double *delta = NULL, *templates = NULL;
+    uint8_t *mask = NULL;
+    sm_status st = open_inputs(file, &in);
+    if (st != SM_OK)
+        goto done;
+    st = check_size(in.n_sys, in.n_pix);
+    if (st != SM_OK)
+        goto done;
+    /* At least one element each: empty maps are reported by sm_data_create. */
+    size_t n = in.n_pix ? in.n_pix : 1, cells = in.n_sys ? in.n_sys * n : 1;
+    delta = malloc(n * sizeof *delta);
+    templates = malloc(cells * sizeof *templates);
+    mask = in.mask < 0 ? NULL : malloc(n);
+    if (delta == NULL || templates == NULL || (in.mask >= 0 && mask == NULL)) {
+        st = SM_FAIL_NOMEM("input arrays");
+        goto done;
+    }
+    st = sm_h5_read_f64(in.delta, "delta_g_obs", delta);
+    if (st == SM_OK)
+        st = sm_h5_read_f64(in.templates, "templates", templates);
+    if (st == SM_OK && mask != NULL)
+        st = sm_h5_read_bytes(in.mask, "mask", mask);
+    if (st == SM_OK)
+        st = sm_data_create(out, in.n_pix, in.n_sys, delta, templates, mask);
+done:
+    free(delta);
+    free(templates);
+    free(mask);
+    sm_h5_close(in.delta);
+    sm_h5_close(in.templates);
+    sm_h5_close(in.mask);
+    return st;
+}
+
+/* Optional root attributes: template_names and injected_a / injected_b. */
+static sm_status read_extras(hid_t file, sm_data_t *data)
+{
+    size_t s = data->n_sys;
+    hid_t attr = H5I_INVALID_HID;
+    sm_status st = SM_OK;
+    if (sm_h5_has_attr(file, "template_names")) {
+        char **names = calloc(s, sizeof *names);
+        if (names == NULL)
+            return SM_FAIL_NOMEM("template names");
+        st = sm_h5_open_attr(file, "template_names", &attr);
+        if (st == SM_OK)
+            st = sm_h5_read_strings(attr, "template_names", s, names);
+        sm_h5_close(attr);
+        attr = H5I_INVALID_HID;
+        /* On failure sm_h5_read_strings has left names all NULL. */
+        for (size_t i = 0; i < s && st == SM_OK; i++) {
+            free(data->names[i]);
+            data->names[i] = names[i];
+        }
+        free(names);
+    }
+    static const char *const injected[2] = {"injected_a", "injected_b"};
+    for (int k = 0; k < 2 && st == SM_OK; k++) {
+        if (!sm_h5_has_attr(file, injected[k]))
+            continue;
+        double **dst = k == 0 ? &data->injected_a : &data->injected_b;
+        hsize_t dims[1];
+        st = sm_h5_open_attr(file, injected[k], &attr);
+        if (st == SM_OK)
+            st = sm_h5_shape(attr, injected[k], 1, dims);
+        if (st == SM_OK && dims[0] != s)
+            st = sm_fail(SM_EFORMAT, "%s: %llu values for %zu templates", injected[k],
+                         (unsigned long long)dims[0], s);
+        if (st == SM_OK && (*dst = malloc(s * sizeof **dst)) == NULL)
+            st = SM_FAIL_NOMEM(injected[k]);
+        if (st == SM_OK)
+            st = sm_h5_read_f64(attr, injected[k], *dst);
+        sm_h5_close(attr);
+        attr = H5I_INVALID_HID;
+    }
+    return st;
+}
+
+sm_status sm_data_load_hdf5(sm_data_t **out, const char *path)
+{
+    if (out == NULL || path == NULL)
+        return sm_fail(SM_EINVAL, "sm_data_load_hdf5: %s is NULL", out == NULL ? "out" : "path");
+    *out = NULL;
+    sm_h5_quiet_t quiet;
+    sm_h5_quiet_begin(&quiet);
+    hid_t file;
+    sm_data_t *data = NULL;
+    sm_status st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
+    if (st == SM_OK) {
+        st = read_inputs(file, &data);
+        if (st == SM_OK)
+            st = read_extras(file, data);
+        H5Fclose(file);
+        if (st != SM_OK)
+            sm_fail_context(st, "%s", path);
+    }
+    sm_h5_quiet_end(&quiet);
+    if (st != SM_OK) {
+        sm_data_free(data);
+        return st;
+    }
+    *out = data;
+    return SM_OK;
+}
+
+static sm_status read_walkers(hid_t file, size_t n_walkers, size_t n_dim, double *out)
+{
+    hid_t dset = H5I_INVALID_HID;
+    hsize_t dims[2], want[2] = {n_walkers, n_dim};
+    char a[128], b[128];
+    sm_status st = sm_h5_open_dataset(file, "p0", &dset);
+    if (st == SM_OK)
+        st = sm_h5_shape(dset, "p0", 2, dims);
+    if (st == SM_OK && (dims[0] != want[0] || dims[1] != want[1]))
+        st = sm_fail(SM_EFORMAT, "p0: shape %s does not match the run's (n_walkers, n_dim) = %s",
+                     sm_h5_format_shape(a, sizeof a, 2, dims),
+                     sm_h5_format_shape(b, sizeof b, 2, want));
+    if (st == SM_OK)
+        st = sm_h5_read_f64(dset, "p0", out);
+    sm_h5_close(dset);
+    for (size_t k = 0; k < n_walkers * n_dim && st == SM_OK; k++)
+        if (!isfinite(out[k]))
+            st = sm_fail(SM_EINVAL, "p0: %s at walker %zu, parameter %zu",
+                         nonfinite_name(out[k]), k / n_dim, k % n_dim);
+    return st;
+}
+
+sm_status sm_walkers_load_hdf5(const char *path, size_t n_walkers, size_t n_dim, double *out)
+{
+    if (path == NULL || out == NULL)
+        return sm_fail(SM_EINVAL, "sm_walkers_load_hdf5: %s is NULL",
+                       path == NULL ? "path" : "out");
+    sm_h5_quiet_t quiet;
+    sm_h5_quiet_begin(&quiet);
+    hid_t file;
+    sm_status st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
+    if (st == SM_OK) {
+        st = read_walkers(file, n_walkers, n_dim, out);
+        H5Fclose(file);
+        if (st != SM_OK)
+            sm_fail_context(st, "%s", path);
+    }
+    sm_h5_quiet_end(&quiet);
+    return st;
+}
+
+size_t sm_data_n_pix(const sm_data_t *data)
+{
+    return data->n_pix;
+}
+
+size_t sm_data_n_sys(const sm_data_t *data)
+{
+    return data->n_sys;
+}
+
+const double *sm_data_delta(const sm_data_t *data)
+{
+    return data->delta;
+}
+
+const double *sm_data_templates(const sm_data_t *data)
+{
+    return data->templates;
+}
+
+const char *sm_data_template_name(const sm_data_t *data, size_t i)
+{
+    return i < data->n_sys ? data->names[i] : NULL;
+}
+
+const double *sm_data_injected_a(const sm_data_t *data)
+{
+    return data->injected_a;
+}
+
+const double *sm_data_injected_b(const sm_data_t *data)
+{
+    return data->injected_b;
+}
+
+double sm_data_delta_std(const sm_data_t *data)
+{
+    /* Two passes: the mean first, then squared deviations from it, which
+     * avoids the cancellation of sum(x^2) - N mean^2. */
+    double mean = 0.0, ss = 0.0;
+    for (size_t j = 0; j < data->n_pix; j++)
+        mean += data->delta[j];
+    mean /= (double)data->n_pix;
+    for (size_t j = 0; j < data->n_pix; j++) {
+        double d = data->delta[j] - mean;
+        ss += d * d;
+    }
+    return sqrt(ss / (double)data->n_pix);
+}
+
+#define FNV_OFFSET UINT64_C(14695981039346656037)
+#define FNV_PRIME UINT64_C(1099511628211)
+
+/* Little-endian bytes of a 64-bit word, so the digest of a map is the same
+ * on every host. */
+static uint64_t fnv_word(uint64_t h, uint64_t word)
+{
+    for (int b = 0; b < 8; b++) {
+        h ^= (word >> (8 * b)) & 0xffu;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static uint64_t fnv_doubles(uint64_t h, const double *x, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        uint64_t bits;
+        memcpy(&bits, &x[j], sizeof bits);
+        h = fnv_word(h, bits);
+    }
+    return h;
+}
+
+uint64_t sm_data_digest(const sm_data_t *data)
+{
+    uint64_t h = fnv_word(FNV_OFFSET, (uint64_t)data->n_pix);
+    h = fnv_word(h, (uint64_t)data->n_sys);
+    h = fnv_doubles(h, data->delta, data->n_pix);
+    return fnv_doubles(h, data->templates, data->n_sys * data->n_pix);
+}
