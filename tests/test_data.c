@@ -112,7 +112,7 @@ START_TEST(create_rejects_bad_input)
     sm_data_t *data = (sm_data_t *)&data;
     ck_assert_fails(sm_data_create(NULL, NT, S, delta6, tmpl6, mask6), SM_EINVAL, "out");
     ck_assert_fails(sm_data_create(&data, NT, S, NULL, tmpl6, mask6), SM_EINVAL, "delta_g_obs");
-    ck_assert_ptr_eq(data, (sm_data_t *)&data); /* out untouched when out is the problem */
+    ck_assert_ptr_eq(data, (sm_data_t *)&data); /* a NULL argument leaves *out alone */
     ck_assert_fails(sm_data_create(&data, NT, S, delta6, NULL, mask6), SM_EINVAL, "templates");
     ck_assert_fails(sm_data_create(&data, NT, 0, delta6, tmpl6, mask6), SM_EINVAL,
                     "no templates (S = 0)");

@@ -336,7 +336,7 @@ sm_status sm_chainfile_create(sm_chainfile_t **out, const char *path,
         return st;
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
-    hid_t file;
+    hid_t file = H5I_INVALID_HID;
     st = sm_h5_create_file(cf->partial, &file);
     if (st == SM_OK) {
         st = write_mcmc(file, meta);
@@ -360,8 +360,8 @@ sm_status sm_chainfile_create(sm_chainfile_t **out, const char *path,
 
 /* ---- resuming ---- */
 
-/* Checks dataset name of g has shape (at least min_rows, rest...) and
- * returns its first extent in *rows (fixed-shape datasets: rows NULL). */
+/* Checks that dataset name of g has shape want; when rows is not NULL the
+ * first extent (the steps) may be anything and is stored in *rows. */
 static sm_status check_extent(hid_t g, const char *name, int rank, const hsize_t *want,
                               hsize_t *rows)
 {
@@ -462,7 +462,7 @@ sm_status sm_chainfile_resume(sm_chainfile_t **out, const char *path,
         return st;
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
-    hid_t file;
+    hid_t file = H5I_INVALID_HID;
     st = sm_h5_open_file(cf->partial, H5F_ACC_RDWR, &file);
     if (st == SM_OK) {
         st = resume_file(file, cf, meta);
@@ -525,7 +525,7 @@ static sm_status rows_io(hid_t g, const char *name, size_t first, size_t n, size
  * from out (the other NULL). */
 static sm_status whole_io(hid_t g, const char *name, double *in, const double *out)
 {
-    hid_t dset;
+    hid_t dset = H5I_INVALID_HID;
     sm_status st = sm_h5_open_dataset(g, name, &dset);
     if (st != SM_OK)
         return st;
@@ -540,7 +540,10 @@ static sm_status whole_io(hid_t g, const char *name, double *in, const double *o
 static sm_status write_rng(hid_t mcmc, const sm_rng_state_t *rng)
 {
     hsize_t n = SM_RNG_KEY_LEN;
-    sm_status st = sm_h5_set_attr_str(mcmc, "random_state_0", "MT19937");
+    sm_status st = SM_OK;
+    /* The name never changes: writing it once spares a heap object per append. */
+    if (!sm_h5_has_attr(mcmc, "random_state_0"))
+        st = sm_h5_set_attr_str(mcmc, "random_state_0", "MT19937");
     if (st == SM_OK)
         st = sm_h5_set_attr(mcmc, "random_state_1", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1, &n,
                             rng->key);

@@ -209,47 +209,47 @@ done:
     return st;
 }
 
-/* Optional root attributes: template_names and injected_a / injected_b. */
-static sm_status read_extras(hid_t file, sm_data_t *data)
+/* Optional root attribute template_names: S strings replace "t_<i+1>". */
+static sm_status read_names(hid_t file, sm_data_t *data)
 {
     size_t s = data->n_sys;
+    if (!sm_h5_has_attr(file, "template_names"))
+        return SM_OK;
+    char **names = calloc(s, sizeof *names);
+    if (names == NULL)
+        return SM_FAIL_NOMEM("template names");
     hid_t attr = H5I_INVALID_HID;
-    sm_status st = SM_OK;
-    if (sm_h5_has_attr(file, "template_names")) {
-        char **names = calloc(s, sizeof *names);
-        if (names == NULL)
-            return SM_FAIL_NOMEM("template names");
-        st = sm_h5_open_attr(file, "template_names", &attr);
-        if (st == SM_OK)
-            st = sm_h5_read_strings(attr, "template_names", s, names);
-        sm_h5_close(attr);
-        attr = H5I_INVALID_HID;
-        /* On failure sm_h5_read_strings has left names all NULL. */
-        for (size_t i = 0; i < s && st == SM_OK; i++) {
-            free(data->names[i]);
-            data->names[i] = names[i];
-        }
-        free(names);
+    sm_status st = sm_h5_open_attr(file, "template_names", &attr);
+    if (st == SM_OK)
+        st = sm_h5_read_strings(attr, "template_names", s, names);
+    sm_h5_close(attr);
+    /* On failure sm_h5_read_strings has left names all NULL. */
+    for (size_t i = 0; i < s && st == SM_OK; i++) {
+        free(data->names[i]);
+        data->names[i] = names[i];
     }
-    static const char *const injected[2] = {"injected_a", "injected_b"};
-    for (int k = 0; k < 2 && st == SM_OK; k++) {
-        if (!sm_h5_has_attr(file, injected[k]))
-            continue;
-        double **dst = k == 0 ? &data->injected_a : &data->injected_b;
-        hsize_t dims[1];
-        st = sm_h5_open_attr(file, injected[k], &attr);
-        if (st == SM_OK)
-            st = sm_h5_shape(attr, injected[k], 1, dims);
-        if (st == SM_OK && dims[0] != s)
-            st = sm_fail(SM_EFORMAT, "%s: %llu values for %zu templates", injected[k],
-                         (unsigned long long)dims[0], s);
-        if (st == SM_OK && (*dst = malloc(s * sizeof **dst)) == NULL)
-            st = SM_FAIL_NOMEM(injected[k]);
-        if (st == SM_OK)
-            st = sm_h5_read_f64(attr, injected[k], *dst);
-        sm_h5_close(attr);
-        attr = H5I_INVALID_HID;
-    }
+    free(names);
+    return st;
+}
+
+/* Optional root attribute name (injected_a or injected_b): S float64s. */
+static sm_status read_injected(hid_t file, const char *name, size_t s, double **dst)
+{
+    if (!sm_h5_has_attr(file, name))
+        return SM_OK;
+    hid_t attr = H5I_INVALID_HID;
+    hsize_t dims[1];
+    sm_status st = sm_h5_open_attr(file, name, &attr);
+    if (st == SM_OK)
+        st = sm_h5_shape(attr, name, 1, dims);
+    if (st == SM_OK && dims[0] != s)
+        st = sm_fail(SM_EFORMAT, "%s: %llu values for %zu templates", name,
+                     (unsigned long long)dims[0], s);
+    if (st == SM_OK && (*dst = malloc(s * sizeof **dst)) == NULL)
+        st = SM_FAIL_NOMEM(name);
+    if (st == SM_OK)
+        st = sm_h5_read_f64(attr, name, *dst);
+    sm_h5_close(attr);
     return st;
 }
 
@@ -260,13 +260,17 @@ sm_status sm_data_load_hdf5(sm_data_t **out, const char *path)
     *out = NULL;
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
-    hid_t file;
+    hid_t file = H5I_INVALID_HID;
     sm_data_t *data = NULL;
     sm_status st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
     if (st == SM_OK) {
         st = read_inputs(file, &data);
         if (st == SM_OK)
-            st = read_extras(file, data);
+            st = read_names(file, data);
+        if (st == SM_OK)
+            st = read_injected(file, "injected_a", data->n_sys, &data->injected_a);
+        if (st == SM_OK)
+            st = read_injected(file, "injected_b", data->n_sys, &data->injected_b);
         H5Fclose(file);
         if (st != SM_OK)
             sm_fail_context(st, "%s", path);
@@ -309,7 +313,7 @@ sm_status sm_walkers_load_hdf5(const char *path, size_t n_walkers, size_t n_dim,
                        path == NULL ? "path" : "out");
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
-    hid_t file;
+    hid_t file = H5I_INVALID_HID;
     sm_status st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
     if (st == SM_OK) {
         st = read_walkers(file, n_walkers, n_dim, out);

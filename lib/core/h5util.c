@@ -357,7 +357,7 @@ typedef enum { READ_F64, READ_INT, READ_U64, READ_BYTES, READ_STRING } read_kind
 /* Opens scalar attribute name of loc and reads it as kind. */
 static sm_status get_attr(hid_t loc, const char *name, read_kind kind, void *buf)
 {
-    hid_t attr;
+    hid_t attr = H5I_INVALID_HID;
     sm_status st = sm_h5_open_attr(loc, name, &attr);
     if (st != SM_OK)
         return st;

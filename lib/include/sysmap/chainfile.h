@@ -74,7 +74,8 @@ sm_status sm_chainfile_append(sm_chainfile_t *file, size_t n, const double *chai
 
 sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_summary_t *summary);
 
-/* Closes and renames PATH.partial to PATH. */
+/* Closes and renames PATH.partial to PATH. Releases file in every case
+ * (on failure PATH.partial stays); do not free it afterwards. */
 sm_status sm_chainfile_finish(sm_chainfile_t *file);
 
 /* Closes without finishing (leaves PATH.partial resumable). */
