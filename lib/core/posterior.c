@@ -115,9 +115,10 @@ sm_status sm_additive_posterior(const sm_data_t *data, sm_additive_posterior_t *
         post->cov_a[k] = scale * post->xtx_inv[k];
     /* sigma^2 = beta / g with g ~ Gamma(alpha, 1), so median(sigma) maps from median(g). */
     if (!(g_median > 0 && isfinite(g_median))) {
+        st = sm_fail(SM_ENUMERIC, "additive posterior: median of Gamma(%g, 1) failed",
+                     post->alpha);
         sm_additive_posterior_free(post);
-        return sm_fail(SM_ENUMERIC, "additive posterior: median of Gamma(%g, 1) failed",
-                       post->alpha);
+        return st;
     }
     post->sigma_median = sqrt(post->beta / g_median);
     *out = post;

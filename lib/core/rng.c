@@ -38,10 +38,11 @@ sm_status sm_rng_create(sm_rng_t **out, uint32_t seed)
         free(rng);
         return SM_FAIL_NOMEM("GSL mt19937");
     }
-    if (gsl_rng_size(rng->mt) != sizeof(gsl_mt_state_t)) {
+    size_t size = gsl_rng_size(rng->mt);
+    if (size != sizeof(gsl_mt_state_t)) {
         sm_rng_free(rng);
         return sm_fail(SM_ENUMERIC, "GSL's mt19937 state has an unexpected size (%zu bytes)",
-                       gsl_rng_size(rng->mt));
+                       size);
     }
     /* init_genrand, written out because GSL maps seed 0 to 4357 and numpy
      * does not. */
