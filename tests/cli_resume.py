@@ -47,10 +47,15 @@ def iteration(partial):
 
 
 def interrupt(inp, out, sig):
+    for stale in (out, out + ".partial"):
+        if os.path.exists(stale):
+            os.remove(stale)
     proc = subprocess.Popen(args(inp, out), stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while iteration(out + ".partial") < STOP_AFTER:
-        assert proc.poll() is None, "the run ended before it could be interrupted"
+        if proc.poll() is not None:
+            raise AssertionError("the run ended before it could be interrupted: "
+                                 + proc.stderr.read())
         assert time.time() < deadline, "no progress in the partial file"
         time.sleep(0.02)
     proc.send_signal(sig)

@@ -56,11 +56,16 @@ static const char *h5_error_detail(char *buf)
 }
 
 /* STRONG closing: H5Fclose closes every object still open in the file,
- * so an early return can never leave the file open. */
-static hid_t strong_close_fapl(void)
+ * so an early return can never leave the file open. No file lock: a run
+ * file is written by one run, and a person peeking at it with h5py while
+ * the run goes on (which takes HDF5's lock) must not make the next append
+ * fail; such a reader sees the file as of the last complete flush or
+ * retries. */
+static hid_t file_access_plist(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
+    if (fapl >= 0 && (H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+                      H5Pset_file_locking(fapl, 0, 1) < 0)) {
         H5Pclose(fapl);
         return H5I_INVALID_HID;
     }
@@ -74,7 +79,7 @@ sm_status sm_h5_open_file(const char *path, unsigned flags, hid_t *out)
         return sm_fail(SM_EIO, "cannot open %s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return sm_fail(SM_EIO, "cannot open %s: is a directory", path);
-    hid_t fapl = strong_close_fapl();
+    hid_t fapl = file_access_plist();
     if (fapl < 0)
         return sm_fail(SM_EIO, "cannot open %s: HDF5 property list failed", path);
     hid_t file = H5Fopen(path, flags, fapl);
@@ -89,7 +94,7 @@ sm_status sm_h5_open_file(const char *path, unsigned flags, hid_t *out)
 
 sm_status sm_h5_create_file(const char *path, hid_t *out)
 {
-    hid_t fapl = strong_close_fapl();
+    hid_t fapl = file_access_plist();
     if (fapl < 0)
         return sm_fail(SM_EIO, "cannot create %s: HDF5 property list failed", path);
     errno = 0;
