@@ -15,38 +15,9 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* Normal draws from a 64-bit LCG through Box-Muller: a deterministic map that
- * owes nothing to the library's own generator. */
-static double lcg_normal(unsigned long *state)
-{
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        *state = (*state * 6364136223846793005ul + 1442695040888963407ul);
-        u[i] = ((double)(*state >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2.0 * log(u[0])) * cos(2.0 * M_PI * u[1]);
-}
-
 static sm_data_t *make_map(size_t n, size_t s, const double *a, const double *b)
 {
-    double *t = malloc(s * n * sizeof *t), *d = malloc(n * sizeof *d);
-    unsigned long st = 12345;
-    for (size_t i = 0; i < s; i++)
-        for (size_t j = 0; j < n; j++)
-            t[i * n + j] = lcg_normal(&st) + (i > 0 ? 0.6 * t[(i - 1) * n + j] : 0.0);
-    for (size_t j = 0; j < n; j++) {
-        double add = 0.0, mult = 1.0;
-        for (size_t i = 0; i < s; i++) {
-            add += a[i] * t[i * n + j];
-            mult += b[i] * t[i * n + j];
-        }
-        d[j] = 0.1 * lcg_normal(&st) * mult + add;
-    }
-    sm_data_t *data;
-    ck_assert_int_eq(sm_data_create(&data, n, s, d, t, NULL), SM_OK);
-    free(t);
-    free(d);
-    return data;
+    return sm_test_make_map(n, s, a, b, 12345);
 }
 
 START_TEST(test_additive_matches_analytic_posterior)

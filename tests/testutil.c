@@ -1,5 +1,9 @@
 #include "testutil.h"
 
+#include <math.h>
+
+#include "sysmap/data.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,4 +41,37 @@ int sm_test_system(const char *fmt, ...)
     if (rc == -1 || !WIFEXITED(rc))
         return -1;
     return WEXITSTATUS(rc);
+}
+
+double sm_test_normal(unsigned long *state)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *state = *state * 6364136223846793005ul + 1442695040888963407ul;
+        u[i] = ((double)(*state >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+sm_data_t *sm_test_make_map(size_t n, size_t s, const double *a, const double *b,
+                            unsigned long seed)
+{
+    double *t = malloc(s * n * sizeof *t), *d = malloc(n * sizeof *d);
+    ck_assert(t != NULL && d != NULL);
+    for (size_t i = 0; i < s; i++)
+        for (size_t j = 0; j < n; j++)
+            t[i * n + j] = sm_test_normal(&seed) + (i > 0 ? 0.6 * t[(i - 1) * n + j] : 0.0);
+    for (size_t j = 0; j < n; j++) {
+        double add = 0.0, mult = 1.0;
+        for (size_t i = 0; i < s; i++) {
+            add += a[i] * t[i * n + j];
+            mult += b[i] * t[i * n + j];
+        }
+        d[j] = 0.1 * sm_test_normal(&seed) * mult + add;
+    }
+    sm_data_t *data;
+    ck_assert_int_eq(sm_data_create(&data, n, s, d, t, NULL), SM_OK);
+    free(t);
+    free(d);
+    return data;
 }

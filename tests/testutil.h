@@ -25,4 +25,14 @@ const char *sm_test_tmp_path(const char *name);
 /* Runs a shell command, returns its exit status (-1 when it did not exit). */
 int sm_test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Normal draws from a 64-bit LCG through Box-Muller: deterministic inputs
+ * that owe nothing to the library's own generator. */
+double sm_test_normal(unsigned long *state);
+
+/* A synthetic map: S templates (each correlated 0.6 with the previous),
+ * delta ~ N(0, 0.1^2), delta_obs = delta (1 + b.t) + a.t; a, b of S. */
+struct sm_data;
+struct sm_data *sm_test_make_map(size_t n, size_t s, const double *a, const double *b,
+                                 unsigned long seed);
+
 #endif

@@ -10,4 +10,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
   libgsl-dev libhdf5-dev check \
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
   python3 python3-numpy python3-h5py python3-emcee >/dev/null

@@ -40,6 +40,9 @@ void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data, co
     fprintf(out, "model %s, %s likelihood; %zu pixels used, %zu templates\n",
             sm_model_name(m->kind), m->skew ? "skew-normal" : "Gaussian", sm_data_n_pix(data),
             m->n_sys);
+    const sm_backend_t *be = sm_run_backend(run);
+    fprintf(out, "backend %s, %s, on %s\n", sm_backend_name(be), sm_backend_precision(be),
+            sm_backend_device(be));
     fprintf(out, "%zu walkers x %zu steps (%zu burn-in), seed %u; sampled in the %s basis\n",
             c->n_walkers, c->n_steps, c->n_burn, (unsigned)c->seed, sm_basis_name(c->basis));
     fprintf(out, "posterior of the %zu post-burn-in steps, in the original template basis:\n\n",

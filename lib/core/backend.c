@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sysmap/opencl.h"
 #include "sysmap/reference.h"
 #include "error.h"
 
@@ -125,7 +126,9 @@ sm_status sm_backend_open(const char *name, const char *device, const char *prec
                                       "(got precision '%s')", precision);
         return sm_reference_create(out, data, model);
     }
-    return sm_fail(SM_EINVAL, "unknown backend '%s' (available: reference)", name);
+    if (strcmp(name, "opencl") == 0)
+        return sm_opencl_create(out, data, model, device, precision);
+    return sm_fail(SM_EINVAL, "unknown backend '%s' (available: reference, opencl)", name);
 }
 
 const sm_model_t *sm_backend_model(const sm_backend_t *be) { return &be->model; }

@@ -406,6 +406,7 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
 
 const sm_model_t *sm_run_model(const sm_run_t *run) { return &run->model; }
 const sm_basis_t *sm_run_basis(const sm_run_t *run) { return run->basis; }
+const sm_backend_t *sm_run_backend(const sm_run_t *run) { return run->backend; }
 const char *sm_run_param_name(const sm_run_t *run, size_t i) { return run->names[i]; }
 const double *sm_run_chain(const sm_run_t *run) { return run->chain; }
 const double *sm_run_log_prob(const sm_run_t *run) { return run->log_prob; }

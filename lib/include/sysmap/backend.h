@@ -36,9 +36,9 @@ void sm_backend_free(sm_backend_t *backend);
 sm_status sm_backend_log_prob(sm_backend_t *backend, size_t k, const double *params,
                               double *lp);
 
-/* A built-in backend by name: "reference" (always). device and precision
- * may be NULL for the backend's defaults; the reference backend accepts
- * only "fp64". data must outlive the backend. */
+/* A built-in backend by name: "reference" or "opencl" (sm_opencl_create).
+ * device and precision may be NULL for the backend's defaults; the
+ * reference backend accepts only "fp64". data must outlive the backend. */
 sm_status sm_backend_open(const char *name, const char *device, const char *precision,
                           const sm_data_t *data, const sm_model_t *model,
                           sm_backend_t **out);

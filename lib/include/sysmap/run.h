@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "sysmap/backend.h"
 #include "sysmap/basis.h"
 #include "sysmap/chainfile.h"
 #include "sysmap/data.h"
@@ -51,6 +52,7 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
 
 const sm_model_t *sm_run_model(const sm_run_t *run);
 const sm_basis_t *sm_run_basis(const sm_run_t *run);
+const sm_backend_t *sm_run_backend(const sm_run_t *run);
 const char *sm_run_param_name(const sm_run_t *run, size_t i);
 /* After execute: chain (n_steps, W, n_dim) and log_prob (n_steps, W) in the
  * original basis, and the summary. */

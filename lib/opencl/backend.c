@@ -1,0 +1,398 @@
+/* The OpenCL backend: uploads the map once, then per call packs the
+ * half-ensemble's in-prior walkers, runs the fused kernel and merges the
+ * per-group compensated partial sums on the host in double. */
+#include "sysmap/opencl.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl.h"
+#include "error.h"
+#include "kernels.h"
+#include "ksum.h"
+
+/* Work-group size (a power of two) and pixels per work-item that decide the
+ * number of groups; each group loops over its share of the pixels. */
+#define SM_CL_WGS 64
+#define SM_CL_PIXELS_PER_ITEM 16
+#define SM_CL_GROUPS_PER_CU 8
+#define SM_CL_NSUMS 6
+
+/* Test hook: SYSMAP_OPENCL_INJECT_FAULT = "build" (a kernel that does not
+ * compile), "alloc" (a device that allows 1 KiB per buffer), "lost" (the
+ * device fails at the first evaluation) or "nofp64" (the device reports no
+ * fp64), for the error paths a working device cannot provoke. */
+#define SM_CL_FAULT_ENV "SYSMAP_OPENCL_INJECT_FAULT"
+
+typedef struct {
+    const sm_data_t *data;
+    sm_model_t model;
+    size_t n_pix, n_dim;
+    int fp32;
+    size_t real_size;
+    sm_opencl_device_t info;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    cl_kernel kernel;
+    cl_mem delta, templates, params, partial;
+    size_t wgs, groups, capacity;  /* capacity: walkers the buffers hold */
+    void *params_host, *partial_host;
+    size_t *walker_of_row;
+    const char *fault;
+} opencl_t;
+
+static int fault_is(const opencl_t *cl, const char *what)
+{
+    return cl->fault != NULL && strcmp(cl->fault, what) == 0;
+}
+
+static sm_status cl_fail(const opencl_t *cl, cl_int err, const char *what)
+{
+    return sm_fail(SM_EDEVICE, "OpenCL device %s: %s failed (%s)", cl->info.name, what,
+                   sm_cl_error_name(err));
+}
+
+static void opencl_free(void *ctx)
+{
+    opencl_t *cl = ctx;
+    if (cl == NULL)
+        return;
+    cl_mem mems[4] = {cl->delta, cl->templates, cl->params, cl->partial};
+    for (int i = 0; i < 4; i++)
+        if (mems[i] != NULL)
+            clReleaseMemObject(mems[i]);
+    if (cl->kernel != NULL)
+        clReleaseKernel(cl->kernel);
+    if (cl->program != NULL)
+        clReleaseProgram(cl->program);
+    if (cl->queue != NULL)
+        clReleaseCommandQueue(cl->queue);
+    if (cl->context != NULL)
+        clReleaseContext(cl->context);
+    free(cl->params_host);
+    free(cl->partial_host);
+    free(cl->walker_of_row);
+    free(cl);
+}
+
+static unsigned long long max_alloc(const opencl_t *cl)
+{
+    return fault_is(cl, "alloc") ? 1024ull : cl->info.max_alloc_bytes;
+}
+
+/* "24.0 kB", "1.50 MB", "3.90 GB" (decimal units) into buf. */
+static const char *format_bytes(char *buf, size_t len, unsigned long long bytes)
+{
+    static const char *const units[] = {"bytes", "kB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1000.0 && u < 4) {
+        v /= 1000.0;
+        u++;
+    }
+    snprintf(buf, len, u == 0 ? "%.0f %s" : "%.3g %s", v, units[u]);
+    return buf;
+}
+
+/* A device buffer of bytes, refusing up front what the device cannot hold
+ * (some drivers allocate lazily and fail later, far from the cause). */
+static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_mem_flags flags,
+                             void *host, cl_mem *out)
+{
+    char need[32], limit[32], total[32];
+    format_bytes(need, sizeof need, bytes);
+    if (bytes > max_alloc(cl))
+        return sm_fail(SM_EDEVICE,
+                       "out of device memory allocating %s (%s): OpenCL device %s allows %s "
+                       "per buffer (%s in all)",
+                       what, need, cl->info.name, format_bytes(limit, sizeof limit, max_alloc(cl)),
+                       format_bytes(total, sizeof total, cl->info.global_mem_bytes));
+    cl_int err;
+    *out = clCreateBuffer(cl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes, host,
+                          &err);
+    if (err != CL_SUCCESS)
+        return sm_fail(SM_EDEVICE, "out of device memory allocating %s (%s) on OpenCL device %s (%s)",
+                       what, need, cl->info.name, sm_cl_error_name(err));
+    return SM_OK;
+}
+
+/* The map and templates in the kernel's precision, uploaded once. */
+static sm_status upload_data(opencl_t *cl)
+{
+    size_t n = cl->n_pix, s = cl->model.n_sys;
+    const double *d = sm_data_delta(cl->data), *t = sm_data_templates(cl->data);
+    void *host_d = (void *)d, *host_t = (void *)t;
+    float *fd = NULL, *ft = NULL;
+    if (cl->fp32) {
+        fd = malloc(n * sizeof *fd);
+        ft = malloc(n * s * sizeof *ft);
+        if (fd == NULL || ft == NULL) {
+            free(fd);
+            free(ft);
+            return SM_FAIL_NOMEM("fp32 copy of the map");
+        }
+        for (size_t j = 0; j < n; j++)
+            fd[j] = (float)d[j];
+        for (size_t j = 0; j < n * s; j++)
+            ft[j] = (float)t[j];
+        host_d = fd;
+        host_t = ft;
+    }
+    char map_what[96], tpl_what[96];
+    snprintf(map_what, sizeof map_what, "the map (%zu pixels x %zu bytes)", n, cl->real_size);
+    snprintf(tpl_what, sizeof tpl_what, "the templates (%zu x %zu pixels x %zu bytes)", s, n,
+             cl->real_size);
+    sm_status st = make_buffer(cl, map_what, n * cl->real_size, CL_MEM_READ_ONLY, host_d,
+                               &cl->delta);
+    if (st == SM_OK)
+        st = make_buffer(cl, tpl_what, n * s * cl->real_size, CL_MEM_READ_ONLY, host_t,
+                         &cl->templates);
+    free(fd);
+    free(ft);
+    return st;
+}
+
+static sm_status build(opencl_t *cl)
+{
+    long a0 = sm_model_a_offset(&cl->model), b0 = sm_model_b_offset(&cl->model);
+    char options[512];
+    snprintf(options, sizeof options,
+             "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld "
+             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu",
+             cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
+             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs);
+    const char *source = sm_kernel_loglike;
+    char *broken = NULL;
+    if (fault_is(cl, "build")) {
+        size_t len = strlen(source);
+        broken = malloc(len + 64);
+        if (broken == NULL)
+            return SM_FAIL_NOMEM("kernel source");
+        snprintf(broken, len + 64, "%s\nint injected_fault = undeclared_identifier;\n", source);
+        source = broken;
+    }
+    cl_device_id dev;
+    cl_platform_id plat;
+    sm_status st = sm_cl_device_ids(&cl->info, &plat, &dev);
+    if (st == SM_OK) {
+        cl_int err;
+        cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
+        cl->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
+        if (err == CL_SUCCESS)
+            cl->queue = clCreateCommandQueue(cl->context, dev, 0, &err);
+        if (err != CL_SUCCESS)
+            st = cl_fail(cl, err, "creating a context and queue");
+    }
+    if (st == SM_OK)
+        st = sm_cl_build_program(cl->context, dev, &cl->info, source, options, &cl->program,
+                                 NULL);
+    free(broken);
+    if (st == SM_OK) {
+        cl_int err;
+        cl->kernel = clCreateKernel(cl->program, "loglike", &err);
+        if (err != CL_SUCCESS)
+            st = cl_fail(cl, err, "creating kernel loglike");
+    }
+    return st;
+}
+
+/* Buffers for k walkers: parameters in, per-group partial sums out. */
+static sm_status reserve(opencl_t *cl, size_t k)
+{
+    if (k <= cl->capacity)
+        return SM_OK;
+    if (cl->params != NULL)
+        clReleaseMemObject(cl->params);
+    if (cl->partial != NULL)
+        clReleaseMemObject(cl->partial);
+    cl->params = cl->partial = NULL;
+    size_t params_bytes = k * cl->n_dim * cl->real_size;
+    size_t partial_bytes = k * cl->groups * SM_CL_NSUMS * cl->real_size;
+    void *ph = realloc(cl->params_host, params_bytes);
+    if (ph != NULL)
+        cl->params_host = ph;
+    void *qh = realloc(cl->partial_host, partial_bytes);
+    if (qh != NULL)
+        cl->partial_host = qh;
+    size_t *map = realloc(cl->walker_of_row, k * sizeof *map);
+    if (map != NULL)
+        cl->walker_of_row = map;
+    if (ph == NULL || qh == NULL || map == NULL)
+        return SM_FAIL_NOMEM("OpenCL batch buffers");
+    sm_status st = make_buffer(cl, "the walkers' parameters", params_bytes, CL_MEM_READ_ONLY,
+                               NULL, &cl->params);
+    if (st == SM_OK)
+        st = make_buffer(cl, "the partial sums", partial_bytes, CL_MEM_WRITE_ONLY, NULL,
+                         &cl->partial);
+    if (st == SM_OK)
+        cl->capacity = k;
+    return st;
+}
+
+/* Copies the in-prior walkers' parameters into consecutive rows. */
+static size_t pack(opencl_t *cl, size_t k, const double *params, const int *in_prior)
+{
+    size_t rows = 0, d = cl->n_dim;
+    for (size_t w = 0; w < k; w++) {
+        if (!in_prior[w])
+            continue;
+        for (size_t i = 0; i < d; i++) {
+            double x = params[w * d + i];
+            if (cl->fp32)
+                ((float *)cl->params_host)[rows * d + i] = (float)x;
+            else
+                ((double *)cl->params_host)[rows * d + i] = x;
+        }
+        cl->walker_of_row[rows++] = w;
+    }
+    return rows;
+}
+
+static double partial_at(const opencl_t *cl, size_t i)
+{
+    return cl->fp32 ? (double)((const float *)cl->partial_host)[i]
+                    : ((const double *)cl->partial_host)[i];
+}
+
+static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
+                                   const int *in_prior, sm_pixel_sums_t *sums)
+{
+    opencl_t *cl = ctx;
+    sm_status st = reserve(cl, k);
+    if (st != SM_OK)
+        return st;
+    size_t rows = pack(cl, k, params, in_prior);
+    if (rows == 0)
+        return SM_OK;
+    if (fault_is(cl, "lost"))
+        return cl_fail(cl, CL_DEVICE_NOT_AVAILABLE, "running the likelihood kernel");
+    cl_int n_pix = (cl_int)cl->n_pix, err;
+    err = clEnqueueWriteBuffer(cl->queue, cl->params, CL_FALSE, 0,
+                               rows * cl->n_dim * cl->real_size, cl->params_host, 0, NULL, NULL);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(cl->kernel, 0, sizeof n_pix, &n_pix);
+    cl_mem args[4] = {cl->delta, cl->templates, cl->params, cl->partial};
+    for (cl_uint i = 0; i < 4 && err == CL_SUCCESS; i++)
+        err = clSetKernelArg(cl->kernel, i + 1, sizeof(cl_mem), &args[i]);
+    size_t global[2] = {cl->groups * cl->wgs, rows}, local[2] = {cl->wgs, 1};
+    if (err == CL_SUCCESS)
+        err = clEnqueueNDRangeKernel(cl->queue, cl->kernel, 2, NULL, global, local, 0, NULL,
+                                     NULL);
+    if (err == CL_SUCCESS)
+        err = clEnqueueReadBuffer(cl->queue, cl->partial, CL_TRUE, 0,
+                                  rows * cl->groups * SM_CL_NSUMS * cl->real_size,
+                                  cl->partial_host, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cl_fail(cl, err, "running the likelihood kernel");
+    for (size_t r = 0; r < rows; r++) {
+        sm_ksum_t acc[3] = {{0, 0}, {0, 0}, {0, 0}};
+        for (size_t g = 0; g < cl->groups; g++) {
+            size_t base = (r * cl->groups + g) * SM_CL_NSUMS;
+            for (int q = 0; q < 3; q++) {
+                sm_ksum_add(&acc[q], partial_at(cl, base + 2 * (size_t)q));
+                sm_ksum_add(&acc[q], partial_at(cl, base + 2 * (size_t)q + 1));
+            }
+        }
+        sm_pixel_sums_t *out = &sums[cl->walker_of_row[r]];
+        out->sq = sm_ksum_value(&acc[0]);
+        out->log_m = sm_ksum_value(&acc[1]);
+        out->log_phi = sm_ksum_value(&acc[2]);
+    }
+    return SM_OK;
+}
+
+static const sm_backend_ops_t opencl_ops = {opencl_pixel_sums, opencl_free};
+
+/* Largest power of two <= n. */
+static size_t floor_pow2(size_t n)
+{
+    size_t p = 1;
+    while (p * 2 <= n)
+        p *= 2;
+    return p;
+}
+
+static sm_status choose_precision(const char *precision, const sm_opencl_device_t *dev,
+                                  int *fp32)
+{
+    if (precision == NULL) {
+        *fp32 = !dev->fp64; /* the default: fp64 where the device has it */
+        return SM_OK;
+    }
+    if (strcmp(precision, "fp32") == 0) {
+        *fp32 = 1;
+        return SM_OK;
+    }
+    if (strcmp(precision, "fp64") != 0)
+        return sm_fail(SM_EINVAL, "unknown precision '%s' (expected fp64 or fp32)", precision);
+    if (!dev->fp64)
+        return sm_fail(SM_EDEVICE,
+                       "OpenCL device %u (%s) has no fp64 support (cl_khr_fp64); use "
+                       "--precision fp32 or another device",
+                       dev->index, dev->name);
+    *fp32 = 0;
+    return SM_OK;
+}
+
+sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_model_t *model,
+                           const char *device, const char *precision)
+{
+    *out = NULL;
+    if (data == NULL || model == NULL)
+        return sm_fail(SM_EINVAL, "opencl backend: NULL data or model");
+    sm_status st = sm_model_validate(model);
+    if (st != SM_OK)
+        return st;
+    if (sm_data_n_sys(data) != model->n_sys)
+        return sm_fail(SM_EINVAL, "opencl backend: data has %zu templates, model expects %zu",
+                       sm_data_n_sys(data), model->n_sys);
+    opencl_t *cl = calloc(1, sizeof *cl);
+    if (cl == NULL)
+        return SM_FAIL_NOMEM("opencl backend");
+    cl->data = data;
+    cl->model = *model;
+    cl->n_pix = sm_data_n_pix(data);
+    cl->n_dim = sm_model_n_dim(model);
+    cl->fault = getenv(SM_CL_FAULT_ENV);
+    int need_fp64 = precision != NULL && strcmp(precision, "fp64") == 0;
+    st = sm_opencl_select(device, need_fp64 && !fault_is(cl, "nofp64"), &cl->info);
+    if (fault_is(cl, "nofp64"))
+        cl->info.fp64 = 0;
+    if (st == SM_OK)
+        st = choose_precision(precision, &cl->info, &cl->fp32);
+    /* The kernel indexes templates with int. */
+    if (st == SM_OK && cl->n_pix * model->n_sys > (size_t)INT_MAX)
+        st = sm_fail(SM_EINVAL, "opencl backend: %zu pixels x %zu templates exceed the "
+                                "kernel's int indexing (%d); split the map across ranks",
+                     cl->n_pix, model->n_sys, INT_MAX);
+    if (st != SM_OK) {
+        opencl_free(cl);
+        return st;
+    }
+    cl->real_size = cl->fp32 ? sizeof(float) : sizeof(double);
+    cl->wgs = floor_pow2(cl->info.max_work_group_size < SM_CL_WGS ? cl->info.max_work_group_size
+                                                                  : SM_CL_WGS);
+    size_t per_group = cl->wgs * SM_CL_PIXELS_PER_ITEM;
+    size_t max_groups = (size_t)(cl->info.compute_units ? cl->info.compute_units : 1) *
+                        SM_CL_GROUPS_PER_CU;
+    cl->groups = (cl->n_pix + per_group - 1) / per_group;
+    if (cl->groups > max_groups)
+        cl->groups = max_groups;
+    if (cl->groups == 0)
+        cl->groups = 1;
+    st = build(cl);
+    if (st == SM_OK)
+        st = upload_data(cl);
+    if (st != SM_OK) {
+        opencl_free(cl);
+        return st;
+    }
+    char desc[512];
+    snprintf(desc, sizeof desc, "%s (%s, driver %s)", cl->info.name, cl->info.platform,
+             cl->info.driver);
+    return sm_backend_create(out, &opencl_ops, cl, model, cl->n_pix, "opencl", desc,
+                             cl->fp32 ? "fp32" : "fp64");
+}

@@ -1,0 +1,158 @@
+/* The OpenCL backend on PoCL against the reference backend: every model x
+ * {Gaussian, skew} x {fp64, fp32} on maps of 1, 1000 and 100003 pixels
+ * (not multiples of any work-group size), and a whole fp64 chain. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sysmap/backend.h"
+#include "sysmap/model.h"
+#include "sysmap/opencl.h"
+#include "sysmap/reference.h"
+#include "sysmap/run.h"
+#include "testutil.h"
+
+#define N_SYS 3
+#define N_WALKERS 6
+
+static const size_t map_sizes[] = {1, 1000, 100003};
+
+/* Walkers around the injected values, one outside the prior (sigma < 0). */
+static void make_walkers(const sm_model_t *m, double *p)
+{
+    unsigned long st = 99;
+    size_t d = sm_model_n_dim(m);
+    for (size_t w = 0; w < N_WALKERS; w++) {
+        for (size_t i = 0; i < d; i++)
+            p[w * d + i] = 0.02 * sm_test_normal(&st);
+        p[w * d + sm_model_sigma_index(m)] = 0.1 * (1.0 + 0.1 * sm_test_normal(&st));
+        if (m->skew)
+            p[w * d + sm_model_gamma_index(m)] = w == 1 ? 40.0 : 2.0 * sm_test_normal(&st);
+    }
+    p[3 * d + sm_model_sigma_index(m)] = -0.1;
+}
+
+/* Sum over pixels of the magnitudes of every lnL term of one walker: the
+ * scale of a worst-case rounding bound on the fp32 result. */
+static double term_magnitude(const sm_data_t *data, const sm_model_t *m, const double *p)
+{
+    size_t n = sm_data_n_pix(data), s = m->n_sys;
+    const double *d = sm_data_delta(data), *t = sm_data_templates(data);
+    long a0 = sm_model_a_offset(m), b0 = sm_model_b_offset(m);
+    double sigma = p[sm_model_sigma_index(m)];
+    double gamma = m->skew ? p[sm_model_gamma_index(m)] : 0.0;
+    double xi = m->skew ? sm_model_skew_xi(sigma, gamma) : 0.0, total = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double add = 0.0, mult = 0.0;
+        for (size_t i = 0; i < s; i++) {
+            add += (a0 >= 0 ? fabs(p[a0 + (long)i]) : 0.0) * fabs(t[i * n + j]);
+            mult += (b0 >= 0 ? p[b0 + (long)i] : 0.0) * t[i * n + j];
+        }
+        double mj = 1.0 + mult, u = (fabs(d[j]) + add) / fabs(mj) + fabs(xi);
+        total += 1.0 + u * u / (sigma * sigma) + fabs(log(fabs(mj)));
+        if (m->skew)
+            total += fabs(sm_log_ndtr(-fabs(gamma) * u / sigma));
+    }
+    return total;
+}
+
+typedef struct {
+    int precision_fp32;
+    int skew;
+    sm_model_kind kind;
+} combo_t;
+
+static void compare_one(size_t n, const combo_t *c)
+{
+    const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
+    sm_data_t *data = sm_test_make_map(n, N_SYS, a, b, 1000 + n);
+    sm_model_t m = {c->kind, c->skew, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    size_t d = sm_model_n_dim(&m);
+    double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
+    make_walkers(&m, p);
+    sm_backend_t *ref, *cl;
+    ck_assert_int_eq(sm_reference_create(&ref, data, &m), SM_OK);
+    ck_assert_msg(sm_opencl_create(&cl, data, &m, "0", c->precision_fp32 ? "fp32" : "fp64") ==
+                      SM_OK,
+                  "%s", sm_last_error());
+    ck_assert_str_eq(sm_backend_precision(cl), c->precision_fp32 ? "fp32" : "fp64");
+    ck_assert_int_eq(sm_backend_log_prob(ref, N_WALKERS, p, ref_lp), SM_OK);
+    ck_assert_int_eq(sm_backend_log_prob(cl, N_WALKERS, p, cl_lp), SM_OK);
+    for (size_t w = 0; w < N_WALKERS; w++) {
+        if (!isfinite(ref_lp[w])) {
+            ck_assert_msg(cl_lp[w] == ref_lp[w], "walker %zu: %g vs reference %g", w, cl_lp[w],
+                          ref_lp[w]);
+            continue;
+        }
+        double err = fabs(cl_lp[w] - ref_lp[w]);
+        /* fp64: 1e-12 relative. fp32: first-order rounding bound
+         * 8 (S + 4) eps32 sum_j |term_j| (inputs rounded to fp32, 2S + 6
+         * operations per pixel, erfc within 16 ulp); see README. */
+        double tol = c->precision_fp32
+                         ? 8.0 * (N_SYS + 4) * FLT_EPSILON * term_magnitude(data, &m, p + w * d)
+                         : 1e-12 * fabs(ref_lp[w]);
+        ck_assert_msg(err <= tol,
+                      "N=%zu %s%s %s walker %zu: opencl %.17g, reference %.17g (error %.3g > "
+                      "%.3g)",
+                      n, sm_model_name(c->kind), c->skew ? " skew" : "",
+                      c->precision_fp32 ? "fp32" : "fp64", w, cl_lp[w], ref_lp[w], err, tol);
+    }
+    sm_backend_free(cl);
+    sm_backend_free(ref);
+    sm_data_free(data);
+}
+
+START_TEST(test_loglike_matches_reference)
+{
+    combo_t c = {_i / 6, (_i / 3) % 2, (sm_model_kind)(_i % 3)};
+    for (size_t k = 0; k < sizeof map_sizes / sizeof *map_sizes; k++)
+        compare_one(map_sizes[k], &c);
+}
+END_TEST
+
+static sm_run_t *run_on(const sm_data_t *data, const char *backend)
+{
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    cfg.n_walkers = 16;
+    cfg.n_steps = 60;
+    cfg.n_burn = 10;
+    cfg.backend = backend;
+    sm_run_t *run;
+    ck_assert_msg(sm_run_create(&run, data, &cfg) == SM_OK, "%s", sm_last_error());
+    ck_assert_msg(sm_run_execute(run, NULL, 0, NULL, NULL) == SM_OK, "%s", sm_last_error());
+    return run;
+}
+
+START_TEST(test_fp64_chain_equals_reference)
+{
+    const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
+    sm_data_t *data = sm_test_make_map(5001, N_SYS, a, b, 7);
+    sm_run_t *ref = run_on(data, "reference"), *cl = run_on(data, "opencl");
+    size_t n = 60 * 16 * 7;
+    const double *x = sm_run_chain(ref), *y = sm_run_chain(cl);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(x[i] == y[i], "chains differ first at step %zu, walker %zu, param %zu",
+                      i / (16 * 7), i / 7 % 16, i % 7);
+    sm_run_free(ref);
+    sm_run_free(cl);
+    sm_data_free(data);
+}
+END_TEST
+
+static Suite *opencl_suite(void)
+{
+    Suite *s = suite_create("opencl");
+    TCase *tc = tcase_create("pocl");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_loglike_matches_reference, 0, 12);
+    tcase_add_test(tc, test_fp64_chain_equals_reference);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return sm_test_run(opencl_suite());
+}
