@@ -16,6 +16,8 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  run [INPUT]   sample the posterior of a map (the example map without INPUT)\n"
+            "  devices       list the OpenCL platforms and devices (--device takes their index)\n"
+            "  bench         log-likelihood throughput of every backend and precision\n"
             "\n"
             "options:\n"
             "  -h, --help    this help; `sysmap run --help` for the run options\n"
@@ -45,6 +47,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0)
         return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "devices") == 0)
+        return cli_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
     fprintf(stderr, "sysmap: unknown command '%s' (try sysmap --help)\n", cmd);
     return CLI_USAGE;
 }
