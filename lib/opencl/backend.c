@@ -19,6 +19,8 @@
 #define SM_CL_PIXELS_PER_ITEM 16
 #define SM_CL_GROUPS_PER_CU 8
 #define SM_CL_NSUMS 6
+/* Walkers per work-item: each template value loaded serves this many. */
+#define SM_CL_WPT 4
 
 /* Test hook: SYSMAP_OPENCL_INJECT_FAULT = "build" (a kernel that does not
  * compile), "alloc" (a device that allows 1 KiB per buffer), "lost" (the
@@ -161,9 +163,9 @@ static sm_status build(opencl_t *cl)
     char options[512];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld "
-             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu",
+             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%d",
              cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
-             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs);
+             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs, SM_CL_WPT);
     const char *source = sm_kernel_loglike;
     char *broken = NULL;
     if (fault_is(cl, "build")) {
@@ -269,15 +271,18 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
         return SM_OK;
     if (fault_is(cl, "lost"))
         return cl_fail(cl, CL_DEVICE_NOT_AVAILABLE, "running the likelihood kernel");
-    cl_int n_pix = (cl_int)cl->n_pix, err;
+    cl_int n_pix = (cl_int)cl->n_pix, n_rows = (cl_int)rows, err;
     err = clEnqueueWriteBuffer(cl->queue, cl->params, CL_FALSE, 0,
                                rows * cl->n_dim * cl->real_size, cl->params_host, 0, NULL, NULL);
     if (err == CL_SUCCESS)
         err = clSetKernelArg(cl->kernel, 0, sizeof n_pix, &n_pix);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(cl->kernel, 1, sizeof n_rows, &n_rows);
     cl_mem args[4] = {cl->delta, cl->templates, cl->params, cl->partial};
     for (cl_uint i = 0; i < 4 && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(cl->kernel, i + 1, sizeof(cl_mem), &args[i]);
-    size_t global[2] = {cl->groups * cl->wgs, rows}, local[2] = {cl->wgs, 1};
+        err = clSetKernelArg(cl->kernel, i + 2, sizeof(cl_mem), &args[i]);
+    size_t items = (rows + SM_CL_WPT - 1) / SM_CL_WPT;
+    size_t global[2] = {cl->groups * cl->wgs, items}, local[2] = {cl->wgs, 1};
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(cl->queue, cl->kernel, 2, NULL, global, local, 0, NULL,
                                      NULL);
