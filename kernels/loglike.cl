@@ -5,12 +5,15 @@
  * Build-time defines: NSYS (templates), NDIM (parameters), A_OFF / B_OFF
  * (offsets of the a and b blocks, -1 when absent), SIGMA_IDX, SKEW (0/1),
  * WGS (work-group size, a power of two), WPT (walkers per work-item: each
- * template value loaded serves WPT walkers), PRECISION (64 or 32).
+ * template value loaded serves WPT walkers), VW (pixels per SIMD vector),
+ * PRECISION (64 or 32).
  *
- * NDRange: (groups * WGS, ceil(walkers / WPT)), local (WGS, 1). Work-item i
- * of group g takes pixels g*WGS + i, + groups*WGS, ...; a group's items
- * reduce in local memory; partial[(w * groups + g) * 6 + ...] holds the
- * group's (sum, comp) of sq, log_m and log_phi for walker w. */
+ * Memory: delta (n_pad,) and templates (NSYS, n_pad) with n_pad a multiple
+ * of VW; the padding pixels are masked out. NDRange: (groups * WGS,
+ * ceil(walkers / WPT)), local (WGS, 1). Work-item i of group g takes pixel
+ * vectors g*WGS + i, + groups*WGS, ...; a group's items reduce in local
+ * memory; partial[(w * groups + g) * 6 + ...] holds the group's (sum, comp)
+ * of sq, log_m and log_phi for walker w. */
 #ifndef WGS
 #define WGS 64
 #endif
@@ -18,41 +21,58 @@
 #define WPT 4
 #endif
 
-/* x = mant * 2^expo with mant in [0.5, 1): frexp written with bit
- * operations that vectorise; zero, Inf and NaN pass through unchanged. */
-#if PRECISION == 64
-#define EXP_SHIFT 52
-#define EXP_MASK 0x7ffL
-#define EXP_BIAS 1022
-#define AS_BITS as_long
-#define AS_REAL as_double
-typedef long bits_t;
-#else
-#define EXP_SHIFT 23
-#define EXP_MASK 0xff
-#define EXP_BIAS 126
-#define AS_BITS as_int
-#define AS_REAL as_float
-typedef int bits_t;
-#endif
-
-inline real renormalise(real x, int *expo)
+/* x = mant * 2^expo with mant in [0.5, 1): frexp by bit operations, lane
+ * by lane; zero, denormals, Inf and NaN pass through unchanged (a denormal
+ * needs |m| < 2^-1021 where lnL is -inf to any precision anyway). */
+inline realV renormalise(realV x, bitsV *expo)
 {
-    bits_t bits = AS_BITS(x);
-    int e = (int)((bits >> EXP_SHIFT) & EXP_MASK);
-    /* Normal numbers only: 0 < e < max. A denormal product of numbers in
-     * [0.5, 1) x |m| cannot occur unless |m| < 2^-1021, where lnL is -inf
-     * to any precision anyway; it is then left as is. */
-    int normal = e != 0 && e != (int)EXP_MASK;
-    bits_t mant = (bits & ~((bits_t)EXP_MASK << EXP_SHIFT)) | ((bits_t)EXP_BIAS << EXP_SHIFT);
-    *expo += normal ? e - EXP_BIAS : 0;
-    return normal ? AS_REAL(mant) : x;
+    bitsV bits = AS_BITS(x);
+    bitsV e = (bits >> EXP_SHIFT) & EXP_MASK;
+    bitsV normal = e != 0 && e != EXP_MASK;
+    bitsV mant = (bits & ~((bitsV)EXP_MASK << EXP_SHIFT)) | ((bitsV)EXP_BIAS << EXP_SHIFT);
+    *expo += WHERE(normal, e - EXP_BIAS, (bitsV)0);
+    return WHERE(normal, AS_REAL(mant), x);
+}
+
+/* Adds the VW lanes of v into a scalar compensated sum. */
+inline void add_lanes(ksum *k, ksumV v)
+{
+#if VW == 1
+    ksum_merge(k, (ksum){v.sum, v.comp});
+#else
+    real s[VW], c[VW];
+    CAT(vstore, VW)(v.sum, 0, s);
+    CAT(vstore, VW)(v.comp, 0, c);
+    for (int l = 0; l < VW; l++)
+        ksum_merge(k, (ksum){s[l], c[l]});
+#endif
+}
+
+/* sum over lanes of ln(mant) + expo ln 2, compensated. */
+inline ksum log_product(realV mant, bitsV expo)
+{
+    ksum k = {0, 0};
+    realV lm = log(mant);
+#if VW == 1
+    ksum_add(&k, lm);
+    ksum_add(&k, (real)expo * REAL_LN2);
+#else
+    real l[VW];
+    bits_t e[VW];
+    CAT(vstore, VW)(lm, 0, l);
+    CAT(vstore, VW)(expo, 0, e);
+    for (int i = 0; i < VW; i++) {
+        ksum_add(&k, l[i]);
+        ksum_add(&k, (real)e[i] * REAL_LN2);
+    }
+#endif
+    return k;
 }
 
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
-void loglike(const int n_pix, const int n_walkers, __global const real *restrict delta,
-             __global const real *restrict templates, __global const real *restrict params,
-             __global real *restrict partial)
+void loglike(const int n_pix, const int n_pad, const int n_walkers,
+             __global const real *restrict delta, __global const real *restrict templates,
+             __global const real *restrict params, __global real *restrict partial)
 {
     const int lid = get_local_id(0), g = get_group_id(0), groups = get_num_groups(0);
     const int w0 = get_global_id(1) * WPT;
@@ -78,45 +98,48 @@ void loglike(const int n_pix, const int n_walkers, __global const real *restrict
 #endif
     }
 
-    ksum sq[WPT], log_phi[WPT];
-    /* prod(|m_j|) kept as mantissa * 2^expo: one log per work-item instead
-     * of one per pixel. */
-    real mant[WPT];
-    int expo[WPT];
+    ksumV sq[WPT], log_phi[WPT];
+    /* prod(|m_j|) kept as mantissa * 2^expo: one log per lane and work-item
+     * instead of one per pixel. */
+    realV mant[WPT];
+    bitsV expo[WPT];
     for (int k = 0; k < WPT; k++) {
-        sq[k] = (ksum){0, 0};
-        log_phi[k] = (ksum){0, 0};
-        mant[k] = (real)1;
-        expo[k] = 0;
+        sq[k] = (ksumV){(realV)0, (realV)0};
+        log_phi[k] = (ksumV){(realV)0, (realV)0};
+        mant[k] = (realV)1;
+        expo[k] = (bitsV)0;
     }
-    for (int j = g * WGS + lid; j < n_pix; j += groups * WGS) {
-        real t[NSYS];
+    for (int c = g * WGS + lid; c * VW < n_pad; c += groups * WGS) {
+        realV t[NSYS];
         for (int i = 0; i < NSYS; i++)
-            t[i] = templates[i * n_pix + j];
-        const real dj = delta[j];
+            t[i] = VLOAD(c, templates + i * n_pad);
+        const realV dj = VLOAD(c, delta);
+        const bitsV used = LANE_IDS + (bits_t)(c * VW) < (bits_t)n_pix;
         for (int k = 0; k < WPT; k++) {
-            real add = (real)0, mult = (real)0;
+            realV add = (realV)0, mult = (realV)0;
             for (int i = 0; i < NSYS; i++) {
                 add += a[k][i] * t[i];
                 mult += b[k][i] * t[i];
             }
-            real m = (real)1 + mult;
-            real u = (dj - add) / m - xi[k];
-            ksum_add(&sq[k], u * u);
+            /* Padding pixels hold d = t = 0: m = 1 leaves the product alone. */
+            realV m = (real)1 + mult;
+            realV u = (dj - add) / m - xi[k];
+            ksumV_add(&sq[k], WHERE(used, u * u, (realV)0));
             mant[k] = renormalise(mant[k] * fabs(m), &expo[k]);
 #if SKEW
-            ksum_add(&log_phi[k], log_ndtr(gamma[k] * u / sigma[k]));
+            ksumV_add(&log_phi[k], WHERE(used, log_ndtr(gamma[k] * u / sigma[k]), (realV)0));
 #endif
         }
     }
 
     __local ksum red[3][WGS];
     for (int k = 0; k < WPT; k++) {
-        ksum log_m = {log(mant[k]), 0};
-        ksum_add(&log_m, (real)expo[k] * REAL_LN2);
-        red[0][lid] = sq[k];
-        red[1][lid] = log_m;
-        red[2][lid] = log_phi[k];
+        ksum s = {0, 0}, lp = {0, 0};
+        add_lanes(&s, sq[k]);
+        add_lanes(&lp, log_phi[k]);
+        red[0][lid] = s;
+        red[1][lid] = log_product(mant[k], expo[k]);
+        red[2][lid] = lp;
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int stride = WGS / 2; stride > 0; stride >>= 1) {
             if (lid < stride)

@@ -41,6 +41,7 @@ typedef struct {
     cl_kernel kernel;
     cl_mem delta, templates, params, partial;
     size_t wgs, groups, capacity;  /* capacity: walkers the buffers hold */
+    size_t vw, n_pad;              /* SIMD width along pixels; padded N */
     void *params_host, *partial_host;
     size_t *walker_of_row;
     const char *fault;
@@ -121,39 +122,37 @@ static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_me
     return SM_OK;
 }
 
-/* The map and templates in the kernel's precision, uploaded once. */
+/* The map and templates in the kernel's precision, each row zero-padded to
+ * n_pad pixels (the kernel masks the padding), uploaded once. */
 static sm_status upload_data(opencl_t *cl)
 {
-    size_t n = cl->n_pix, s = cl->model.n_sys;
+    size_t n = cl->n_pix, s = cl->model.n_sys, np = cl->n_pad, rs = cl->real_size;
     const double *d = sm_data_delta(cl->data), *t = sm_data_templates(cl->data);
-    void *host_d = (void *)d, *host_t = (void *)t;
-    float *fd = NULL, *ft = NULL;
-    if (cl->fp32) {
-        fd = malloc(n * sizeof *fd);
-        ft = malloc(n * s * sizeof *ft);
-        if (fd == NULL || ft == NULL) {
-            free(fd);
-            free(ft);
-            return SM_FAIL_NOMEM("fp32 copy of the map");
+    unsigned char *host_d = calloc(np, rs), *host_t = calloc(np * s, rs);
+    if (host_d == NULL || host_t == NULL) {
+        free(host_d);
+        free(host_t);
+        return SM_FAIL_NOMEM("the padded map");
+    }
+    for (size_t i = 0; i <= s; i++) {
+        const double *src = i == 0 ? d : t + (i - 1) * n;
+        unsigned char *dst = i == 0 ? host_d : host_t + (i - 1) * np * rs;
+        for (size_t j = 0; j < n; j++) {
+            if (cl->fp32)
+                ((float *)dst)[j] = (float)src[j];
+            else
+                ((double *)dst)[j] = src[j];
         }
-        for (size_t j = 0; j < n; j++)
-            fd[j] = (float)d[j];
-        for (size_t j = 0; j < n * s; j++)
-            ft[j] = (float)t[j];
-        host_d = fd;
-        host_t = ft;
     }
     char map_what[96], tpl_what[96];
-    snprintf(map_what, sizeof map_what, "the map (%zu pixels x %zu bytes)", n, cl->real_size);
-    snprintf(tpl_what, sizeof tpl_what, "the templates (%zu x %zu pixels x %zu bytes)", s, n,
-             cl->real_size);
-    sm_status st = make_buffer(cl, map_what, n * cl->real_size, CL_MEM_READ_ONLY, host_d,
-                               &cl->delta);
+    snprintf(map_what, sizeof map_what, "the map (%zu pixels x %zu bytes)", np, rs);
+    snprintf(tpl_what, sizeof tpl_what, "the templates (%zu x %zu pixels x %zu bytes)", s, np,
+             rs);
+    sm_status st = make_buffer(cl, map_what, np * rs, CL_MEM_READ_ONLY, host_d, &cl->delta);
     if (st == SM_OK)
-        st = make_buffer(cl, tpl_what, n * s * cl->real_size, CL_MEM_READ_ONLY, host_t,
-                         &cl->templates);
-    free(fd);
-    free(ft);
+        st = make_buffer(cl, tpl_what, np * s * rs, CL_MEM_READ_ONLY, host_t, &cl->templates);
+    free(host_d);
+    free(host_t);
     return st;
 }
 
@@ -163,9 +162,10 @@ static sm_status build(opencl_t *cl)
     char options[512];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld "
-             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%d",
+             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%d -DVW=%zu",
              cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
-             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs, SM_CL_WPT);
+             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs, SM_CL_WPT,
+             cl->vw);
     const char *source = sm_kernel_loglike;
     char *broken = NULL;
     if (fault_is(cl, "build")) {
@@ -271,16 +271,18 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
         return SM_OK;
     if (fault_is(cl, "lost"))
         return cl_fail(cl, CL_DEVICE_NOT_AVAILABLE, "running the likelihood kernel");
-    cl_int n_pix = (cl_int)cl->n_pix, n_rows = (cl_int)rows, err;
+    cl_int n_pix = (cl_int)cl->n_pix, n_pad = (cl_int)cl->n_pad, n_rows = (cl_int)rows, err;
     err = clEnqueueWriteBuffer(cl->queue, cl->params, CL_FALSE, 0,
                                rows * cl->n_dim * cl->real_size, cl->params_host, 0, NULL, NULL);
     if (err == CL_SUCCESS)
         err = clSetKernelArg(cl->kernel, 0, sizeof n_pix, &n_pix);
     if (err == CL_SUCCESS)
-        err = clSetKernelArg(cl->kernel, 1, sizeof n_rows, &n_rows);
+        err = clSetKernelArg(cl->kernel, 1, sizeof n_pad, &n_pad);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(cl->kernel, 2, sizeof n_rows, &n_rows);
     cl_mem args[4] = {cl->delta, cl->templates, cl->params, cl->partial};
     for (cl_uint i = 0; i < 4 && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(cl->kernel, i + 2, sizeof(cl_mem), &args[i]);
+        err = clSetKernelArg(cl->kernel, i + 3, sizeof(cl_mem), &args[i]);
     size_t items = (rows + SM_CL_WPT - 1) / SM_CL_WPT;
     size_t global[2] = {cl->groups * cl->wgs, items}, local[2] = {cl->wgs, 1};
     if (err == CL_SUCCESS)
@@ -318,6 +320,29 @@ static size_t floor_pow2(size_t n)
     while (p * 2 <= n)
         p *= 2;
     return p;
+}
+
+/* Pixels per SIMD vector: the device's preferred vector width for the
+ * precision on CPUs (PoCL: 8 doubles or 16 floats with AVX-512), 1 on GPUs
+ * and accelerators, whose work-items are already SIMD lanes. */
+static sm_status choose_vector_width(opencl_t *cl)
+{
+    cl->vw = 1;
+    if (strcmp(cl->info.type, "CPU") != 0)
+        return SM_OK;
+    cl_platform_id plat;
+    cl_device_id dev;
+    sm_status st = sm_cl_device_ids(&cl->info, &plat, &dev);
+    if (st != SM_OK)
+        return st;
+    cl_uint width = 1;
+    cl_int err = clGetDeviceInfo(dev, cl->fp32 ? CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT
+                                               : CL_DEVICE_PREFERRED_VECTOR_WIDTH_DOUBLE,
+                                 sizeof width, &width, NULL);
+    if (err != CL_SUCCESS)
+        return cl_fail(cl, err, "querying the preferred vector width");
+    cl->vw = floor_pow2(width < 1 ? 1 : width > 16 ? 16 : width);
+    return SM_OK;
 }
 
 static sm_status choose_precision(const char *precision, const sm_opencl_device_t *dev,
@@ -380,14 +405,18 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     cl->real_size = cl->fp32 ? sizeof(float) : sizeof(double);
     cl->wgs = floor_pow2(cl->info.max_work_group_size < SM_CL_WGS ? cl->info.max_work_group_size
                                                                   : SM_CL_WGS);
-    size_t per_group = cl->wgs * SM_CL_PIXELS_PER_ITEM;
+    st = choose_vector_width(cl);
+    if (st != SM_OK) {
+        opencl_free(cl);
+        return st;
+    }
+    cl->n_pad = (cl->n_pix + cl->vw - 1) / cl->vw * cl->vw;
+    size_t per_group = cl->wgs * SM_CL_PIXELS_PER_ITEM * cl->vw;
     size_t max_groups = (size_t)(cl->info.compute_units ? cl->info.compute_units : 1) *
                         SM_CL_GROUPS_PER_CU;
-    cl->groups = (cl->n_pix + per_group - 1) / per_group;
+    cl->groups = (cl->n_pad + per_group - 1) / per_group;
     if (cl->groups > max_groups)
         cl->groups = max_groups;
-    if (cl->groups == 0)
-        cl->groups = 1;
     st = build(cl);
     if (st == SM_OK)
         st = upload_data(cl);
