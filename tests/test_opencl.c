@@ -141,6 +141,45 @@ START_TEST(test_fp64_chain_equals_reference)
 }
 END_TEST
 
+START_TEST(test_tuning_overrides)
+{
+    /* Other launch shapes give the same sums; malformed overrides are refused. */
+    const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
+    sm_data_t *data = sm_test_make_map(1003, N_SYS, a, b, 5);
+    sm_model_t m = {SM_MODEL_COMBINED, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
+    make_walkers(&m, p);
+    sm_backend_t *ref, *cl;
+    ck_assert_int_eq(sm_reference_create(&ref, data, &m), SM_OK);
+    ck_assert_int_eq(sm_backend_log_prob(ref, N_WALKERS, p, ref_lp), SM_OK);
+    static const char *const shapes[] = {"wgs=1,wpt=1,ppi=1,gpc=1", "wgs=128,wpt=3,ppi=2"};
+    for (size_t k = 0; k < 2; k++) {
+        setenv("SYSMAP_OPENCL_TUNING", shapes[k], 1);
+        ck_assert_msg(sm_opencl_create(&cl, data, &m, "0", "fp64") == SM_OK, "%s",
+                      sm_last_error());
+        ck_assert_int_eq(sm_backend_log_prob(cl, N_WALKERS, p, cl_lp), SM_OK);
+        for (size_t w = 0; w < N_WALKERS; w++)
+            if (isfinite(ref_lp[w]))
+                ck_assert_close(cl_lp[w], ref_lp[w], 1e-12, 0);
+        sm_backend_free(cl);
+    }
+    static const char *const bad[][2] = {{"wgs=3", "bad value for wgs"},
+                                         {"wpt=0", "bad value for wpt"},
+                                         {"speed=11", "expected key=value"},
+                                         {"wpt=2,", "expected key=value"},
+                                         {"ppi=x", "bad value for ppi"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        setenv("SYSMAP_OPENCL_TUNING", bad[k][0], 1);
+        ck_assert_int_eq(sm_opencl_create(&cl, data, &m, "0", "fp64"), SM_EINVAL);
+        ck_assert_msg(strstr(sm_last_error(), bad[k][1]) != NULL, "%s: %s", bad[k][0],
+                      sm_last_error());
+    }
+    unsetenv("SYSMAP_OPENCL_TUNING");
+    sm_backend_free(ref);
+    sm_data_free(data);
+}
+END_TEST
+
 static Suite *opencl_suite(void)
 {
     Suite *s = suite_create("opencl");
@@ -148,6 +187,7 @@ static Suite *opencl_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_loglike_matches_reference, 0, 12);
     tcase_add_test(tc, test_fp64_chain_equals_reference);
+    tcase_add_test(tc, test_tuning_overrides);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,15 +12,9 @@
 #include "error.h"
 #include "kernels.h"
 #include "ksum.h"
+#include "tuning.h"
 
-/* Work-group size (a power of two) and pixels per work-item that decide the
- * number of groups; each group loops over its share of the pixels. */
-#define SM_CL_WGS 64
-#define SM_CL_PIXELS_PER_ITEM 16
-#define SM_CL_GROUPS_PER_CU 8
 #define SM_CL_NSUMS 6
-/* Walkers per work-item: each template value loaded serves this many. */
-#define SM_CL_WPT 4
 
 /* Test hook: SYSMAP_OPENCL_INJECT_FAULT = "build" (a kernel that does not
  * compile), "alloc" (a device that allows 1 KiB per buffer), "lost" (the
@@ -40,6 +34,7 @@ typedef struct {
     cl_program program;
     cl_kernel kernel;
     cl_mem delta, templates, params, partial;
+    sm_cl_tuning_t tune;
     size_t wgs, groups, capacity;  /* capacity: walkers the buffers hold */
     size_t vw, n_pad;              /* SIMD width along pixels; padded N */
     void *params_host, *partial_host;
@@ -162,9 +157,9 @@ static sm_status build(opencl_t *cl)
     char options[512];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld "
-             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%d -DVW=%zu",
+             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%zu -DVW=%zu",
              cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
-             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs, SM_CL_WPT,
+             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs, cl->tune.wpt,
              cl->vw);
     const char *source = sm_kernel_loglike;
     char *broken = NULL;
@@ -283,7 +278,7 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
     cl_mem args[4] = {cl->delta, cl->templates, cl->params, cl->partial};
     for (cl_uint i = 0; i < 4 && err == CL_SUCCESS; i++)
         err = clSetKernelArg(cl->kernel, i + 3, sizeof(cl_mem), &args[i]);
-    size_t items = (rows + SM_CL_WPT - 1) / SM_CL_WPT;
+    size_t items = (rows + cl->tune.wpt - 1) / cl->tune.wpt;
     size_t global[2] = {cl->groups * cl->wgs, items}, local[2] = {cl->wgs, 1};
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(cl->queue, cl->kernel, 2, NULL, global, local, 0, NULL,
@@ -403,17 +398,20 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
         return st;
     }
     cl->real_size = cl->fp32 ? sizeof(float) : sizeof(double);
-    cl->wgs = floor_pow2(cl->info.max_work_group_size < SM_CL_WGS ? cl->info.max_work_group_size
-                                                                  : SM_CL_WGS);
-    st = choose_vector_width(cl);
+    st = sm_cl_tuning(&cl->info, &cl->tune);
+    if (st == SM_OK)
+        st = choose_vector_width(cl);
     if (st != SM_OK) {
         opencl_free(cl);
         return st;
     }
+    cl->wgs = floor_pow2(cl->info.max_work_group_size < cl->tune.wgs
+                             ? cl->info.max_work_group_size
+                             : cl->tune.wgs);
     cl->n_pad = (cl->n_pix + cl->vw - 1) / cl->vw * cl->vw;
-    size_t per_group = cl->wgs * SM_CL_PIXELS_PER_ITEM * cl->vw;
+    size_t per_group = cl->wgs * cl->tune.ppi * cl->vw;
     size_t max_groups = (size_t)(cl->info.compute_units ? cl->info.compute_units : 1) *
-                        SM_CL_GROUPS_PER_CU;
+                        cl->tune.groups_per_cu;
     cl->groups = (cl->n_pad + per_group - 1) / per_group;
     if (cl->groups > max_groups)
         cl->groups = max_groups;
