@@ -84,6 +84,12 @@ def main():
                  "fp64", env={"SYSMAP_OPENCL_INJECT_FAULT": "nofp64"})
     expect_error("bad-precision", inp, "unknown precision 'fp16'", "--backend", "opencl",
                  "--precision", "fp16")
+    proc = run(inp, cl_out)
+    assert proc.returncode == 0 and attrs(cl_out)[0]["backend"] == "opencl", proc.stderr
+    proc = run(inp, cl_out, env={"OCL_ICD_VENDORS": empty})
+    assert proc.returncode == 0 and attrs(cl_out)[0]["backend"] == "reference", proc.stderr
+    print("ok  the default backend is opencl with a device, reference without any")
+
     proc = run(inp, cl_out, "--backend", "opencl", env={"SYSMAP_OPENCL_INJECT_FAULT": "nofp64"})
     assert proc.returncode == 0 and attrs(cl_out)[0]["precision"] == "fp32", proc.stderr
     print("ok  a device without fp64 runs fp32 by default and says so")

@@ -4,8 +4,9 @@ For each case, a small synthetic map is written to HDF5, `sysmap run` samples
 it in the original basis, and emcee 3 (Debian's python3-emcee) runs the same
 seed protocol (DESIGN.md: numpy RandomState draws the initial walkers, the
 sampler continues from its state) on a numpy log-probability of the same
-model. The chains must be identical; log-probabilities agree to 1e-12
-relative (compensated vs numpy's pairwise sums).
+model, on the reference backend (and one case on OpenCL fp64). The chains
+must be identical; log-probabilities agree to 1e-12 relative (compensated
+vs numpy's pairwise sums).
 
 usage: emcee_chain_equality.py SYSMAP_EXE SCRATCH_DIR
 """
@@ -81,7 +82,8 @@ def seeded_p0(seed, n_walkers, n_dim, n_cont, skew, d_obs):
     return p0, rs
 
 
-def run_case(exe, scratch, name, model, skew, n_walkers, n_steps, seed, explicit_init):
+def run_case(exe, scratch, name, model, skew, n_walkers, n_steps, seed, explicit_init,
+             backend="reference"):
     inp = os.path.join(scratch, name + "-in.h5")
     out = os.path.join(scratch, name + "-out.h5")
     d_obs, t = make_map(inp)
@@ -89,7 +91,7 @@ def run_case(exe, scratch, name, model, skew, n_walkers, n_steps, seed, explicit
     p0, rs = seeded_p0(seed, n_walkers, n_dim, n_cont, skew, d_obs)
     args = [exe, "run", inp, "-o", out, "--model", model, "--walkers", str(n_walkers),
             "--steps", str(n_steps), "--burn", "10", "--seed", str(seed), "--basis", "original",
-            "--quiet", "--flush-every", "7"]
+            "--quiet", "--flush-every", "7", "--backend", backend]
     if skew:
         args.append("--skew")
     if explicit_init:
@@ -129,6 +131,7 @@ def main():
     run_case(exe, scratch, "additive-skew", "additive", True, 16, 80, 7, False)
     run_case(exe, scratch, "multiplicative", "multiplicative", False, 10, 60, 0, False)
     run_case(exe, scratch, "combined-init", "combined", False, 32, 50, 42, True)
+    run_case(exe, scratch, "combined-skew-opencl", "combined", True, 32, 60, 5, False, "opencl")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "sysmap/data.h"
 #include "sysmap/run.h"
 #include "cli.h"
+#include "cli_mpi.h"
 
 #if !defined(SYSMAP_EXAMPLE_MAP) || !defined(SYSMAP_EXAMPLE_MAP_INSTALLED)
 #error "SYSMAP_EXAMPLE_MAP and SYSMAP_EXAMPLE_MAP_INSTALLED must be set by CMake"
@@ -33,11 +34,15 @@ static void usage(FILE *out)
             "  --steps N             steps including burn-in (default 1500)\n"
             "  --burn N              burn-in steps left out of the statistics (default 300)\n"
             "  --seed S              MT19937 seed, 0..4294967295 (default 42)\n"
-            "  --backend NAME        reference (default: GSL, fp64) or opencl\n"
+            "  --backend NAME        auto (default: opencl when the machine has an OpenCL\n"
+            "                        device, else reference), opencl, or reference (GSL, fp64)\n"
             "  --device D            OpenCL device: index N or platform:device P:D (see\n"
             "                        sysmap devices); default $SYSMAP_DEVICE, else the\n"
             "                        fastest fp64 device\n"
             "  --precision P         fp64 (default where the device has it) or fp32\n"
+            "  --rank-weights W      under mpirun: each rank's share of the pixels, one number\n"
+            "                        per rank (e.g. 1,3) or auto (measured throughput); default\n"
+            "                        equal; --device also takes one entry per rank (0,1)\n"
             "  --basis B             sampling basis: rotated (default, standardised PCA) or\n"
             "                        original; outputs are always in the original basis\n"
             "  --sigma-min X         prior bound: sigma <= X has zero probability (default 1e-6)\n"
@@ -77,7 +82,7 @@ static int parse_double(const char *opt, const char *text, double *out)
 
 typedef struct {
     sm_run_config_t cfg;
-    const char *input, *output, *init;
+    const char *input, *output, *init, *rank_weights;
     int resume, quiet;
 } run_args_t;
 
@@ -149,6 +154,8 @@ static int parse_args(int argc, char **argv, run_args_t *args)
             args->cfg.precision = val;
         } else if (strcmp(a, "--init") == 0) {
             args->init = val;
+        } else if (strcmp(a, "--rank-weights") == 0) {
+            args->rank_weights = val;
         } else {
             fprintf(stderr, "sysmap run: unknown option %s (try sysmap run --help)\n", a);
             return CLI_USAGE;
@@ -173,6 +180,11 @@ int cli_run(int argc, char **argv)
     }
     if (rc != CLI_OK)
         return rc;
+    rc = cli_mpi_configure(&args.cfg, args.rank_weights);
+    if (rc != CLI_OK)
+        return rc;
+    if (cli_mpi_is_server())
+        return cli_mpi_serve();
 
     sm_data_t *data = NULL;
     sm_run_t *run = NULL;
@@ -195,7 +207,7 @@ int cli_run(int argc, char **argv)
         }
         args.cfg.init = init;
     }
-    if (sm_run_create(&run, data, &args.cfg) != SM_OK) {
+    if (cli_mpi_run_create(&run, data, &args.cfg, args.quiet) != SM_OK) {
         rc = cli_error("run");
         goto done;
     }

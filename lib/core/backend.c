@@ -88,6 +88,15 @@ static sm_status reserve(sm_backend_t *be, size_t k)
     return SM_OK;
 }
 
+sm_status sm_backend_pixel_sums(sm_backend_t *be, size_t k, const double *params,
+                                const int *in_prior, sm_pixel_sums_t *sums)
+{
+    if (be == NULL || (k > 0 && (params == NULL || in_prior == NULL || sums == NULL)))
+        return sm_fail(SM_EINVAL, "pixel_sums: NULL argument");
+    sm_status st = be->ops.pixel_sums(be->ctx, k, params, in_prior, sums);
+    return st == SM_OK ? SM_OK : sm_fail_context(st, "%s backend", be->name);
+}
+
 sm_status sm_backend_log_prob(sm_backend_t *be, size_t k, const double *params, double *lp)
 {
     if (be == NULL || (k > 0 && (params == NULL || lp == NULL)))
@@ -102,9 +111,9 @@ sm_status sm_backend_log_prob(sm_backend_t *be, size_t k, const double *params, 
         n_in += (size_t)be->in_prior[w];
     }
     if (n_in > 0) {
-        st = be->ops.pixel_sums(be->ctx, k, params, be->in_prior, be->sums);
+        st = sm_backend_pixel_sums(be, k, params, be->in_prior, be->sums);
         if (st != SM_OK)
-            return sm_fail_context(st, "%s backend", be->name);
+            return st;
     }
     for (size_t w = 0; w < k; w++)
         lp[w] = be->in_prior[w]
@@ -113,11 +122,27 @@ sm_status sm_backend_log_prob(sm_backend_t *be, size_t k, const double *params, 
     return SM_OK;
 }
 
+/* "auto": OpenCL when the machine has an OpenCL device, else the reference
+ * backend; only a machine without any OpenCL device falls back, never a
+ * device that fails, and the chosen backend is reported with every run. */
+static const char *resolve_auto(const char *device)
+{
+    if (device != NULL)
+        return "opencl";
+    sm_opencl_device_t *devs = NULL;
+    size_t n = 0;
+    sm_status st = sm_opencl_devices(&devs, &n);
+    free(devs);
+    return st == SM_OK && n > 0 ? "opencl" : "reference";
+}
+
 sm_status sm_backend_open(const char *name, const char *device, const char *precision,
                           const sm_data_t *data, const sm_model_t *model, sm_backend_t **out)
 {
     *out = NULL;
-    if (name == NULL || strcmp(name, "reference") == 0) {
+    if (name == NULL || strcmp(name, "auto") == 0)
+        name = resolve_auto(device);
+    if (strcmp(name, "reference") == 0) {
         if (device != NULL)
             return sm_fail(SM_EINVAL, "the reference backend has no devices to choose from "
                                       "(got device '%s')", device);
@@ -128,7 +153,7 @@ sm_status sm_backend_open(const char *name, const char *device, const char *prec
     }
     if (strcmp(name, "opencl") == 0)
         return sm_opencl_create(out, data, model, device, precision);
-    return sm_fail(SM_EINVAL, "unknown backend '%s' (available: reference, opencl)", name);
+    return sm_fail(SM_EINVAL, "unknown backend '%s' (available: auto, opencl, reference)", name);
 }
 
 const sm_model_t *sm_backend_model(const sm_backend_t *be) { return &be->model; }

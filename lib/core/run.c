@@ -47,7 +47,7 @@ void sm_run_config_default(sm_run_config_t *cfg)
     cfg->n_burn = 300;
     cfg->seed = 42;
     cfg->basis = SM_BASIS_ROTATED;
-    cfg->backend = "reference";
+    cfg->backend = "auto";
     cfg->flush_every = 50;
 }
 
@@ -79,9 +79,25 @@ static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
     return SM_OK;
 }
 
+static sm_status open_configured(void *user, const sm_data_t *work, const sm_model_t *model,
+                                 sm_backend_t **out)
+{
+    const sm_run_config_t *cfg = user;
+    return sm_backend_open(cfg->backend, cfg->device, cfg->precision, work, model, out);
+}
+
 sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_config_t *cfg)
 {
+    return sm_run_create_with_backend(out, data, cfg, open_configured, (void *)cfg);
+}
+
+sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
+                                     const sm_run_config_t *cfg, sm_backend_factory_fn factory,
+                                     void *user)
+{
     *out = NULL;
+    if (factory == NULL)
+        return sm_fail(SM_EINVAL, "run: NULL backend factory");
     if (data == NULL || cfg == NULL)
         return sm_fail(SM_EINVAL, "run: NULL data or configuration");
     sm_model_t model = {cfg->model, cfg->skew, sm_data_n_sys(data), cfg->sigma_min};
@@ -125,8 +141,7 @@ sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_conf
     if (st == SM_OK)
         st = sm_basis_apply(run->basis, data, &run->work);
     if (st == SM_OK)
-        st = sm_backend_open(cfg->backend, cfg->device, cfg->precision, run->work, &model,
-                             &run->backend);
+        st = factory(user, run->work, &model, &run->backend);
     if (st != SM_OK) {
         sm_run_free(run);
         return st;

@@ -36,9 +36,19 @@ void sm_backend_free(sm_backend_t *backend);
 sm_status sm_backend_log_prob(sm_backend_t *backend, size_t k, const double *params,
                               double *lp);
 
-/* A built-in backend by name: "reference" or "opencl" (sm_opencl_create).
- * device and precision may be NULL for the backend's defaults; the
- * reference backend accepts only "fp64". data must outlive the backend. */
+/* The backend's pixel sums over its own pixels for the vectors of k
+ * (k, n_dim) with in_prior[w] non-zero; sums[w] is left as it was for the
+ * others. Sums over disjoint pixel sets add: this is what a caller that
+ * combines several backends (e.g. one per MPI rank) or checks the sums
+ * themselves calls. */
+sm_status sm_backend_pixel_sums(sm_backend_t *backend, size_t k, const double *params,
+                                const int *in_prior, sm_pixel_sums_t *sums);
+
+/* A built-in backend by name: "reference", "opencl" (sm_opencl_create), or
+ * "auto" (also NULL): opencl when the machine has an OpenCL device (or a
+ * device is named), else reference. device and precision may be NULL for
+ * the backend's defaults; the reference backend accepts only "fp64". data
+ * must outlive the backend. */
 sm_status sm_backend_open(const char *name, const char *device, const char *precision,
                           const sm_data_t *data, const sm_model_t *model,
                           sm_backend_t **out);

@@ -25,7 +25,7 @@ typedef struct {
     size_t n_burn;           /* default 300 */
     uint32_t seed;           /* default 42 */
     sm_basis_kind basis;     /* sampling basis, default rotated */
-    const char *backend;     /* default "reference" */
+    const char *backend;     /* "auto" (default), "opencl" or "reference" */
     const char *device;      /* backend's device choice, NULL = its default */
     const char *precision;   /* NULL = the backend's default */
     size_t flush_every;      /* steps between file flushes, default 50 */
@@ -44,6 +44,17 @@ typedef struct sm_run sm_run_t;
 /* Validates the configuration against the data and builds basis and backend. */
 sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_config_t *cfg);
 void sm_run_free(sm_run_t *run);
+
+/* Builds a run's backend on work, the data in the sampling basis (which
+ * outlives the backend), for model. */
+typedef sm_status (*sm_backend_factory_fn)(void *user, const sm_data_t *work,
+                                           const sm_model_t *model, sm_backend_t **out);
+/* sm_run_create with the backend built by factory instead of from cfg's
+ * backend, device and precision: e.g. the pixel-sharded MPI backend
+ * (sysmap/mpi.h) or a wrapper around a built-in backend. */
+sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
+                                     const sm_run_config_t *cfg, sm_backend_factory_fn factory,
+                                     void *user);
 
 /* Samples. out_path NULL keeps everything in memory. With resume, continues
  * out_path's partial file (settings must match). */
