@@ -20,6 +20,14 @@
 #ifndef WPT
 #define WPT 4
 #endif
+/* USE_FMA (set where the device reports CL_FP_FMA): fma() is IEEE, one
+ * rounding, and as deterministic as a*b+c; without hardware it would be
+ * emulated, hence the opt-in. */
+#if USE_FMA
+#define MULADD(a, b, c) fma((a), (b), (c))
+#else
+#define MULADD(a, b, c) ((a) * (b) + (c))
+#endif
 
 /* x = mant * 2^expo with mant in [0.5, 1): frexp by bit operations, lane
  * by lane; zero, denormals, Inf and NaN pass through unchanged (a denormal
@@ -118,8 +126,8 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
         for (int k = 0; k < WPT; k++) {
             realV add = (realV)0, mult = (realV)0;
             for (int i = 0; i < NSYS; i++) {
-                add += a[k][i] * t[i];
-                mult += b[k][i] * t[i];
+                add = MULADD(a[k][i], t[i], add);
+                mult = MULADD(b[k][i], t[i], mult);
             }
             /* Padding pixels hold d = t = 0: m = 1 leaves the product alone. */
             realV m = (real)1 + mult;

@@ -37,6 +37,7 @@ typedef struct {
     sm_cl_tuning_t tune;
     size_t wgs, groups, capacity;  /* capacity: walkers the buffers hold */
     size_t vw, n_pad;              /* SIMD width along pixels; padded N */
+    int fma;                       /* hardware fused multiply-add (CL_FP_FMA) */
     void *params_host, *partial_host;
     size_t *walker_of_row;
     const char *fault;
@@ -157,10 +158,10 @@ static sm_status build(opencl_t *cl)
     char options[512];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld "
-             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%zu -DVW=%zu",
+             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%zu -DVW=%zu -DUSE_FMA=%d",
              cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
              sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs, cl->tune.wpt,
-             cl->vw);
+             cl->vw, cl->fma);
     const char *source = sm_kernel_loglike;
     char *broken = NULL;
     if (fault_is(cl, "build")) {
@@ -340,6 +341,24 @@ static sm_status choose_vector_width(opencl_t *cl)
     return SM_OK;
 }
 
+/* Whether the device does fused multiply-add in hardware for the precision. */
+static sm_status query_fma(opencl_t *cl)
+{
+    cl_platform_id plat;
+    cl_device_id dev;
+    sm_status st = sm_cl_device_ids(&cl->info, &plat, &dev);
+    if (st != SM_OK)
+        return st;
+    cl_device_fp_config config = 0;
+    cl_int err = clGetDeviceInfo(dev, cl->fp32 ? CL_DEVICE_SINGLE_FP_CONFIG
+                                               : CL_DEVICE_DOUBLE_FP_CONFIG,
+                                 sizeof config, &config, NULL);
+    if (err != CL_SUCCESS)
+        return cl_fail(cl, err, "querying the floating-point capabilities");
+    cl->fma = (config & CL_FP_FMA) != 0;
+    return SM_OK;
+}
+
 static sm_status choose_precision(const char *precision, const sm_opencl_device_t *dev,
                                   int *fp32)
 {
@@ -401,6 +420,8 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     st = sm_cl_tuning(&cl->info, &cl->tune);
     if (st == SM_OK)
         st = choose_vector_width(cl);
+    if (st == SM_OK)
+        st = query_fma(cl);
     if (st != SM_OK) {
         opencl_free(cl);
         return st;
