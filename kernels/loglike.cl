@@ -20,6 +20,9 @@
 #ifndef WPT
 #define WPT 4
 #endif
+#ifndef BLOCK
+#define BLOCK 8
+#endif
 /* USE_FMA (set where the device reports CL_FP_FMA): fma() is IEEE, one
  * rounding, and as deterministic as a*b+c; without hardware it would be
  * emulated, hence the opt-in. */
@@ -117,6 +120,14 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
         mant[k] = (realV)1;
         expo[k] = (bitsV)0;
     }
+    /* Squares (and ln Phi) are summed plainly over BLOCK pixel vectors, then
+     * the block sum enters the compensated sum: same-sign terms, so the
+     * plain part errs by at most BLOCK eps of the block, and the
+     * compensation costs 1/BLOCK of what it would per pixel. */
+    realV sq_block[WPT], phi_block[WPT];
+    for (int k = 0; k < WPT; k++)
+        sq_block[k] = phi_block[k] = (realV)0;
+    int fill = 0;
     for (int c = g * WGS + lid; c * VW < n_pad; c += groups * WGS) {
         realV t[NSYS];
         for (int i = 0; i < NSYS; i++)
@@ -132,12 +143,24 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
             /* Padding pixels hold d = t = 0: m = 1 leaves the product alone. */
             realV m = (real)1 + mult;
             realV u = (dj - add) / m - xi[k];
-            ksumV_add(&sq[k], WHERE(used, u * u, (realV)0));
+            sq_block[k] += WHERE(used, u * u, (realV)0);
             mant[k] = renormalise(mant[k] * fabs(m), &expo[k]);
 #if SKEW
-            ksumV_add(&log_phi[k], WHERE(used, log_ndtr(gamma[k] * u / sigma[k]), (realV)0));
+            phi_block[k] += WHERE(used, log_ndtr(gamma[k] * u / sigma[k]), (realV)0);
 #endif
         }
+        if (++fill == BLOCK) {
+            for (int k = 0; k < WPT; k++) {
+                ksumV_add(&sq[k], sq_block[k]);
+                ksumV_add(&log_phi[k], phi_block[k]);
+                sq_block[k] = phi_block[k] = (realV)0;
+            }
+            fill = 0;
+        }
+    }
+    for (int k = 0; k < WPT; k++) {
+        ksumV_add(&sq[k], sq_block[k]);
+        ksumV_add(&log_phi[k], phi_block[k]);
     }
 
     __local ksum red[3][WGS];
