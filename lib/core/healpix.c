@@ -1,0 +1,525 @@
+/* HEALPix map files: FITS binary tables read and written with cfitsio,
+ * pixel numbering with chealpix. */
+#include "sysmap/healpix.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <chealpix.h>
+#include <fitsio.h>
+
+#include "error.h"
+#include "fileutil.h"
+
+const char *sm_hpx_order_name(sm_hpx_order order)
+{
+    return order == SM_HPX_NESTED ? "NESTED" : "RING";
+}
+
+int sm_hpx_is_unseen(double x)
+{
+    return fabs(x - SM_HPX_UNSEEN) <= 1e-5 * fabs(SM_HPX_UNSEEN);
+}
+
+void sm_hpx_free(sm_hpx_map_t *map)
+{
+    if (map == NULL)
+        return;
+    for (size_t c = 0; map->col_names != NULL && c < map->n_cols; c++)
+        free(map->col_names[c]);
+    free(map->col_names);
+    free(map->values);
+    free(map->path);
+    free(map);
+}
+
+/* cfitsio's text for a status, as "<text> (cfitsio status N)". */
+static sm_status fits_fail(sm_status st, int status, const char *what)
+{
+    char text[FLEN_STATUS];
+    fits_get_errstatus(status, text);
+    fits_clear_errmsg();
+    return sm_fail(st, "%s: %s (cfitsio status %d)", what, text, status);
+}
+
+static int is_pow2(int64_t n)
+{
+    return n > 0 && (n & (n - 1)) == 0;
+}
+
+/* The header of the map's binary table, as read. */
+typedef struct {
+    fitsfile *f;
+    int64_t nside, npix;
+    sm_hpx_order order;
+    int explicit_index;     /* INDXSCHM = EXPLICIT */
+    LONGLONG n_rows;
+    int n_cols;             /* table columns */
+    int index_col;          /* 1-based PIXEL/INDEX column of a partial map, 0 if none */
+} table_t;
+
+/* Moves to the first binary table: HEALPix maps are never images. */
+static sm_status find_table(fitsfile *f)
+{
+    int status = 0, n_hdus = 0, type = 0;
+    if (fits_get_num_hdus(f, &n_hdus, &status) != 0)
+        return fits_fail(SM_EFORMAT, status, "reading the FITS structure");
+    for (int h = 1; h <= n_hdus; h++) {
+        if (fits_movabs_hdu(f, h, &type, &status) != 0)
+            return fits_fail(SM_EFORMAT, status, "reading the FITS structure");
+        if (type == BINARY_TBL)
+            return SM_OK;
+    }
+    return sm_fail(SM_EFORMAT, "not a HEALPix map: no binary table in its %d HDU%s (a HEALPix map "
+                               "is a FITS binary table)",
+                   n_hdus, n_hdus == 1 ? "" : "s");
+}
+
+/* A string keyword, or "" (and 0 returned) when it is absent. */
+static int read_str_key(fitsfile *f, const char *key, char value[FLEN_VALUE])
+{
+    int status = 0;
+    value[0] = '\0';
+    if (fits_read_key(f, TSTRING, key, value, NULL, &status) != 0) {
+        fits_clear_errmsg();
+        value[0] = '\0';
+        return 0;
+    }
+    return 1;
+}
+
+static sm_status read_header(table_t *t)
+{
+    char v[FLEN_VALUE];
+    if (!read_str_key(t->f, "PIXTYPE", v))
+        return sm_fail(SM_EFORMAT, "not a HEALPix map: its binary table has no PIXTYPE keyword");
+    if (strcasecmp(v, "HEALPIX") != 0)
+        return sm_fail(SM_EFORMAT, "not a HEALPix map: PIXTYPE is '%s', not 'HEALPIX'", v);
+    if (!read_str_key(t->f, "ORDERING", v))
+        return sm_fail(SM_EFORMAT, "no ORDERING keyword (RING or NESTED)");
+    if (strcasecmp(v, "RING") == 0)
+        t->order = SM_HPX_RING;
+    else if (strcasecmp(v, "NESTED") == 0 || strcasecmp(v, "NEST") == 0)
+        t->order = SM_HPX_NESTED;
+    else
+        return sm_fail(SM_EFORMAT, "ORDERING is '%s', not RING or NESTED", v);
+    int status = 0;
+    LONGLONG nside = 0;
+    if (fits_read_key(t->f, TLONGLONG, "NSIDE", &nside, NULL, &status) != 0) {
+        fits_clear_errmsg();
+        return sm_fail(SM_EFORMAT, "no NSIDE keyword (or not an integer)");
+    }
+    if (nside < 1 || nside > SM_HPX_NSIDE_MAX)
+        return sm_fail(SM_EFORMAT, "NSIDE %lld is out of range 1..2^29", nside);
+    if (t->order == SM_HPX_NESTED && !is_pow2(nside))
+        return sm_fail(SM_EFORMAT, "NSIDE %lld of a NESTED map is not a power of two", nside);
+    t->nside = nside;
+    t->npix = sm_hpx_npix(nside);
+    t->explicit_index = read_str_key(t->f, "INDXSCHM", v) && strcasecmp(v, "EXPLICIT") == 0;
+    if (fits_get_num_rowsll(t->f, &t->n_rows, &status) != 0 ||
+        fits_get_num_cols(t->f, &t->n_cols, &status) != 0)
+        return fits_fail(SM_EFORMAT, status, "reading the table size");
+    return SM_OK;
+}
+
+static void column_name(fitsfile *f, int col, char name[FLEN_VALUE])
+{
+    char key[FLEN_KEYWORD];
+    int status = 0;
+    fits_make_keyn("TTYPE", col, key, &status);
+    if (!read_str_key(f, key, name))
+        snprintf(name, FLEN_VALUE, "column %d", col);
+}
+
+static int is_index_name(const char *name)
+{
+    return strcasecmp(name, "PIXEL") == 0 || strcasecmp(name, "INDEX") == 0;
+}
+
+static int is_integer_type(int type)
+{
+    return type == TBYTE || type == TSBYTE || type == TSHORT || type == TUSHORT || type == TINT ||
+           type == TUINT || type == TLONG || type == TULONG || type == TLONGLONG ||
+           type == TULONGLONG;
+}
+
+/* Checks a column's type and that it holds the number of values the map
+ * needs; *type is its cfitsio type code. */
+static sm_status check_column(const table_t *t, int col, const char *name, int *type)
+{
+    int status = 0;
+    LONGLONG repeat = 0, width = 0;
+    if (fits_get_coltypell(t->f, col, type, &repeat, &width, &status) != 0)
+        return fits_fail(SM_EFORMAT, status, name);
+    if (*type < 0 || (!is_integer_type(*type) && *type != TFLOAT && *type != TDOUBLE))
+        return sm_fail(SM_EFORMAT, "column '%s' is not a real or integer column", name);
+    if (t->explicit_index) {
+        if (repeat != 1)
+            return sm_fail(SM_EFORMAT,
+                           "column '%s' holds %lld values per row; a partial-sky map has one",
+                           name, repeat);
+        return SM_OK;
+    }
+    if (t->n_rows * repeat != t->npix)
+        return sm_fail(SM_EFORMAT,
+                       "column '%s' holds %lld values, but NSIDE %lld needs 12 x %lld^2 = %lld",
+                       name, (long long)(t->n_rows * repeat), (long long)t->nside,
+                       (long long)t->nside, (long long)t->npix);
+    return SM_OK;
+}
+
+/* The pixel numbers of a partial-sky map: distinct and in range. */
+static sm_status read_index(const table_t *t, int64_t *pix)
+{
+    int status = 0, anynul = 0, type;
+    char name[FLEN_VALUE];
+    column_name(t->f, t->index_col, name);
+    sm_status st = check_column(t, t->index_col, name, &type);
+    if (st != SM_OK)
+        return st;
+    if (!is_integer_type(type))
+        return sm_fail(SM_EFORMAT, "pixel column '%s' is not an integer column", name);
+    LONGLONG nul = -1;
+    if (fits_read_col(t->f, TLONGLONG, t->index_col, 1, 1, t->n_rows, &nul, pix, &anynul,
+                      &status) != 0)
+        return fits_fail(SM_EFORMAT, status, name);
+    uint8_t *seen = calloc((size_t)t->npix, 1);
+    if (seen == NULL)
+        return SM_FAIL_NOMEM("pixel list");
+    for (LONGLONG r = 0; r < t->n_rows && st == SM_OK; r++) {
+        if (pix[r] < 0 || pix[r] >= t->npix)
+            st = sm_fail(SM_EFORMAT, "pixel column '%s', row %lld: pixel %lld is outside "
+                                     "0..%lld for NSIDE %lld",
+                         name, r + 1, (long long)pix[r], (long long)(t->npix - 1),
+                         (long long)t->nside);
+        else if (seen[pix[r]]++)
+            st = sm_fail(SM_EFORMAT, "pixel column '%s', row %lld: pixel %lld is listed twice",
+                         name, r + 1, (long long)pix[r]);
+    }
+    free(seen);
+    return st;
+}
+
+/* Reads column col into the full-sky map out (npix,). */
+static sm_status read_values(const table_t *t, int col, const char *name, const int64_t *pix,
+                             double *buf, double *out)
+{
+    int status = 0, anynul = 0, type;
+    sm_status st = check_column(t, col, name, &type);
+    if (st != SM_OK)
+        return st;
+    /* Integer columns mark missing values with TNULL; for real columns
+     * nulval 0 turns null checking off, so NaN stays NaN (an error in a
+     * used pixel, unlike UNSEEN). */
+    double nulval = is_integer_type(type) ? SM_HPX_UNSEEN : 0.0;
+    LONGLONG n = pix != NULL ? t->n_rows : t->npix;
+    if (fits_read_col(t->f, TDOUBLE, col, 1, 1, n, &nulval, pix != NULL ? buf : out, &anynul,
+                      &status) != 0)
+        return fits_fail(SM_EFORMAT, status, name);
+    if (pix != NULL) {
+        for (int64_t p = 0; p < t->npix; p++)
+            out[p] = SM_HPX_UNSEEN;
+        for (LONGLONG r = 0; r < n; r++)
+            out[pix[r]] = buf[r];
+    }
+    for (int64_t p = 0; p < t->npix; p++)
+        if (sm_hpx_is_unseen(out[p]))
+            out[p] = SM_HPX_UNSEEN;
+    return SM_OK;
+}
+
+/* The value columns to read: all but a partial map's pixel column, or the
+ * one named. cols gets their 1-based numbers. */
+static sm_status pick_columns(table_t *t, const char *column, int *cols, size_t *n)
+{
+    char name[FLEN_VALUE], list[512] = "";
+    *n = 0;
+    for (int c = 1; c <= t->n_cols; c++) {
+        column_name(t->f, c, name);
+        if (t->explicit_index && t->index_col == 0 && is_index_name(name)) {
+            t->index_col = c;
+            continue;
+        }
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s'%s'", used ? ", " : "", name);
+        if (column == NULL || strcasecmp(column, name) == 0)
+            cols[(*n)++] = c;
+    }
+    if (t->explicit_index && t->index_col == 0)
+        return sm_fail(SM_EFORMAT, "partial-sky map (INDXSCHM = EXPLICIT) without a PIXEL or "
+                                   "INDEX column");
+    if (*n == 0 && column != NULL)
+        return sm_fail(SM_EFORMAT, "no column '%s' (value columns: %s)", column,
+                       list[0] ? list : "none");
+    if (*n == 0)
+        return sm_fail(SM_EFORMAT, "no value column");
+    if (column != NULL && *n > 1)
+        *n = 1; /* the first of equally named columns */
+    return SM_OK;
+}
+
+static sm_status read_map(table_t *t, const char *column, sm_hpx_map_t *map)
+{
+    sm_status st = find_table(t->f);
+    if (st == SM_OK)
+        st = read_header(t);
+    if (st != SM_OK)
+        return st;
+    int *cols = malloc((size_t)(t->n_cols > 0 ? t->n_cols : 1) * sizeof *cols);
+    if (cols == NULL)
+        return SM_FAIL_NOMEM("column list");
+    size_t n = 0;
+    st = pick_columns(t, column, cols, &n);
+    int64_t *pix = NULL;
+    double *buf = NULL;
+    if (st == SM_OK && t->explicit_index) {
+        size_t rows = t->n_rows > 0 ? (size_t)t->n_rows : 1;
+        pix = malloc(rows * sizeof *pix);
+        buf = malloc(rows * sizeof *buf);
+        st = pix && buf ? read_index(t, pix) : SM_FAIL_NOMEM("partial-sky map");
+    }
+    if (st == SM_OK) {
+        map->nside = t->nside;
+        map->order = t->order;
+        map->partial = t->explicit_index;
+        map->col_names = calloc(n, sizeof *map->col_names);
+        map->values = malloc(n * (size_t)t->npix * sizeof *map->values);
+        if (map->col_names == NULL || map->values == NULL)
+            st = SM_FAIL_NOMEM("map values");
+        else
+            map->n_cols = n;
+    }
+    for (size_t c = 0; c < n && st == SM_OK; c++) {
+        char name[FLEN_VALUE];
+        column_name(t->f, cols[c], name);
+        map->col_names[c] = strdup(name);
+        if (map->col_names[c] == NULL)
+            st = SM_FAIL_NOMEM("column name");
+        else
+            st = read_values(t, cols[c], name, pix, buf, map->values + c * (size_t)t->npix);
+    }
+    free(cols);
+    free(pix);
+    free(buf);
+    return st;
+}
+
+sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out)
+{
+    if (path == NULL || out == NULL)
+        return sm_fail(SM_EINVAL, "sm_hpx_read: %s is NULL", path == NULL ? "path" : "out");
+    *out = NULL;
+    if (access(path, R_OK) != 0)
+        return sm_fail(SM_EIO, "cannot open %s: no such file or not readable", path);
+    table_t t = {0};
+    int status = 0;
+    if (fits_open_diskfile(&t.f, path, READONLY, &status) != 0) {
+        fits_fail(SM_EIO, status, "cannot read it as FITS");
+        return sm_fail_context(SM_EIO, "%s", path);
+    }
+    sm_hpx_map_t *map = calloc(1, sizeof *map);
+    sm_status st = map != NULL ? SM_OK : SM_FAIL_NOMEM("map");
+    if (st == SM_OK && (map->path = strdup(path)) == NULL)
+        st = SM_FAIL_NOMEM("map path");
+    if (st == SM_OK)
+        st = read_map(&t, column, map);
+    status = 0;
+    fits_close_file(t.f, &status);
+    fits_clear_errmsg();
+    if (st != SM_OK) {
+        sm_hpx_free(map);
+        return sm_fail_context(st, "%s", path);
+    }
+    *out = map;
+    return SM_OK;
+}
+
+/* perm[p] = the pixel number, in the other ordering, of pixel p of from. */
+static sm_status reorder_map(sm_hpx_map_t *map, sm_hpx_order to)
+{
+    size_t npix = (size_t)sm_hpx_npix(map->nside);
+    int64_t *perm = malloc(npix * sizeof *perm);
+    double *tmp = malloc(npix * sizeof *tmp);
+    if (perm == NULL || tmp == NULL) {
+        free(perm);
+        free(tmp);
+        return SM_FAIL_NOMEM("reordering");
+    }
+    for (size_t p = 0; p < npix; p++) {
+        if (to == SM_HPX_NESTED)
+            ring2nest64(map->nside, (int64_t)p, &perm[p]);
+        else
+            nest2ring64(map->nside, (int64_t)p, &perm[p]);
+    }
+    for (size_t c = 0; c < map->n_cols; c++) {
+        double *v = map->values + c * npix;
+        for (size_t p = 0; p < npix; p++)
+            tmp[perm[p]] = v[p];
+        memcpy(v, tmp, npix * sizeof *v);
+    }
+    map->order = to;
+    free(perm);
+    free(tmp);
+    return SM_OK;
+}
+
+sm_status sm_hpx_reorder(sm_hpx_map_t *map, sm_hpx_order order)
+{
+    if (map->order == order)
+        return SM_OK;
+    if (!is_pow2(map->nside))
+        return sm_fail(SM_EINVAL, "%s: NSIDE %lld is not a power of two, so it has no %s ordering",
+                       map->path, (long long)map->nside, sm_hpx_order_name(order));
+    return reorder_map(map, order);
+}
+
+/* In NESTED ordering the sub-pixels of a pixel are contiguous. */
+static void resample_nested(const double *in, int64_t nside_in, double *out, int64_t nside_out)
+{
+    int64_t npix_out = sm_hpx_npix(nside_out);
+    if (nside_out < nside_in) {
+        int64_t f = (nside_in / nside_out) * (nside_in / nside_out);
+        for (int64_t p = 0; p < npix_out; p++) {
+            double sum = 0.0;
+            int64_t seen = 0;
+            for (int64_t k = p * f; k < (p + 1) * f; k++) {
+                if (!sm_hpx_is_unseen(in[k])) {
+                    sum += in[k];
+                    seen++;
+                }
+            }
+            out[p] = seen > 0 ? sum / (double)seen : SM_HPX_UNSEEN;
+        }
+    } else {
+        int64_t f = (nside_out / nside_in) * (nside_out / nside_in);
+        for (int64_t p = 0; p < npix_out; p++)
+            out[p] = in[p / f];
+    }
+}
+
+sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside)
+{
+    if (nside == map->nside)
+        return SM_OK;
+    if (!is_pow2(nside) || nside > SM_HPX_NSIDE_MAX || !is_pow2(map->nside))
+        return sm_fail(SM_EINVAL, "%s: cannot resample NSIDE %lld to %lld: both must be powers "
+                                  "of two",
+                       map->path, (long long)map->nside, (long long)nside);
+    sm_hpx_order order = map->order;
+    sm_status st = sm_hpx_reorder(map, SM_HPX_NESTED);
+    if (st != SM_OK)
+        return st;
+    size_t npix_in = (size_t)sm_hpx_npix(map->nside), npix_out = (size_t)sm_hpx_npix(nside);
+    double *values = malloc(map->n_cols * npix_out * sizeof *values);
+    if (values == NULL)
+        return SM_FAIL_NOMEM("resampled map");
+    for (size_t c = 0; c < map->n_cols; c++)
+        resample_nested(map->values + c * npix_in, map->nside, values + c * npix_out, nside);
+    free(map->values);
+    map->values = values;
+    map->nside = nside;
+    return sm_hpx_reorder(map, order);
+}
+
+void sm_hpx_pix2ang(int64_t nside, sm_hpx_order order, size_t n, const int64_t *pixels,
+                    double *theta, double *phi)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (order == SM_HPX_NESTED)
+            pix2ang_nest64(nside, pixels[j], &theta[j], &phi[j]);
+        else
+            pix2ang_ring64(nside, pixels[j], &theta[j], &phi[j]);
+    }
+}
+
+static int write_key_str(fitsfile *f, const char *key, const char *value, const char *comment,
+                         int *status)
+{
+    return fits_write_key(f, TSTRING, key, (void *)value, comment, status);
+}
+
+static int write_header(fitsfile *f, int64_t nside, sm_hpx_order order, const sm_hpx_key_t *keys,
+                        size_t n_keys, int *status)
+{
+    LONGLONG ns = nside, first = 0, last = sm_hpx_npix(nside) - 1;
+    double bad = SM_HPX_UNSEEN;
+    write_key_str(f, "PIXTYPE", "HEALPIX", "HEALPIX pixelisation", status);
+    write_key_str(f, "ORDERING", sm_hpx_order_name(order), "pixel ordering scheme", status);
+    fits_write_key(f, TLONGLONG, "NSIDE", &ns, "resolution parameter", status);
+    fits_write_key(f, TLONGLONG, "FIRSTPIX", &first, "first pixel #", status);
+    fits_write_key(f, TLONGLONG, "LASTPIX", &last, "last pixel #", status);
+    write_key_str(f, "INDXSCHM", "IMPLICIT", "indexing: implicit", status);
+    write_key_str(f, "OBJECT", "FULLSKY", "full-sky map", status);
+    fits_write_key(f, TDOUBLE, "BAD_DATA", &bad, "sentinel value for no data (UNSEEN)", status);
+    for (size_t k = 0; k < n_keys; k++)
+        write_key_str(f, keys[k].key, keys[k].value, keys[k].comment, status);
+    return *status;
+}
+
+static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order order, size_t n,
+                             const int64_t *pixels, size_t n_cols, const char *const *names,
+                             const double *values, const sm_hpx_key_t *keys, size_t n_keys)
+{
+    size_t npix = (size_t)sm_hpx_npix(nside);
+    double *col = malloc(npix * sizeof *col);
+    char **forms = calloc(n_cols, sizeof *forms);
+    if (col == NULL || forms == NULL) {
+        free(col);
+        free(forms);
+        return SM_FAIL_NOMEM("map columns");
+    }
+    for (size_t c = 0; c < n_cols; c++)
+        forms[c] = "D";
+    fitsfile *f = NULL;
+    int status = 0;
+    unlink(tmp);
+    fits_create_diskfile(&f, tmp, &status);
+    fits_create_tbl(f, BINARY_TBL, (LONGLONG)npix, (int)n_cols, (char **)names, forms, NULL,
+                    "xtension", &status);
+    write_header(f, nside, order, keys, n_keys, &status);
+    for (size_t c = 0; c < n_cols && status == 0; c++) {
+        for (size_t p = 0; p < npix; p++)
+            col[p] = SM_HPX_UNSEEN;
+        for (size_t j = 0; j < n; j++)
+            col[pixels[j]] = values[c * n + j];
+        fits_write_col(f, TDOUBLE, (int)c + 1, 1, 1, (LONGLONG)npix, col, &status);
+    }
+    int close_status = 0;
+    if (f != NULL)
+        fits_close_file(f, &close_status);
+    free(col);
+    free(forms);
+    if (status == 0)
+        status = close_status;
+    return status == 0 ? SM_OK : fits_fail(SM_EIO, status, "writing it");
+}
+
+sm_status sm_hpx_write(const char *path, int64_t nside, sm_hpx_order order, size_t n,
+                       const int64_t *pixels, size_t n_cols, const char *const *names,
+                       const double *values, const sm_hpx_key_t *keys, size_t n_keys)
+{
+    if (path == NULL || names == NULL || values == NULL || (n > 0 && pixels == NULL) ||
+        n_cols == 0)
+        return sm_fail(SM_EINVAL, "sm_hpx_write: NULL argument or no columns");
+    if (nside < 1 || nside > SM_HPX_NSIDE_MAX)
+        return sm_fail(SM_EINVAL, "%s: NSIDE %lld is out of range 1..2^29", path,
+                       (long long)nside);
+    for (size_t j = 0; j < n; j++)
+        if (pixels[j] < 0 || pixels[j] >= sm_hpx_npix(nside))
+            return sm_fail(SM_EINVAL, "%s: pixel %lld is outside the map of NSIDE %lld", path,
+                           (long long)pixels[j], (long long)nside);
+    char *tmp = sm_file_tmp_name(path);
+    if (tmp == NULL)
+        return SM_FAIL_NOMEM("file name");
+    sm_status st = write_table(tmp, nside, order, n, pixels, n_cols, names, values, keys, n_keys);
+    if (st == SM_OK)
+        st = sm_file_commit(tmp, path);
+    else
+        unlink(tmp);
+    free(tmp);
+    return st == SM_OK ? SM_OK : sm_fail_context(st, "%s", path);
+}

@@ -1,0 +1,143 @@
+/* Corrected overdensity and weight maps at the posterior median, with
+ * uncertainties linearised from the posterior covariance. */
+#include "sysmap/maps.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sysmap/stats.h"
+#include "error.h"
+
+void sm_maps_free(sm_maps_t *maps)
+{
+    if (maps == NULL)
+        return;
+    free(maps->delta_corr);
+    free(maps->delta_corr_err);
+    free(maps->weight);
+    free(maps->weight_err);
+    free(maps);
+}
+
+static sm_maps_t *maps_alloc(size_t n)
+{
+    sm_maps_t *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    m->n_pix = n;
+    m->delta_corr = malloc(n * sizeof(double));
+    m->delta_corr_err = malloc(n * sizeof(double));
+    m->weight = malloc(n * sizeof(double));
+    m->weight_err = malloc(n * sizeof(double));
+    if (!m->delta_corr || !m->delta_corr_err || !m->weight || !m->weight_err) {
+        sm_maps_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* g^T C g for a gradient g and covariance C of n entries. */
+static double quad_form(const double *g, const double *c, size_t n)
+{
+    double q = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (g[i] == 0.0)
+            continue;
+        double row = 0.0;
+        for (size_t k = 0; k < n; k++)
+            row += c[i * n + k] * g[k];
+        q += g[i] * row;
+    }
+    /* A covariance is positive semi-definite; rounding may dip below 0. */
+    return q > 0.0 ? q : 0.0;
+}
+
+/* Values and gradients at pixel j; gc, gw of n_cont entries. */
+static void pixel(const sm_data_t *data, const sm_model_t *model, const double *p, size_t j,
+                  double *corr, double *weight, double *gc, double *gw)
+{
+    size_t n = sm_data_n_pix(data), s = model->n_sys, nc = sm_model_n_cont(model);
+    long a0 = sm_model_a_offset(model), b0 = sm_model_b_offset(model);
+    const double *t = sm_data_templates(data);
+    double at = 0.0, bt = 0.0;
+    for (size_t i = 0; i < s; i++) {
+        if (a0 >= 0)
+            at += p[(size_t)a0 + i] * t[i * n + j];
+        if (b0 >= 0)
+            bt += p[(size_t)b0 + i] * t[i * n + j];
+    }
+    double w = 1.0 / (1.0 + bt), c = (sm_data_delta(data)[j] - at) * w;
+    memset(gc, 0, nc * sizeof *gc);
+    memset(gw, 0, nc * sizeof *gw);
+    for (size_t i = 0; i < s; i++) {
+        double tij = t[i * n + j];
+        if (a0 >= 0)
+            gc[(size_t)a0 + i] = -tij * w;
+        if (b0 >= 0) {
+            gc[(size_t)b0 + i] = -c * tij * w;
+            gw[(size_t)b0 + i] = -w * w * tij;
+        }
+    }
+    *corr = c;
+    *weight = w;
+}
+
+sm_status sm_maps_compute(const sm_data_t *data, const sm_model_t *model, const double *median,
+                          const double *cov, sm_maps_t **out)
+{
+    if (out == NULL || data == NULL || model == NULL || median == NULL || cov == NULL)
+        return sm_fail(SM_EINVAL, "sm_maps_compute: NULL argument");
+    *out = NULL;
+    sm_status st = sm_model_validate(model);
+    if (st != SM_OK)
+        return st;
+    if (model->n_sys != sm_data_n_sys(data))
+        return sm_fail(SM_EINVAL, "maps: model of %zu templates for data of %zu", model->n_sys,
+                       sm_data_n_sys(data));
+    size_t n = sm_data_n_pix(data), nc = sm_model_n_cont(model);
+    sm_maps_t *m = maps_alloc(n);
+    double *g = malloc(2 * nc * sizeof *g);
+    if (m == NULL || g == NULL) {
+        sm_maps_free(m);
+        free(g);
+        return SM_FAIL_NOMEM("maps");
+    }
+    for (size_t j = 0; j < n && st == SM_OK; j++) {
+        pixel(data, model, median, j, &m->delta_corr[j], &m->weight[j], g, g + nc);
+        if (!isfinite(m->weight[j]) || !isfinite(m->delta_corr[j]))
+            st = sm_fail(SM_ENUMERIC, "maps: 1 + b.t is 0 at used pixel %zu for the median b", j);
+        m->delta_corr_err[j] = sqrt(quad_form(g, cov, nc));
+        m->weight_err[j] = sqrt(quad_form(g + nc, cov, nc));
+    }
+    free(g);
+    if (st != SM_OK) {
+        sm_maps_free(m);
+        return st;
+    }
+    *out = m;
+    return SM_OK;
+}
+
+sm_status sm_maps_from_run(const sm_run_t *run, const sm_data_t *data, sm_maps_t **out)
+{
+    if (out == NULL || run == NULL || data == NULL)
+        return sm_fail(SM_EINVAL, "sm_maps_from_run: NULL argument");
+    *out = NULL;
+    const sm_summary_t *sum = sm_run_summary(run);
+    if (sum == NULL)
+        return sm_fail(SM_EINVAL, "maps: the run has not been executed");
+    const sm_model_t *model = sm_run_model(run);
+    const sm_run_config_t *c = sm_run_config(run);
+    size_t d = sm_model_n_dim(model), nc = sm_model_n_cont(model);
+    size_t kept = (c->n_steps - c->n_burn) * c->n_walkers;
+    double *cov = malloc(nc * nc * sizeof *cov);
+    if (cov == NULL)
+        return SM_FAIL_NOMEM("covariance");
+    const double *post = sm_run_chain(run) + c->n_burn * c->n_walkers * d;
+    sm_status st = sm_stats_covariance(post, kept, d, 0, nc, cov);
+    if (st == SM_OK)
+        st = sm_maps_compute(data, model, sum->median, cov, out);
+    free(cov);
+    return st;
+}

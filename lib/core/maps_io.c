@@ -1,0 +1,143 @@
+/* Writing the corrected and weight maps: HEALPix FITS and HDF5, each
+ * replacing its target in one rename. */
+#include "sysmap/maps.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fileutil.h"
+#include "h5util.h"
+
+#define N_MAPS 4
+
+static const char *const fits_names[N_MAPS] = {"DELTA_CORR", "DELTA_CORR_ERR", "WEIGHT",
+                                               "WEIGHT_ERR"};
+static const char *const h5_names[N_MAPS] = {"delta_corr", "delta_corr_err", "weight",
+                                             "weight_err"};
+#define POINT_TEXT "posterior median, original template basis"
+#define ERR_TEXT                                                                                \
+    "1-sigma linearised at the median from the posterior covariance (ddof 1) of the free a "   \
+    "and b, cross terms included"
+
+static const double *column(const sm_maps_t *maps, size_t k)
+{
+    const double *cols[N_MAPS] = {maps->delta_corr, maps->delta_corr_err, maps->weight,
+                                  maps->weight_err};
+    return cols[k];
+}
+
+static sm_status check(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path)
+{
+    if (maps == NULL || pixels == NULL || path == NULL)
+        return sm_fail(SM_EINVAL, "writing maps: NULL argument");
+    if (maps->n_pix != sm_pixels_n_used(pixels))
+        return sm_fail(SM_EINVAL, "%s: %zu map values for a layout of %zu used pixels", path,
+                       maps->n_pix, sm_pixels_n_used(pixels));
+    return SM_OK;
+}
+
+sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path)
+{
+    sm_status st = check(maps, pixels, path);
+    if (st != SM_OK)
+        return st;
+    if (sm_pixels_nside(pixels) == 0)
+        return sm_fail(SM_EINVAL, "%s: HEALPix FITS maps need a HEALPix input; this input is an "
+                                  "array of %zu pixels (write the HDF5 maps instead)",
+                       path, sm_pixels_n_total(pixels));
+    size_t n = maps->n_pix;
+    double *values = malloc(N_MAPS * (n ? n : 1) * sizeof *values);
+    if (values == NULL)
+        return SM_FAIL_NOMEM("map columns");
+    for (size_t k = 0; k < N_MAPS; k++)
+        memcpy(values + k * n, column(maps, k), n * sizeof *values);
+    const sm_hpx_key_t keys[] = {{"SM_POINT", POINT_TEXT, "where the maps are evaluated"},
+                                 {"SM_ERR", "linearised", "the _ERR columns: " ERR_TEXT}};
+    st = sm_hpx_write(path, sm_pixels_nside(pixels), sm_pixels_order(pixels), n,
+                      sm_pixels_index(pixels), N_MAPS, fits_names, values, keys,
+                      sizeof keys / sizeof keys[0]);
+    free(values);
+    return st;
+}
+
+static sm_status write_group(hid_t file, const sm_maps_t *maps, const sm_pixels_t *pixels)
+{
+    hid_t g = H5I_INVALID_HID;
+    hsize_t dims[1] = {maps->n_pix};
+    int64_t nside = sm_pixels_nside(pixels);
+    sm_status st = SM_OK;
+    if (H5Lexists(file, "maps", H5P_DEFAULT) > 0 && H5Ldelete(file, "maps", H5P_DEFAULT) < 0)
+        st = sm_fail(SM_EIO, "cannot replace group 'maps'");
+    if (st == SM_OK && (g = H5Gcreate2(file, "maps", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        st = sm_fail(SM_EIO, "cannot create group 'maps'");
+    if (st == SM_OK)
+        st = sm_h5_write_dataset(g, "pixel", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dims,
+                                 sm_pixels_index(pixels));
+    for (size_t k = 0; k < N_MAPS && st == SM_OK; k++)
+        st = sm_h5_write_dataset(g, h5_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims,
+                                 column(maps, k));
+    if (st == SM_OK && nside > 0) {
+        double *theta = malloc((maps->n_pix ? maps->n_pix : 1) * 2 * sizeof *theta);
+        if (theta == NULL)
+            st = SM_FAIL_NOMEM("pixel angles");
+        if (st == SM_OK) {
+            double *phi = theta + maps->n_pix;
+            sm_hpx_pix2ang(nside, sm_pixels_order(pixels), maps->n_pix, sm_pixels_index(pixels),
+                           theta, phi);
+            st = sm_h5_write_dataset(g, "theta", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims,
+                                     theta);
+            if (st == SM_OK)
+                st = sm_h5_write_dataset(g, "phi", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims,
+                                         phi);
+        }
+        free(theta);
+    }
+    if (st == SM_OK)
+        st = sm_h5_set_attr_int(g, "nside", nside);
+    if (st == SM_OK)
+        st = sm_h5_set_attr_str(g, "ordering",
+                                nside > 0 ? sm_hpx_order_name(sm_pixels_order(pixels)) : "none");
+    if (st == SM_OK)
+        st = sm_h5_set_attr_int(g, "n_total", (int64_t)sm_pixels_n_total(pixels));
+    if (st == SM_OK)
+        st = sm_h5_set_attr_str(g, "point", POINT_TEXT);
+    if (st == SM_OK)
+        st = sm_h5_set_attr_str(g, "basis", "original");
+    if (st == SM_OK)
+        st = sm_h5_set_attr_str(g, "uncertainty", ERR_TEXT);
+    sm_h5_close(g);
+    return st;
+}
+
+sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path)
+{
+    sm_status st = check(maps, pixels, path);
+    if (st != SM_OK)
+        return st;
+    char *tmp = sm_file_tmp_name(path);
+    if (tmp == NULL)
+        return SM_FAIL_NOMEM("file name");
+    sm_h5_quiet_t quiet;
+    sm_h5_quiet_begin(&quiet);
+    hid_t file = H5I_INVALID_HID;
+    if (access(path, F_OK) == 0) {
+        st = sm_file_copy(path, tmp);
+        if (st == SM_OK)
+            st = sm_h5_open_file(tmp, H5F_ACC_RDWR, &file);
+    } else {
+        st = sm_h5_create_file(tmp, &file);
+    }
+    if (st == SM_OK)
+        st = write_group(file, maps, pixels);
+    if (file >= 0 && H5Fclose(file) < 0 && st == SM_OK)
+        st = sm_fail(SM_EIO, "cannot close %s", tmp);
+    sm_h5_quiet_end(&quiet);
+    if (st == SM_OK)
+        st = sm_file_commit(tmp, path);
+    else
+        unlink(tmp);
+    free(tmp);
+    return st == SM_OK ? SM_OK : sm_fail_context(st, "writing maps to %s", path);
+}

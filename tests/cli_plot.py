@@ -1,0 +1,83 @@
+"""`sysmap plot RUN.h5` writes the corner, trace and weight-map PNGs.
+
+A small run on HEALPix maps (so the run file has group maps) is plotted with
+healpy's Mollweide and with the plain projection (--no-healpy); a run on an
+HDF5 input (no maps) gives the corner and trace plots and says why there is
+no weight map; a file that is not a run file is an error. Every PNG must be
+a real, non-blank image.
+
+usage: cli_plot.py SYSMAP_EXE SCRATCH_DIR
+"""
+import os
+import subprocess
+import sys
+
+import h5py
+import healpy as hp
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.image  # noqa: E402
+
+EXE, SCRATCH = sys.argv[1], sys.argv[2]
+RUN = ["--walkers", "16", "--steps", "40", "--burn", "10", "--backend", "reference", "--quiet"]
+
+
+def path(name):
+    return os.path.join(SCRATCH, name)
+
+
+def check_png(p):
+    with open(p, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{p}: not a PNG"
+    img = matplotlib.image.imread(p)
+    assert img.shape[0] > 200 and img.shape[1] > 200, f"{p}: {img.shape}"
+    assert img[..., :3].std() > 0.01, f"{p}: blank"
+    return f"{os.path.basename(p)} {img.shape[1]}x{img.shape[0]} ({os.path.getsize(p)} bytes)"
+
+
+def plot(run_file, outdir, *extra, status=0):
+    proc = subprocess.run([EXE, "plot", run_file, "-o", outdir, *extra], capture_output=True,
+                          text=True)
+    assert proc.returncode == status, f"exit {proc.returncode}: {proc.stderr}"
+    return proc
+
+
+def main():
+    os.makedirs(SCRATCH, exist_ok=True)
+    nside = 8
+    npix = hp.nside2npix(nside)
+    rs = np.random.RandomState(2)
+    t = rs.normal(size=(2, npix))
+    d = rs.normal(0, 0.1, npix) * (1 + 0.05 * t[0]) + 0.02 * t[1]
+    d[: npix // 4] = hp.UNSEEN
+    hp.write_map(path("map.fits"), d, overwrite=True, dtype=np.float64)
+    hp.write_map(path("t.fits"), t, overwrite=True, dtype=np.float64, column_names=["A", "B"])
+    run = path("hpx-run.h5")
+    subprocess.run([EXE, "run", "--map", path("map.fits"), "--templates", path("t.fits"),
+                    "-o", run, *RUN], check=True)
+    for label, extra in (("healpy", []), ("plain", ["--no-healpy"])):
+        outdir = path(label)
+        proc = plot(run, outdir, *extra)
+        pngs = proc.stdout.split()
+        want = [os.path.join(outdir, "hpx-run-" + k + ".png") for k in ("corner", "trace", "weights")]
+        assert pngs == want, (pngs, want)
+        print(f"ok  {label}: " + "; ".join(check_png(p) for p in pngs))
+
+    with h5py.File(path("map.h5"), "w") as f:
+        f["delta_g_obs"] = d[npix // 4:]
+        f["templates"] = t[:, npix // 4:]
+    plain = path("h5-run.h5")
+    subprocess.run([EXE, "run", path("map.h5"), "-o", plain, *RUN], check=True)
+    proc = plot(plain, path("nomaps"))
+    assert len(proc.stdout.split()) == 2 and "no weight map" in proc.stderr, proc
+    print("ok  no maps: " + "; ".join(check_png(p) for p in proc.stdout.split()))
+
+    proc = plot(path("map.fits"), path("bad"), status=1)
+    assert "map.fits" in proc.stderr and "sysmap plot" in proc.stderr, proc.stderr
+    print(f"ok  not a run file: {proc.stderr.strip()[:120]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+/* HEALPix map files: reading what survey tools write (files made here with
+ * cfitsio directly), ordering and resolution changes against hand-known
+ * pixel numbers, writing, and every malformed file. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fitsio.h>
+
+#include "sysmap/healpix.h"
+#include "fitstest.h"
+#include "testutil.h"
+
+static sm_hpx_map_t *read_ok(const char *path, const char *column)
+{
+    sm_hpx_map_t *m = NULL;
+    sm_status st = sm_hpx_read(path, column, &m);
+    ck_assert_msg(st == SM_OK, "%s: %s", path, sm_last_error());
+    return m;
+}
+
+static void expect_read_error(const char *path, const char *column, sm_status want,
+                              const char *message)
+{
+    sm_hpx_map_t *m = (sm_hpx_map_t *)1;
+    sm_status st = sm_hpx_read(path, column, &m);
+    ck_assert_int_eq(st, want);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(sm_last_error(), message) != NULL, "'%s' not in '%s'", message,
+                  sm_last_error());
+    ck_assert_msg(strstr(sm_last_error(), path) != NULL, "file not named in '%s'",
+                  sm_last_error());
+}
+
+START_TEST(full_sky_double)
+{
+    const char *path = sm_test_tmp_path("full.fits");
+    double v[48];
+    for (int p = 0; p < 48; p++)
+        v[p] = p == 5 ? SM_HPX_UNSEEN : 0.5 * p;
+    ft_write_map(path, "RING", 2, "SIGNAL", v);
+    sm_hpx_map_t *m = read_ok(path, NULL);
+    ck_assert_int_eq(m->nside, 2);
+    ck_assert_int_eq(m->order, SM_HPX_RING);
+    ck_assert_int_eq(m->partial, 0);
+    ck_assert_uint_eq(m->n_cols, 1);
+    ck_assert_str_eq(m->col_names[0], "SIGNAL");
+    ck_assert_str_eq(m->path, path);
+    for (int p = 0; p < 48; p++)
+        ck_assert_double_eq(m->values[p], v[p]);
+    sm_hpx_free(m);
+}
+END_TEST
+
+/* healpy's layout: float32 values in 1024-element vector cells, UNSEEN
+ * rounded to float32, and NESTED ordering. */
+START_TEST(full_sky_vector_float32)
+{
+    const char *path = sm_test_tmp_path("vector.fits");
+    enum { NPIX = 12 * 16 * 16 };
+    static float v[NPIX];
+    for (int p = 0; p < NPIX; p++)
+        v[p] = p % 7 == 0 ? (float)SM_HPX_UNSEEN : (float)p * 0.25f;
+    ft_header_t h = {"HEALPIX", "NESTED", "IMPLICIT", 16, NULL};
+    ft_col_t col = {"TEMPERATURE", "1024E", TFLOAT, v, NPIX};
+    ft_write_table(path, &h, NPIX / 1024, 1, &col);
+    sm_hpx_map_t *m = read_ok(path, NULL);
+    ck_assert_int_eq(m->order, SM_HPX_NESTED);
+    ck_assert_int_eq(m->nside, 16);
+    for (int p = 0; p < NPIX; p++)
+        ck_assert_double_eq(m->values[p], p % 7 == 0 ? SM_HPX_UNSEEN : (double)p * 0.25);
+    sm_hpx_free(m);
+}
+END_TEST
+
+/* A partial-sky file lists its pixels (healpy's partial=True); several
+ * value columns; an integer column whose TNULL marks missing values. */
+START_TEST(partial_sky_columns)
+{
+    const char *path = sm_test_tmp_path("partial.fits");
+    int pix[4] = {40, 3, 17, 0};
+    double sig[4] = {1.5, -2.0, 3.25, 0.0};
+    int cnt[4] = {7, -99, 12, 0};
+    const char *extra[] = {"TNULL3=-99", NULL};
+    ft_header_t h = {"HEALPIX", "RING", "EXPLICIT", 2, extra};
+    ft_col_t cols[3] = {{"PIXEL", "J", TINT, pix, 4},
+                        {"SIGNAL", "D", TDOUBLE, sig, 4},
+                        {"N_GAL", "J", TINT, cnt, 4}};
+    ft_write_table(path, &h, 4, 3, cols);
+    sm_hpx_map_t *m = read_ok(path, NULL);
+    ck_assert_int_eq(m->partial, 1);
+    ck_assert_uint_eq(m->n_cols, 2);
+    ck_assert_str_eq(m->col_names[0], "SIGNAL");
+    ck_assert_str_eq(m->col_names[1], "N_GAL");
+    for (int p = 0; p < 48; p++) {
+        double want_s = SM_HPX_UNSEEN, want_n = SM_HPX_UNSEEN;
+        for (int r = 0; r < 4; r++)
+            if (pix[r] == p) {
+                want_s = sig[r];
+                want_n = cnt[r] == -99 ? SM_HPX_UNSEEN : cnt[r];
+            }
+        ck_assert_double_eq(m->values[p], want_s);
+        ck_assert_double_eq(m->values[48 + p], want_n);
+    }
+    sm_hpx_free(m);
+    m = read_ok(path, "n_gal"); /* case-insensitive */
+    ck_assert_uint_eq(m->n_cols, 1);
+    ck_assert_str_eq(m->col_names[0], "N_GAL");
+    ck_assert_double_eq(m->values[40], 7.0);
+    sm_hpx_free(m);
+    expect_read_error(path, "DEPTH", SM_EFORMAT, "no column 'DEPTH' (value columns: 'SIGNAL', "
+                                                 "'N_GAL')");
+}
+END_TEST
+
+START_TEST(write_read_back)
+{
+    const char *path = sm_test_tmp_path("written.fits");
+    int64_t pix[3] = {2, 11, 7};
+    double values[6] = {0.1, 0.2, 0.3, 1.0, 2.0, 3.0};
+    const char *names[2] = {"A", "B"};
+    sm_hpx_key_t key = {"SM_NOTE", "hello", "a comment"};
+    ck_assert_int_eq(sm_hpx_write(path, 1, SM_HPX_NESTED, 3, pix, 2, names, values, &key, 1),
+                     SM_OK);
+    char tmp[8300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    sm_hpx_map_t *m = read_ok(path, NULL);
+    ck_assert_int_eq(m->order, SM_HPX_NESTED);
+    ck_assert_int_eq(m->nside, 1);
+    ck_assert_uint_eq(m->n_cols, 2);
+    for (int p = 0; p < 12; p++) {
+        double a = SM_HPX_UNSEEN, b = SM_HPX_UNSEEN;
+        for (int j = 0; j < 3; j++)
+            if (pix[j] == p) {
+                a = values[j];
+                b = values[3 + j];
+            }
+        ck_assert_double_eq(m->values[p], a);
+        ck_assert_double_eq(m->values[12 + p], b);
+    }
+    sm_hpx_free(m);
+    /* The header a FITS reader sees. */
+    fitsfile *f = NULL;
+    int status = 0, type = 0;
+    char v[FLEN_VALUE];
+    fits_open_diskfile(&f, path, READONLY, &status);
+    fits_movabs_hdu(f, 2, &type, &status);
+    fits_read_key(f, TSTRING, "INDXSCHM", v, NULL, &status);
+    ck_assert_str_eq(v, "IMPLICIT");
+    fits_read_key(f, TSTRING, "SM_NOTE", v, NULL, &status);
+    ck_assert_str_eq(v, "hello");
+    ck_assert_int_eq(status, 0);
+    fits_close_file(f, &status);
+    /* A folder that does not exist: an error naming the path, nothing left. */
+    ck_assert_int_eq(sm_hpx_write("/nonexistent-dir/x.fits", 1, SM_HPX_RING, 3, pix, 2, names,
+                                  values, NULL, 0),
+                     SM_EIO);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "/nonexistent-dir/x.fits"));
+    int64_t bad[1] = {12};
+    ck_assert_int_eq(sm_hpx_write(path, 1, SM_HPX_RING, 1, bad, 1, names, values, NULL, 0),
+                     SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "pixel 12 is outside"));
+}
+END_TEST
+
+/* NSIDE 2: the four northernmost pixels, RING 0..3, are sub-pixel 3 (the
+ * north corner) of base pixels 0..3 in NESTED: 3, 7, 11, 15. */
+START_TEST(reorder_known_pixels)
+{
+    sm_hpx_map_t m = {0};
+    double v[48];
+    for (int p = 0; p < 48; p++)
+        v[p] = p;
+    char *names[1] = {"X"};
+    m.path = "mem";
+    m.nside = 2;
+    m.order = SM_HPX_RING;
+    m.n_cols = 1;
+    m.col_names = names;
+    m.values = v;
+    ck_assert_int_eq(sm_hpx_reorder(&m, SM_HPX_NESTED), SM_OK);
+    ck_assert_int_eq(m.order, SM_HPX_NESTED);
+    ck_assert_double_eq(v[3], 0.0);
+    ck_assert_double_eq(v[7], 1.0);
+    ck_assert_double_eq(v[11], 2.0);
+    ck_assert_double_eq(v[15], 3.0);
+    ck_assert_int_eq(sm_hpx_reorder(&m, SM_HPX_RING), SM_OK);
+    for (int p = 0; p < 48; p++)
+        ck_assert_double_eq(v[p], p);
+    m.nside = 3; /* RING allows any NSIDE, NESTED does not */
+    ck_assert_int_eq(sm_hpx_reorder(&m, SM_HPX_NESTED), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "NSIDE 3 is not a power of two"));
+}
+END_TEST
+
+/* Degrading averages the observed sub-pixels (contiguous in NESTED),
+ * upgrading copies the parent. */
+START_TEST(resample_nested)
+{
+    sm_hpx_map_t *m = calloc(1, sizeof *m);
+    m->path = strdup("mem");
+    m->nside = 2;
+    m->order = SM_HPX_NESTED;
+    m->n_cols = 1;
+    m->col_names = calloc(1, sizeof(char *));
+    m->col_names[0] = strdup("X");
+    m->values = malloc(48 * sizeof(double));
+    for (int p = 0; p < 48; p++)
+        m->values[p] = p;
+    m->values[1] = SM_HPX_UNSEEN;                   /* parent 0: mean of 0, 2, 3 */
+    for (int k = 4; k < 8; k++)
+        m->values[k] = SM_HPX_UNSEEN;               /* parent 1: nothing observed */
+    ck_assert_int_eq(sm_hpx_resample(m, 1), SM_OK);
+    ck_assert_int_eq(m->nside, 1);
+    ck_assert_double_eq_tol(m->values[0], 5.0 / 3.0, 1e-15);
+    ck_assert_double_eq(m->values[1], SM_HPX_UNSEEN);
+    ck_assert_double_eq(m->values[2], (8 + 9 + 10 + 11) / 4.0);
+    ck_assert_double_eq(m->values[11], (44 + 45 + 46 + 47) / 4.0);
+    ck_assert_int_eq(sm_hpx_resample(m, 2), SM_OK);
+    for (int k = 8; k < 12; k++)
+        ck_assert_double_eq(m->values[k], (8 + 9 + 10 + 11) / 4.0);
+    ck_assert_int_eq(sm_hpx_resample(m, 3), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "powers of two"));
+    sm_hpx_free(m);
+}
+END_TEST
+
+/* NSIDE 1, pixel 0 (either ordering): z = 2/3, phi = pi/4. */
+START_TEST(pixel_angles)
+{
+    int64_t pix[2] = {0, 4};
+    double theta[2], phi[2];
+    sm_hpx_pix2ang(1, SM_HPX_RING, 2, pix, theta, phi);
+    ck_assert_double_eq_tol(theta[0], acos(2.0 / 3.0), 1e-14);
+    ck_assert_double_eq_tol(phi[0], atan(1.0), 1e-14);
+    ck_assert_double_eq_tol(theta[1], 2 * atan(1.0), 1e-14); /* equatorial base pixel 4 */
+    ck_assert_double_eq_tol(phi[1], 0.0, 1e-14);
+    sm_hpx_pix2ang(1, SM_HPX_NESTED, 1, pix, theta, phi);
+    ck_assert_double_eq_tol(theta[0], acos(2.0 / 3.0), 1e-14);
+}
+END_TEST
+
+START_TEST(unseen_tolerance)
+{
+    ck_assert(sm_hpx_is_unseen(SM_HPX_UNSEEN));
+    ck_assert(sm_hpx_is_unseen((double)(float)SM_HPX_UNSEEN));
+    ck_assert(!sm_hpx_is_unseen(-1.6e30));
+    ck_assert(!sm_hpx_is_unseen(0.0));
+    ck_assert(!sm_hpx_is_unseen(NAN));
+}
+END_TEST
+
+/* Every malformed file: an error naming the file and the problem. */
+START_TEST(bad_files)
+{
+    double v[48] = {0};
+    int pix[2] = {0, 1};
+    char path[8192];
+    expect_read_error(sm_test_tmp_path("missing.fits"), NULL, SM_EIO, "no such file");
+    snprintf(path, sizeof path, "%s", sm_test_tmp_path("bad.fits"));
+    FILE *txt = fopen(path, "w");
+    fputs("PIXTYPE = HEALPIX\n", txt);
+    fclose(txt);
+    expect_read_error(path, NULL, SM_EIO, "cannot read it as FITS");
+    ft_write_image(path);
+    expect_read_error(path, NULL, SM_EFORMAT, "not a HEALPix map: no binary table");
+
+    ft_col_t col = {"SIGNAL", "D", TDOUBLE, v, 48};
+    ft_header_t h = {NULL, "RING", NULL, 2, NULL};
+    ft_write_table(path, &h, 48, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT, "no PIXTYPE keyword");
+    h.pixtype = "CAR";
+    ft_write_table(path, &h, 48, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT, "PIXTYPE is 'CAR', not 'HEALPIX'");
+    h.pixtype = "HEALPIX";
+    h.ordering = NULL;
+    ft_write_table(path, &h, 48, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT, "no ORDERING keyword");
+    h.ordering = "GALACTIC";
+    ft_write_table(path, &h, 48, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT, "ORDERING is 'GALACTIC'");
+    h.ordering = "RING";
+    h.nside = -1;
+    ft_write_table(path, &h, 48, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT, "no NSIDE keyword");
+    h.nside = 4; /* 48 values do not make an NSIDE 4 map */
+    ft_write_table(path, &h, 48, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT,
+                      "column 'SIGNAL' holds 48 values, but NSIDE 4 needs 12 x 4^2 = 192");
+    h.nside = 0;
+    ft_write_table(path, &h, 48, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT, "NSIDE 0 is out of range");
+    h.nside = 3;
+    h.ordering = "NESTED";
+    col.n = 108;
+    double v3[108] = {0};
+    col.data = v3;
+    ft_write_table(path, &h, 108, 1, &col);
+    expect_read_error(path, NULL, SM_EFORMAT, "NSIDE 3 of a NESTED map is not a power of two");
+
+    char names[2][8] = {"a", "b"};
+    ft_col_t str = {"NAME", "8A", TSTRING, (char *[]){names[0], names[1]}, 2};
+    ft_header_t hs = {"HEALPIX", "RING", "EXPLICIT", 1, NULL};
+    ft_col_t pcol = {"PIXEL", "J", TINT, pix, 2};
+    ft_write_table(path, &hs, 2, 1, &str);
+    expect_read_error(path, NULL, SM_EFORMAT, "without a PIXEL or INDEX column");
+    ft_col_t two[2] = {pcol, str};
+    ft_write_table(path, &hs, 2, 2, two);
+    expect_read_error(path, NULL, SM_EFORMAT, "column 'NAME' is not a real or integer column");
+    ft_col_t dup[2] = {pcol, {"SIGNAL", "D", TDOUBLE, v, 2}};
+    pix[1] = 0;
+    ft_write_table(path, &hs, 2, 2, dup);
+    expect_read_error(path, NULL, SM_EFORMAT, "row 2: pixel 0 is listed twice");
+    pix[1] = 12;
+    ft_write_table(path, &hs, 2, 2, dup);
+    expect_read_error(path, NULL, SM_EFORMAT, "row 2: pixel 12 is outside 0..11 for NSIDE 1");
+    pix[1] = 1;
+    ft_col_t vec[2] = {pcol, {"SIGNAL", "2D", TDOUBLE, v, 4}};
+    ft_write_table(path, &hs, 2, 2, vec);
+    expect_read_error(path, NULL, SM_EFORMAT, "holds 2 values per row; a partial-sky map has one");
+    ft_col_t fpix[2] = {{"PIXEL", "D", TDOUBLE, v, 2}, {"SIGNAL", "D", TDOUBLE, v, 2}};
+    ft_write_table(path, &hs, 2, 2, fpix);
+    expect_read_error(path, NULL, SM_EFORMAT, "pixel column 'PIXEL' is not an integer column");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("healpix");
+    TCase *tc = tcase_create("healpix");
+    tcase_add_test(tc, full_sky_double);
+    tcase_add_test(tc, full_sky_vector_float32);
+    tcase_add_test(tc, partial_sky_columns);
+    tcase_add_test(tc, write_read_back);
+    tcase_add_test(tc, reorder_known_pixels);
+    tcase_add_test(tc, resample_nested);
+    tcase_add_test(tc, pixel_angles);
+    tcase_add_test(tc, unseen_tolerance);
+    tcase_add_test(tc, bad_files);
+    suite_add_tcase(s, tc);
+    return sm_test_run(s);
+}

@@ -1,0 +1,74 @@
+/* The Python binding's ctypes structures against the compiler's layout of
+ * the headers they mirror (tests/py_abi.py compares), so a change to a
+ * public struct that the binding does not follow fails here. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sysmap/chainfile.h"
+#include "sysmap/model.h"
+#include "sysmap/opencl.h"
+#include "sysmap/run.h"
+#include "testutil.h"
+
+static char args[8192];
+
+static void add(const char *name, size_t value)
+{
+    size_t used = strlen(args);
+    snprintf(args + used, sizeof args - used, " %s=%zu", name, value);
+}
+
+#define FIELD(cls, type, f) add(cls "." #f, offsetof(type, f))
+
+START_TEST(ctypes_layout)
+{
+    args[0] = '\0';
+    add("Model", sizeof(sm_model_t));
+    FIELD("Model", sm_model_t, kind);
+    FIELD("Model", sm_model_t, skew);
+    FIELD("Model", sm_model_t, n_sys);
+    FIELD("Model", sm_model_t, sigma_min);
+    add("RunConfig", sizeof(sm_run_config_t));
+    FIELD("RunConfig", sm_run_config_t, model);
+    FIELD("RunConfig", sm_run_config_t, skew);
+    FIELD("RunConfig", sm_run_config_t, sigma_min);
+    FIELD("RunConfig", sm_run_config_t, n_walkers);
+    FIELD("RunConfig", sm_run_config_t, n_steps);
+    FIELD("RunConfig", sm_run_config_t, n_burn);
+    FIELD("RunConfig", sm_run_config_t, seed);
+    FIELD("RunConfig", sm_run_config_t, basis);
+    FIELD("RunConfig", sm_run_config_t, backend);
+    FIELD("RunConfig", sm_run_config_t, device);
+    FIELD("RunConfig", sm_run_config_t, precision);
+    FIELD("RunConfig", sm_run_config_t, flush_every);
+    FIELD("RunConfig", sm_run_config_t, init);
+    add("Summary", sizeof(sm_summary_t));
+    FIELD("Summary", sm_summary_t, median);
+    FIELD("Summary", sm_summary_t, cov_b);
+    FIELD("Summary", sm_summary_t, autocorr_too_short);
+    FIELD("Summary", sm_summary_t, ess);
+    FIELD("Summary", sm_summary_t, wall_s);
+    FIELD("Summary", sm_summary_t, evals_per_s);
+    FIELD("Summary", sm_summary_t, eval_s);
+    add("Device", sizeof(sm_opencl_device_t));
+    FIELD("Device", sm_opencl_device_t, platform);
+    FIELD("Device", sm_opencl_device_t, type);
+    FIELD("Device", sm_opencl_device_t, compute_units);
+    FIELD("Device", sm_opencl_device_t, global_mem_bytes);
+    FIELD("Device", sm_opencl_device_t, max_work_group_size);
+    FIELD("Device", sm_opencl_device_t, fp64);
+    int rc = sm_test_system("PYTHONPATH=%s/python %s %s/tests/py_abi.py%s", SM_BINARY_DIR,
+                            SM_PYTHON, SM_SOURCE_DIR, args);
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pyabi");
+    TCase *tc = tcase_create("pyabi");
+    tcase_add_test(tc, ctypes_layout);
+    suite_add_tcase(s, tc);
+    return sm_test_run(s);
+}
