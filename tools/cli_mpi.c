@@ -1,0 +1,166 @@
+/* sysmap run under mpirun: launch detection, each rank's settings, serving
+ * ranks, and rank 0's sharded run. */
+#include "cli_mpi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+#ifdef SYSMAP_MPI
+#include "sysmap/mpi.h"
+
+static struct {
+    int active;        /* MPI_Init was called */
+    int rank, size;
+    int serving;       /* configured with size > 1: rank 0 must release the others */
+    char device[256];
+    sm_mpi_rank_t self;
+} mpi;
+
+/* Set by Open MPI's mpirun, by PMIx launchers (Open MPI 5, Slurm) and by
+ * PMI launchers (MPICH's hydra, Slurm). A plain `sysmap run` never starts
+ * MPI. */
+static int launched_by_mpi(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+void cli_mpi_init(void)
+{
+    if (!launched_by_mpi())
+        return;
+    int provided;
+    /* Only the main thread calls MPI (PoCL's own threads never do). */
+    MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    mpi.active = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &mpi.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &mpi.size);
+}
+
+int cli_mpi_finalize(int rc)
+{
+    if (!mpi.active)
+        return rc;
+    if (mpi.serving && mpi.rank == 0)
+        sm_mpi_release(MPI_COMM_WORLD, rc == CLI_OK            ? SM_OK
+                                       : rc == CLI_INTERRUPTED ? SM_ECANCELLED
+                                                               : SM_EINVAL);
+    MPI_Finalize();
+    return rc;
+}
+
+int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights)
+{
+    int rank = mpi.active ? mpi.rank : 0, size = mpi.active ? mpi.size : 1;
+    double weight;
+    sm_status st = sm_mpi_rank_weight(rank_weights, rank, size, &weight);
+    if (size > 1) {
+        /* Collective on every rank, whatever the weight said. */
+        sm_status dev = sm_mpi_rank_device(MPI_COMM_WORLD, cfg->device, cfg->backend,
+                                           cfg->precision, mpi.device, sizeof mpi.device);
+        st = sm_mpi_agree(MPI_COMM_WORLD, st != SM_OK ? st : dev);
+    }
+    if (st != SM_OK) {
+        if (rank == 0)
+            fprintf(stderr, "sysmap run: %s\n", sm_last_error());
+        return CLI_ERROR;
+    }
+    if (size == 1)
+        return CLI_OK;
+    mpi.self.backend = cfg->backend;
+    mpi.self.device = mpi.device[0] != '\0' ? mpi.device : NULL;
+    mpi.self.precision = cfg->precision;
+    mpi.self.weight = weight;
+    mpi.self.batch = cfg->n_walkers / 2;
+    mpi.serving = 1;
+    return CLI_OK;
+}
+
+int cli_mpi_is_server(void)
+{
+    return mpi.serving && mpi.rank > 0;
+}
+
+int cli_mpi_serve(void)
+{
+    /* Rank 0 prints the failure, naming the rank it happened on. */
+    sm_status st = sm_mpi_serve(MPI_COMM_WORLD, &mpi.self);
+    return st == SM_OK ? CLI_OK : st == SM_ECANCELLED ? CLI_INTERRUPTED : CLI_ERROR;
+}
+
+typedef struct {
+    const sm_mpi_rank_t *self;
+    sm_mpi_layout_t *layout;
+} sharded_t;
+
+static sm_status sharded(void *user, const sm_data_t *work, const sm_model_t *model,
+                         sm_backend_t **out)
+{
+    sharded_t *s = user;
+    return sm_mpi_backend_create(out, MPI_COMM_WORLD, work, model, s->self, &s->layout);
+}
+
+static void print_layout(FILE *out, const sm_mpi_layout_t *l)
+{
+    fprintf(out, "%zu pixels over %zu MPI ranks:\n", l->first[l->n_ranks], l->n_ranks);
+    for (size_t r = 0; r < l->n_ranks; r++)
+        fprintf(out, "  rank %zu: pixels [%zu, %zu) (%zu), weight %.6g, %s %s on %s\n", r,
+                l->first[r], l->first[r + 1], l->first[r + 1] - l->first[r], l->weight[r],
+                l->backend[r], l->precision[r], l->device[r]);
+}
+
+sm_status cli_mpi_run_create(sm_run_t **run, const sm_data_t *data, const sm_run_config_t *cfg,
+                             int quiet)
+{
+    if (!mpi.serving)
+        return sm_run_create(run, data, cfg);
+    sharded_t s = {&mpi.self, NULL};
+    sm_status st = sm_run_create_with_backend(run, data, cfg, sharded, &s);
+    if (st == SM_OK && !quiet)
+        print_layout(stdout, s.layout);
+    sm_mpi_layout_free(s.layout);
+    return st;
+}
+
+#else /* a build without MPI: one process, as always */
+
+void cli_mpi_init(void) {}
+
+int cli_mpi_finalize(int rc)
+{
+    return rc;
+}
+
+int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights)
+{
+    (void)cfg;
+    if (rank_weights == NULL)
+        return CLI_OK;
+    fprintf(stderr, "sysmap run: --rank-weights needs a build with MPI (cmake -DSYSMAP_MPI=ON) "
+                    "and a launch by mpirun\n");
+    return CLI_USAGE;
+}
+
+int cli_mpi_is_server(void)
+{
+    return 0;
+}
+
+int cli_mpi_serve(void)
+{
+    return CLI_ERROR;
+}
+
+sm_status cli_mpi_run_create(sm_run_t **run, const sm_data_t *data, const sm_run_config_t *cfg,
+                             int quiet)
+{
+    (void)quiet;
+    return sm_run_create(run, data, cfg);
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* sysmap run under an MPI launcher. Every rank parses the same command
+ * line; rank 0 runs the sampler on a pixel-sharded backend (sysmap/mpi.h)
+ * and the other ranks serve their slices. Without a launcher, or in a build
+ * without MPI, these change nothing. */
+#ifndef SYSMAP_TOOLS_CLI_MPI_H
+#define SYSMAP_TOOLS_CLI_MPI_H
+
+#include "sysmap/run.h"
+
+/* MPI_Init, when an MPI launcher started this process. */
+void cli_mpi_init(void);
+/* Rank 0 releases the serving ranks (telling them whether rc is a
+ * failure); then MPI_Finalize. Returns rc. */
+int cli_mpi_finalize(int rc);
+/* Every rank, right after option parsing (collective): this rank's device
+ * and weight, agreed on by all ranks. Returns a CLI status. */
+int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights);
+/* Non-zero on the ranks other than 0 of a run with more than one rank. */
+int cli_mpi_is_server(void);
+/* Those ranks: serve rank 0 until it is done; returns the exit status. */
+int cli_mpi_serve(void);
+/* Rank 0: sm_run_create, on a sharded backend over every rank when there
+ * is more than one (printing the split unless quiet). */
+sm_status cli_mpi_run_create(sm_run_t **run, const sm_data_t *data, const sm_run_config_t *cfg,
+                             int quiet);
+
+#endif
