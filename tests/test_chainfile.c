@@ -321,7 +321,7 @@ START_TEST(written_file_has_emcee_layout)
                  acc_frac[W] = {0.2, 0.4, 0.6, 0.8, 1.0, 0.0}, tau[D] = {10, 20, 30},
                  ess[D] = {3, 1.5, 1};
     sm_summary_t sum = {median, std, var_a, var_b, cov_a, cov_b, acc_frac, tau, 1, ess,
-                        12.5, 4096.0};
+                        12.5, 4096.0, 7.5};
     ck_assert_int_eq(sm_chainfile_write_summary(cf, &sum), SM_OK);
     ck_assert_int_eq(sm_chainfile_finish(cf), SM_OK);
     ck_assert(exists(path));
@@ -361,6 +361,7 @@ START_TEST(written_file_has_emcee_layout)
     ck_assert_int_eq(attr_bool(sys, "autocorr_too_short"), 1);
     ck_assert_double_eq(attr_f64(sys, "wall_s"), 12.5);
     ck_assert_double_eq(attr_f64(sys, "evals_per_s"), 4096.0);
+    ck_assert_double_eq(attr_f64(sys, "eval_s"), 7.5);
     H5Gclose(sys);
     H5Fclose(file);
 }

@@ -13,6 +13,8 @@ enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
 int cli_run(int argc, char **argv);
 int cli_devices(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_conform(int argc, char **argv);
+int cli_plot(int argc, char **argv);
 
 /* Prints "sysmap: <what>: <library message>" to stderr; returns CLI_ERROR. */
 int cli_error(const char *what);

@@ -1,43 +1,63 @@
-/* sysmap bench: log-likelihood throughput per backend and precision on a
- * synthetic map, in pixel-walker evaluations per second. */
-#include <math.h>
+/* sysmap bench: log-likelihood throughput per backend and precision on
+ * synthetic maps, in pixel-walker evaluations per second, over a grid of
+ * problem sizes; optionally the end-to-end cost of sampler steps. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "sysmap/backend.h"
 #include "sysmap/data.h"
 #include "sysmap/rng.h"
+#include "sysmap/run.h"
 #include "cli.h"
 
+#define MAX_LIST 8
+
 typedef struct {
-    size_t n_pix, n_sys, n_walkers, repeats;
-    sm_model_kind model;
-    int skew;
+    size_t values[MAX_LIST];
+    size_t n;
+} size_list_t;
+
+typedef struct {
+    size_list_t pixels, templates, walkers;
+    sm_model_kind models[3];
+    size_t n_models;
+    int likelihoods;      /* bit 0 Gaussian, bit 1 skew */
+    int backends;         /* bit 0 reference, 1 opencl fp64, 2 opencl fp32 */
+    size_t repeats, run_steps;
     double min_seconds;
     const char *device;
+    int json;
 } bench_args_t;
+
+static const char *const backend_names[3][2] = {{"reference", NULL}, {"opencl", "fp64"},
+                                                 {"opencl", "fp32"}};
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: sysmap bench [options]\n"
             "\n"
-            "Times the batched log-likelihood of every backend and precision side by side on\n"
-            "one synthetic map. Throughput is pixel-walker evaluations per second: walkers\n"
-            "evaluated x pixels per walker / wall time, each repeat evaluating the whole\n"
-            "ensemble as the sampler does (two half-ensemble batches) for at least\n"
-            "--seconds; the median and range over repeats are shown.\n"
+            "Times the batched log-likelihood of each backend and precision side by side on\n"
+            "synthetic maps. Throughput is in G pixel-walker evaluations per second: walkers\n"
+            "evaluated x pixels / wall time, each repeat evaluating the whole ensemble as the\n"
+            "sampler does (two half-ensemble batches) for at least --seconds; the median and\n"
+            "range over repeats are shown. Lists (a,b,c) make a grid.\n"
             "\n"
-            "  --pixels N       pixels (default 50000)\n"
-            "  --templates S    templates (default 5)\n"
-            "  --walkers W      ensemble size (default 250)\n"
-            "  --model NAME     combined (default), additive or multiplicative\n"
-            "  --skew           skew-normal likelihood\n"
-            "  --repeats R      repeats per backend (default 5)\n"
-            "  --seconds T      minimum time per repeat (default 0.5)\n"
-            "  --device D       OpenCL device (as for sysmap run)\n");
+            "  --pixels LIST      pixels N (default 50000)\n"
+            "  --templates LIST   templates S (default 5)\n"
+            "  --walkers LIST     ensemble sizes W (default 250)\n"
+            "  --models LIST      combined (default), additive, multiplicative\n"
+            "  --likelihood L     gaussian (default), skew, or both\n"
+            "  --backends LIST    reference, opencl-fp64, opencl-fp32 (default all)\n"
+            "  --repeats R        repeats per measurement (default 5)\n"
+            "  --seconds T        minimum time per repeat (default 0.5)\n"
+            "  --run-steps K      also time K sampler steps end to end (in memory) and the\n"
+            "                     host's share of them (default 0: skip)\n"
+            "  --device D         OpenCL device (as for sysmap run)\n"
+            "  --json             one JSON object per measurement instead of the table\n");
 }
 
 static double now_s(void)
@@ -53,29 +73,133 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The map and walkers: seeded normals, so every run times the same work. */
-static sm_status make_problem(const bench_args_t *a, const sm_model_t *m, sm_data_t **data,
-                              double **walkers)
+static int parse_sizes(const char *opt, const char *text, size_list_t *out)
 {
-    size_t n = a->n_pix, s = a->n_sys, d = sm_model_n_dim(m);
+    out->n = 0;
+    for (const char *p = text; *p != '\0';) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || v == 0 || (*end != ',' && *end != '\0') || out->n == MAX_LIST) {
+            fprintf(stderr, "sysmap bench: %s expects up to %d positive integers separated "
+                            "by commas, got '%s'\n", opt, MAX_LIST, text);
+            return CLI_USAGE;
+        }
+        out->values[out->n++] = (size_t)v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return CLI_OK;
+}
+
+/* Names of a comma list into bits of *mask (index in names). */
+static int parse_names(const char *opt, const char *text, const char *const *names, size_t n,
+                       int *mask)
+{
+    *mask = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *tok = buf, *next; tok != NULL; tok = next) {
+        next = strchr(tok, ',');
+        if (next != NULL)
+            *next++ = '\0';
+        size_t i = 0;
+        while (i < n && strcmp(tok, names[i]) != 0)
+            i++;
+        if (i == n) {
+            fprintf(stderr, "sysmap bench: %s: unknown name '%s'\n", opt, tok);
+            return CLI_USAGE;
+        }
+        *mask |= 1 << i;
+    }
+    return CLI_OK;
+}
+
+static int parse(int argc, char **argv, bench_args_t *a)
+{
+    static const char *const backends[] = {"reference", "opencl-fp64", "opencl-fp32"};
+    static const char *const likelihoods[] = {"gaussian", "skew", "both"};
+    static const char *const models[] = {"additive", "multiplicative", "combined"};
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0)
+            return -1;
+        if (strcmp(opt, "--json") == 0) {
+            a->json = 1;
+            continue;
+        }
+        if (val == NULL) {
+            fprintf(stderr, "sysmap bench: unknown option or missing value: %s\n", opt);
+            return CLI_USAGE;
+        }
+        i++;
+        int rc = CLI_OK, mask;
+        size_list_t one;
+        if (strcmp(opt, "--pixels") == 0) {
+            rc = parse_sizes(opt, val, &a->pixels);
+        } else if (strcmp(opt, "--templates") == 0) {
+            rc = parse_sizes(opt, val, &a->templates);
+        } else if (strcmp(opt, "--walkers") == 0) {
+            rc = parse_sizes(opt, val, &a->walkers);
+            for (size_t k = 0; rc == CLI_OK && k < a->walkers.n; k++)
+                if (a->walkers.values[k] % 2 != 0) {
+                    fprintf(stderr, "sysmap bench: --walkers must be even\n");
+                    rc = CLI_USAGE;
+                }
+        } else if (strcmp(opt, "--models") == 0) {
+            rc = parse_names(opt, val, models, 3, &mask);
+            a->n_models = 0;
+            for (int m = 0; m < 3; m++)
+                if (mask & (1 << m))
+                    a->models[a->n_models++] = (sm_model_kind)m;
+        } else if (strcmp(opt, "--likelihood") == 0) {
+            rc = parse_names(opt, val, likelihoods, 3, &mask);
+            a->likelihoods = (mask & 4) ? 3 : mask;
+        } else if (strcmp(opt, "--backends") == 0) {
+            rc = parse_names(opt, val, backends, 3, &a->backends);
+        } else if (strcmp(opt, "--repeats") == 0 || strcmp(opt, "--run-steps") == 0) {
+            rc = parse_sizes(opt, val, &one);
+            if (rc == CLI_OK && one.n == 1)
+                *(strcmp(opt, "--repeats") == 0 ? &a->repeats : &a->run_steps) = one.values[0];
+        } else if (strcmp(opt, "--seconds") == 0) {
+            char *end;
+            a->min_seconds = strtod(val, &end);
+            if (end == val || *end != '\0' || !(a->min_seconds > 0)) {
+                fprintf(stderr, "sysmap bench: --seconds expects a positive number\n");
+                rc = CLI_USAGE;
+            }
+        } else if (strcmp(opt, "--device") == 0) {
+            a->device = val;
+        } else {
+            fprintf(stderr, "sysmap bench: unknown option %s (try sysmap bench --help)\n", opt);
+            rc = CLI_USAGE;
+        }
+        if (rc != CLI_OK)
+            return rc;
+    }
+    return CLI_OK;
+}
+
+/* The map and walkers of one problem size: seeded normals, so every run
+ * times the same work. */
+static sm_status make_problem(size_t n, size_t s, size_t w, const sm_model_t *m,
+                              sm_data_t **data, double **walkers)
+{
+    size_t d = sm_model_n_dim(m);
     sm_rng_t *rng;
     sm_status st = sm_rng_create(&rng, 2024);
     if (st != SM_OK)
         return st;
     double *t = malloc(n * s * sizeof *t), *map = malloc(n * sizeof *map);
-    *walkers = malloc(a->n_walkers * d * sizeof **walkers);
-    if (t == NULL || map == NULL || *walkers == NULL) {
-        fprintf(stderr, "sysmap bench: out of memory for %zu pixels x %zu templates\n", n, s);
+    *walkers = malloc(w * d * sizeof **walkers);
+    if (t == NULL || map == NULL || *walkers == NULL)
         st = SM_ENOMEM;
-    }
     for (size_t i = 0; st == SM_OK && i < n * s; i++)
         t[i] = sm_rng_gauss(rng);
     for (size_t j = 0; st == SM_OK && j < n; j++)
         map[j] = 0.1 * sm_rng_gauss(rng);
-    for (size_t w = 0; st == SM_OK && w < a->n_walkers; w++) {
-        for (size_t k = 0; k < d; k++)
-            (*walkers)[w * d + k] = 0.01 * sm_rng_gauss(rng);
-        (*walkers)[w * d + sm_model_sigma_index(m)] = 0.1 + 0.005 * sm_rng_gauss(rng);
+    for (size_t k = 0; st == SM_OK && k < w; k++) {
+        for (size_t i = 0; i < d; i++)
+            (*walkers)[k * d + i] = 0.01 * sm_rng_gauss(rng);
+        (*walkers)[k * d + sm_model_sigma_index(m)] = 0.1 + 0.005 * sm_rng_gauss(rng);
     }
     if (st == SM_OK)
         st = sm_data_create(data, n, s, map, t, NULL);
@@ -85,12 +209,13 @@ static sm_status make_problem(const bench_args_t *a, const sm_model_t *m, sm_dat
     return st;
 }
 
-/* Median and range of the throughput (G pixel-walker/s) over the repeats. */
-static sm_status time_backend(const bench_args_t *a, sm_backend_t *be, const double *walkers,
-                              double *gpw)
+/* Sorted throughputs (G pixel-walker/s) of the repeats. */
+static sm_status time_backend(const bench_args_t *a, sm_backend_t *be, size_t w,
+                              const double *walkers, double *gpw)
 {
-    size_t d = sm_model_n_dim(sm_backend_model(be)), half = a->n_walkers / 2;
-    double *lp = malloc(a->n_walkers * sizeof *lp);
+    size_t d = sm_model_n_dim(sm_backend_model(be)), half = w / 2;
+    size_t n = sm_backend_n_pix(be);
+    double *lp = malloc(w * sizeof *lp);
     if (lp == NULL)
         return SM_ENOMEM;
     sm_status st = SM_OK;
@@ -106,7 +231,7 @@ static sm_status time_backend(const bench_args_t *a, sm_backend_t *be, const dou
             evaluations += 2 * half;
             elapsed = now_s() - t0;
         }
-        gpw[r] = (double)evaluations * (double)a->n_pix / elapsed / 1e9;
+        gpw[r] = (double)evaluations * (double)n / elapsed / 1e9;
     }
     free(lp);
     if (st == SM_OK)
@@ -114,59 +239,99 @@ static sm_status time_backend(const bench_args_t *a, sm_backend_t *be, const dou
     return st;
 }
 
-static int parse(int argc, char **argv, bench_args_t *a)
+/* Seconds per sampler step of a short in-memory run on this backend, and
+ * the share of them that is not the backend's evaluations. */
+static sm_status time_steps(const bench_args_t *a, const sm_data_t *data, const sm_model_t *m,
+                            size_t w, int which, double *per_step, double *host)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0)
-            return -1;
-        if (strcmp(opt, "--skew") == 0) {
-            a->skew = 1;
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    cfg.model = m->kind;
+    cfg.skew = m->skew;
+    cfg.n_walkers = w;
+    cfg.n_steps = a->run_steps;
+    cfg.n_burn = a->run_steps / 2;
+    cfg.backend = backend_names[which][0];
+    cfg.precision = backend_names[which][1];
+    cfg.device = which > 0 ? a->device : NULL;
+    sm_run_t *run;
+    sm_status st = sm_run_create(&run, data, &cfg);
+    if (st == SM_OK)
+        st = sm_run_execute(run, NULL, 0, NULL, NULL);
+    if (st == SM_OK) {
+        const sm_summary_t *sum = sm_run_summary(run);
+        *per_step = sum->wall_s / (double)a->run_steps;
+        *host = sum->wall_s > 0 ? 1.0 - sum->eval_s / sum->wall_s : 0.0;
+    }
+    sm_run_free(run);
+    return st;
+}
+
+static void print_row(const bench_args_t *a, const sm_model_t *m, size_t n, size_t w,
+                      const sm_backend_t *be, const double *gpw, double per_step, double host)
+{
+    double median = gpw[a->repeats / 2];
+    double eval_us = (double)n / (median * 1e3);
+    const char *lik = m->skew ? "skew" : "gaussian";
+    if (a->json) {
+        printf("{\"backend\": \"%s\", \"precision\": \"%s\", \"device\": \"%s\", \"model\": "
+               "\"%s\", \"likelihood\": \"%s\", \"n_pix\": %zu, \"n_sys\": %zu, "
+               "\"n_walkers\": %zu, \"gpw_median\": %.6g, \"gpw_min\": %.6g, \"gpw_max\": "
+               "%.6g, \"us_per_eval\": %.6g, \"s_per_step\": %.6g, \"host_fraction\": %.4g}\n",
+               sm_backend_name(be), sm_backend_precision(be), sm_backend_device(be),
+               sm_model_name(m->kind), lik, n, m->n_sys, w, median, gpw[0],
+               gpw[a->repeats - 1], eval_us, per_step, host);
+        return;
+    }
+    printf("%-10s %-5s %-15s %-8s %7zu %3zu %5zu %9.4f [%7.4f,%7.4f] %10.2f", sm_backend_name(be),
+           sm_backend_precision(be), sm_model_name(m->kind), lik, n, m->n_sys, w, median,
+           gpw[0], gpw[a->repeats - 1], eval_us);
+    if (per_step > 0)
+        printf(" %9.4f %6.1f%%", per_step, 100.0 * host);
+    printf("\n");
+}
+
+static int bench_case(const bench_args_t *a, const sm_model_t *m, size_t n, size_t w,
+                      double *gpw)
+{
+    sm_data_t *data = NULL;
+    double *walkers = NULL;
+    int rc = CLI_OK;
+    if (make_problem(n, m->n_sys, w, m, &data, &walkers) != SM_OK) {
+        free(walkers);
+        fprintf(stderr, "sysmap bench: cannot make a map of %zu pixels x %zu templates\n", n,
+                m->n_sys);
+        return CLI_ERROR;
+    }
+    for (int k = 0; k < 3; k++) {
+        if (!(a->backends & (1 << k)))
+            continue;
+        sm_backend_t *be;
+        const char *device = k > 0 ? a->device : NULL;
+        if (sm_backend_open(backend_names[k][0], device, backend_names[k][1], data, m, &be) !=
+            SM_OK) {
+            fprintf(stderr, "sysmap bench: %s %s skipped: %s\n", backend_names[k][0],
+                    backend_names[k][1] ? backend_names[k][1] : "fp64", sm_last_error());
             continue;
         }
-        if (val == NULL) {
-            fprintf(stderr, "sysmap bench: unknown option or missing value: %s\n", opt);
-            return CLI_USAGE;
-        }
-        char *end = NULL;
-        double x = strtod(val, &end);
-        int numeric = end != val && *end == '\0' && x > 0;
-        i++;
-        if (strcmp(opt, "--model") == 0) {
-            if (sm_model_parse(val, &a->model) != SM_OK) {
-                cli_error("--model");
-                return CLI_USAGE;
-            }
-        } else if (strcmp(opt, "--device") == 0) {
-            a->device = val;
-        } else if (!numeric) {
-            fprintf(stderr, "sysmap bench: %s expects a positive number, got '%s'\n", opt, val);
-            return CLI_USAGE;
-        } else if (strcmp(opt, "--pixels") == 0) {
-            a->n_pix = (size_t)x;
-        } else if (strcmp(opt, "--templates") == 0) {
-            a->n_sys = (size_t)x;
-        } else if (strcmp(opt, "--walkers") == 0) {
-            a->n_walkers = (size_t)x;
-        } else if (strcmp(opt, "--repeats") == 0) {
-            a->repeats = (size_t)x;
-        } else if (strcmp(opt, "--seconds") == 0) {
-            a->min_seconds = x;
-        } else {
-            fprintf(stderr, "sysmap bench: unknown option %s\n", opt);
-            return CLI_USAGE;
-        }
+        double per_step = 0.0, host = 0.0;
+        if (time_backend(a, be, w, walkers, gpw) != SM_OK ||
+            (a->run_steps > 0 && time_steps(a, data, m, w, k, &per_step, &host) != SM_OK))
+            rc = cli_error(backend_names[k][0]);
+        else
+            print_row(a, m, n, w, be, gpw, per_step, host);
+        fflush(stdout);
+        sm_backend_free(be);
     }
-    if (a->n_walkers < 2 || a->n_walkers % 2 != 0) {
-        fprintf(stderr, "sysmap bench: --walkers must be even and at least 2\n");
-        return CLI_USAGE;
-    }
-    return CLI_OK;
+    sm_data_free(data);
+    free(walkers);
+    return rc;
 }
 
 int cli_bench(int argc, char **argv)
 {
-    bench_args_t a = {50000, 5, 250, 5, SM_MODEL_COMBINED, 0, 0.5, NULL};
+    bench_args_t a = {{{50000}, 1}, {{5}, 1}, {{250}, 1}, {SM_MODEL_COMBINED}, 1, 1, 7,
+                      5, 0, 0.5, NULL, 0};
     int rc = parse(argc, argv, &a);
     if (rc == -1) {
         usage(stdout);
@@ -174,45 +339,38 @@ int cli_bench(int argc, char **argv)
     }
     if (rc != CLI_OK)
         return rc;
-    sm_model_t model = {a.model, a.skew, a.n_sys, SM_SIGMA_MIN_DEFAULT};
-    sm_data_t *data = NULL;
-    double *walkers = NULL;
     double *gpw = malloc(a.repeats * sizeof *gpw);
-    if (gpw == NULL || make_problem(&a, &model, &data, &walkers) != SM_OK) {
-        free(gpw);
-        free(walkers);
-        return cli_error("bench");
+    if (gpw == NULL)
+        return CLI_ERROR;
+    if (!a.json) {
+        printf("sysmap bench: G pixel-walker evaluations per second, median [min, max] of %zu "
+               "repeats of >= %.2f s; us per log-prob evaluation",
+               a.repeats, a.min_seconds);
+        if (a.run_steps > 0)
+            printf("; s per sampler step over %zu steps and the host's share of it (all but "
+                   "the backend's evaluations)",
+                   a.run_steps);
+        printf("\n%-10s %-5s %-15s %-8s %7s %3s %5s %9s %17s %10s%s\n", "backend", "prec",
+               "model", "lnL", "N", "S", "W", "Gpw/s", "[min, max]", "us/eval",
+               a.run_steps > 0 ? "    s/step   host" : "");
     }
-    printf("sysmap bench: %s%s model, N = %zu pixels, S = %zu templates, W = %zu walkers "
-           "(batches of %zu); %zu repeats of >= %.2f s\n",
-           sm_model_name(a.model), a.skew ? " skew-normal" : "", a.n_pix, a.n_sys, a.n_walkers,
-           a.n_walkers / 2, a.repeats, a.min_seconds);
-    printf("throughput in G pixel-walker evaluations per second (median [min, max]); "
-           "per log-prob evaluation in microseconds\n\n");
-    printf("%-10s %-9s %-44s %10s %21s %12s\n", "backend", "precision", "device", "Gpw/s",
-           "[min, max]", "us/eval");
-    static const char *const runs[][2] = {{"reference", NULL}, {"opencl", "fp64"},
-                                          {"opencl", "fp32"}};
-    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
-        sm_backend_t *be;
-        const char *device = strcmp(runs[k][0], "opencl") == 0 ? a.device : NULL;
-        if (sm_backend_open(runs[k][0], device, runs[k][1], data, &model, &be) != SM_OK) {
-            printf("%-10s %-9s skipped: %s\n", runs[k][0], runs[k][1] ? runs[k][1] : "fp64",
-                   sm_last_error());
-            continue;
+    for (size_t im = 0; im < a.n_models && rc == CLI_OK; im++)
+        for (int skew = 0; skew < 2; skew++) {
+            if (!(a.likelihoods & (1 << skew)))
+                continue;
+            for (size_t is = 0; is < a.templates.n; is++)
+                for (size_t in = 0; in < a.pixels.n; in++)
+                    for (size_t iw = 0; iw < a.walkers.n; iw++) {
+                        sm_model_t m = {a.models[im], skew, a.templates.values[is],
+                                        SM_SIGMA_MIN_DEFAULT};
+                        int r = bench_case(&a, &m, a.pixels.values[in], a.walkers.values[iw],
+                                           gpw);
+                        rc = rc == CLI_OK ? r : rc;
+                    }
         }
-        if (time_backend(&a, be, walkers, gpw) != SM_OK) {
-            rc = cli_error(runs[k][0]);
-        } else {
-            double median = gpw[a.repeats / 2];
-            printf("%-10s %-9s %-44.44s %10.4f   [%7.4f, %7.4f] %12.2f\n", sm_backend_name(be),
-                   sm_backend_precision(be), sm_backend_device(be), median, gpw[0],
-                   gpw[a.repeats - 1], (double)a.n_pix / (median * 1e3));
-        }
-        sm_backend_free(be);
-    }
-    sm_data_free(data);
-    free(walkers);
+    struct rusage ru;
+    if (!a.json && getrusage(RUSAGE_SELF, &ru) == 0)
+        printf("peak host memory (max RSS of this process): %.1f MB\n", (double)ru.ru_maxrss / 1e3);
     free(gpw);
     return rc;
 }

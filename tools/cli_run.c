@@ -10,6 +10,7 @@
 #include "sysmap/data.h"
 #include "sysmap/run.h"
 #include "cli.h"
+#include "cli_input.h"
 #include "cli_mpi.h"
 
 #if !defined(SYSMAP_EXAMPLE_MAP) || !defined(SYSMAP_EXAMPLE_MAP_INSTALLED)
@@ -52,6 +53,7 @@ static void usage(FILE *out)
             "  -q, --quiet           no progress bar and no summary\n"
             "  -h, --help            this help\n",
             SYSMAP_EXAMPLE_MAP);
+    cli_input_usage(out);
 }
 
 static int parse_size(const char *opt, const char *text, size_t *out)
@@ -84,6 +86,7 @@ typedef struct {
     sm_run_config_t cfg;
     const char *input, *output, *init, *rank_weights;
     int resume, quiet;
+    cli_input_t hpx; /* HEALPix inputs and map outputs (cli_input.c) */
 } run_args_t;
 
 /* Parses argv into args; returns CLI_OK, CLI_USAGE, or -1 for --help. */
@@ -98,6 +101,13 @@ static int parse_args(int argc, char **argv, run_args_t *args)
         size_t n;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             return -1;
+        int used = cli_input_option(&args->hpx, a, val, &rc);
+        if (used > 0) {
+            if (rc != CLI_OK)
+                return rc;
+            i += used - 1;
+            continue;
+        }
         if (strcmp(a, "--skew") == 0) {
             args->cfg.skew = 1;
             takes_value = 0;
@@ -164,7 +174,10 @@ static int parse_args(int argc, char **argv, run_args_t *args)
             return rc;
         i += takes_value;
     }
-    if (args->input == NULL)
+    int rc = cli_input_check(&args->hpx, args->input);
+    if (rc != CLI_OK)
+        return rc;
+    if (args->input == NULL && !cli_input_is_healpix(&args->hpx))
         args->input = access(SYSMAP_EXAMPLE_MAP, R_OK) == 0 ? SYSMAP_EXAMPLE_MAP
                                                              : SYSMAP_EXAMPLE_MAP_INSTALLED;
     return CLI_OK;
@@ -174,12 +187,12 @@ int cli_run(int argc, char **argv)
 {
     run_args_t args = {0};
     int rc = parse_args(argc, argv, &args);
-    if (rc == -1) {
+    if (rc == -1)
         usage(stdout);
-        return CLI_OK;
+    if (rc != CLI_OK) {
+        cli_input_free(&args.hpx);
+        return rc == -1 ? CLI_OK : rc;
     }
-    if (rc != CLI_OK)
-        return rc;
     rc = cli_mpi_configure(&args.cfg, args.rank_weights);
     if (rc != CLI_OK)
         return rc;
@@ -189,8 +202,11 @@ int cli_run(int argc, char **argv)
     sm_data_t *data = NULL;
     sm_run_t *run = NULL;
     double *init = NULL;
-    if (sm_data_load_hdf5(&data, args.input) != SM_OK)
-        return cli_error("input");
+    sm_pixels_t *pixels = NULL;
+    if (cli_input_load(&args.hpx, args.input, args.quiet, &data, &pixels) != CLI_OK) {
+        cli_input_free(&args.hpx);
+        return CLI_ERROR;
+    }
     if (args.init != NULL) {
         sm_model_t model = {args.cfg.model, args.cfg.skew, sm_data_n_sys(data),
                             args.cfg.sigma_min};
@@ -221,10 +237,16 @@ int cli_run(int argc, char **argv)
         rc = CLI_INTERRUPTED;
     } else if (st != SM_OK) {
         rc = cli_error("run");
-    } else if (!args.quiet) {
-        cli_print_summary(stdout, run, data, args.input, args.output);
+    } else {
+        if (!args.quiet)
+            cli_print_summary(stdout, run, data, cli_input_label(&args.hpx, args.input),
+                              args.output);
+        rc = cli_input_write_maps(&args.hpx, run, data, pixels, args.output,
+                                  args.quiet ? NULL : stdout);
     }
 done:
+    sm_pixels_free(pixels);
+    cli_input_free(&args.hpx);
     sm_run_free(run);
     free(init);
     sm_data_free(data);

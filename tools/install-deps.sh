@@ -9,6 +9,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
-  libgsl-dev libhdf5-dev check \
+  libgsl-dev libhdf5-dev check libcfitsio-dev libchealpix-dev \
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
-  python3 python3-numpy python3-h5py python3-emcee >/dev/null
+  libopenmpi-dev openmpi-bin \
+  python3 python3-numpy python3-h5py python3-emcee \
+  python3-matplotlib python3-healpy >/dev/null

@@ -5,6 +5,7 @@
 #include "sysmap/status.h"
 #include "sysmap/version.h"
 #include "cli.h"
+#include "cli_mpi.h"
 
 static void usage(FILE *out)
 {
@@ -18,6 +19,8 @@ static void usage(FILE *out)
             "  run [INPUT]   sample the posterior of a map (the example map without INPUT)\n"
             "  devices       list the OpenCL platforms and devices (--device takes their index)\n"
             "  bench         log-likelihood throughput of every backend and precision\n"
+            "  conform       check every device against the reference fixtures (conformance)\n"
+            "  plot RUN.h5   corner, trace and weight-map PNGs of a run (Python, matplotlib)\n"
             "\n"
             "options:\n"
             "  -h, --help    this help; `sysmap run --help` for the run options\n"
@@ -45,12 +48,18 @@ int main(int argc, char **argv)
         printf("sysmap %s\n", sm_version());
         return CLI_OK;
     }
-    if (strcmp(cmd, "run") == 0)
-        return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) {
+        cli_mpi_init();
+        return cli_mpi_finalize(cli_run(argc - 1, argv + 1));
+    }
     if (strcmp(cmd, "devices") == 0)
         return cli_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "conform") == 0)
+        return cli_conform(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0)
+        return cli_plot(argc - 1, argv + 1);
     fprintf(stderr, "sysmap: unknown command '%s' (try sysmap --help)\n", cmd);
     return CLI_USAGE;
 }

@@ -754,6 +754,8 @@ static sm_status write_summary(hid_t sys, const sm_chainfile_t *cf, const sm_sum
         st = sm_h5_set_attr_f64(sys, "wall_s", sum->wall_s);
     if (st == SM_OK)
         st = sm_h5_set_attr_f64(sys, "evals_per_s", sum->evals_per_s);
+    if (st == SM_OK)
+        st = sm_h5_set_attr_f64(sys, "eval_s", sum->eval_s);
     return st;
 }
 

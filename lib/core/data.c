@@ -350,6 +350,20 @@ const char *sm_data_template_name(const sm_data_t *data, size_t i)
     return i < data->n_sys ? data->names[i] : NULL;
 }
 
+sm_status sm_data_set_template_names(sm_data_t *data, const char *const *names)
+{
+    if (data == NULL || names == NULL)
+        return sm_fail(SM_EINVAL, "sm_data_set_template_names: NULL argument");
+    for (size_t i = 0; i < data->n_sys; i++) {
+        char *copy = strdup(names[i] != NULL ? names[i] : "");
+        if (copy == NULL)
+            return SM_FAIL_NOMEM("template names");
+        free(data->names[i]);
+        data->names[i] = copy;
+    }
+    return SM_OK;
+}
+
 const double *sm_data_injected_a(const sm_data_t *data)
 {
     return data->injected_a;

@@ -173,9 +173,27 @@ void sm_run_free(sm_run_t *run)
     free(run);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The sampler's log-prob: the backend, timed, so a run can say how much of
+ * its wall time is the host's own work. */
+typedef struct {
+    sm_backend_t *backend;
+    double seconds;
+} timed_backend_t;
+
 static sm_status backend_log_prob(void *ctx, size_t k, const double *x, double *lp)
 {
-    return sm_backend_log_prob(ctx, k, x, lp);
+    timed_backend_t *tb = ctx;
+    double t0 = now_s();
+    sm_status st = sm_backend_log_prob(tb->backend, k, x, lp);
+    tb->seconds += now_s() - t0;
+    return st;
 }
 
 /* sys_mapping's initial walkers, drawn as numpy's legacy normal
@@ -194,13 +212,6 @@ static void draw_initial(const sm_run_t *run, sm_rng_t *rng, double *p0)
     if (run->model.skew)
         for (size_t i = 0; i < w; i++)
             p0[i * d + is + 1] = 0.0 + SM_INIT_GAMMA_SCALE * sm_rng_gauss(rng);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)
@@ -227,7 +238,8 @@ static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)
 }
 
 /* Statistics of the post-burn-in chain, in the original basis. */
-static sm_status summarise(sm_run_t *run, const double *accepted, double wall_s, double evals)
+static sm_status summarise(sm_run_t *run, const double *accepted, double wall_s,
+                           double eval_s, double evals)
 {
     const sm_run_config_t *c = &run->cfg;
     size_t w = c->n_walkers, d = run->n_dim, s = run->model.n_sys;
@@ -270,6 +282,7 @@ static sm_status summarise(sm_run_t *run, const double *accepted, double wall_s,
     sum->ess = run->ess;
     sum->wall_s = wall_s;
     sum->evals_per_s = wall_s > 0 ? evals / wall_s : 0.0;
+    sum->eval_s = eval_s;
     run->have_summary = 1;
     return SM_OK;
 }
@@ -280,6 +293,7 @@ typedef struct {
     sm_sampler_t *sampler;
     sm_chainfile_t *file;
     double *coords_work;
+    timed_backend_t timed;
 } session_t;
 
 static void session_free(session_t *s)
@@ -353,6 +367,7 @@ static sm_status sample(sm_run_t *run, session_t *s, size_t start, sm_progress_f
     const sm_run_config_t *c = &run->cfg;
     size_t w = c->n_walkers, d = run->n_dim, flushed = start;
     double t0 = now_s();
+    s->timed.seconds = 0.0;
     sm_status st = SM_OK;
     for (size_t step = start; step < c->n_steps && st == SM_OK; step++) {
         st = sm_sampler_step(s->sampler);
@@ -385,12 +400,13 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
     const sm_run_config_t *c = &run->cfg;
     size_t w = c->n_walkers, d = run->n_dim, start = 0;
     session_t s = {0};
+    s.timed.backend = run->backend;
     sm_chainfile_meta_t meta;
     fill_meta(run, &meta);
     run->have_summary = 0;
     sm_status st = sm_rng_create(&s.rng, c->seed);
     if (st == SM_OK)
-        st = sm_sampler_create(&s.sampler, w, d, backend_log_prob, run->backend, s.rng);
+        st = sm_sampler_create(&s.sampler, w, d, backend_log_prob, &s.timed, s.rng);
     s.coords_work = malloc(w * d * sizeof *s.coords_work);
     if (st == SM_OK && s.coords_work == NULL)
         st = SM_FAIL_NOMEM("walkers");
@@ -407,7 +423,7 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
     if (st == SM_OK)
         st = sample(run, &s, start, progress, user, &wall_s);
     if (st == SM_OK)
-        st = summarise(run, sm_sampler_accepted(s.sampler), wall_s,
+        st = summarise(run, sm_sampler_accepted(s.sampler), wall_s, s.timed.seconds,
                        (double)((c->n_steps - start) * w));
     if (st == SM_OK && s.file != NULL)
         st = sm_chainfile_write_summary(s.file, &run->summary);

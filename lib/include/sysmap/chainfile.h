@@ -43,6 +43,8 @@ typedef struct {
     const double *ess;                  /* (n_dim,) effective samples */
     double wall_s;                      /* sampling wall time, seconds */
     double evals_per_s;                 /* log-prob evaluations per second */
+    double eval_s;                      /* of wall_s, seconds in the backend's
+                                           evaluations; the rest is the host's */
 } sm_summary_t;
 
 typedef struct sm_chainfile sm_chainfile_t;

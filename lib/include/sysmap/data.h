@@ -32,6 +32,9 @@ const double *sm_data_delta(const sm_data_t *data);   /* (N,) */
 const double *sm_data_templates(const sm_data_t *data); /* (S, N) row-major */
 /* Template name i; "t_<i+1>" when the input named none. */
 const char *sm_data_template_name(const sm_data_t *data, size_t i);
+/* Replaces the template names with copies of names (S strings), for
+ * loaders that know them (HEALPix columns and files). */
+sm_status sm_data_set_template_names(sm_data_t *data, const char *const *names);
 /* Injected a and b of a synthetic map, or NULL when the input has none. */
 const double *sm_data_injected_a(const sm_data_t *data);
 const double *sm_data_injected_b(const sm_data_t *data);

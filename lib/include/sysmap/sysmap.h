@@ -14,5 +14,8 @@
 #include "sysmap/stats.h"
 #include "sysmap/chainfile.h"
 #include "sysmap/run.h"
+#include "sysmap/healpix.h"
+#include "sysmap/input.h"
+#include "sysmap/maps.h"
 
 #endif
