@@ -133,6 +133,8 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
         for (int i = 0; i < NSYS; i++)
             t[i] = VLOAD(c, templates + i * n_pad);
         const realV dj = VLOAD(c, delta);
+        /* Only the last vector can hold padding: the others skip the mask. */
+        const int tail = (c + 1) * VW > n_pix;
         const bitsV used = LANE_IDS + (bits_t)(c * VW) < (bits_t)n_pix;
         for (int k = 0; k < WPT; k++) {
             realV add = (realV)0, mult = (realV)0;
@@ -143,10 +145,11 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
             /* Padding pixels hold d = t = 0: m = 1 leaves the product alone. */
             realV m = (real)1 + mult;
             realV u = (dj - add) / m - xi[k];
-            sq_block[k] += WHERE(used, u * u, (realV)0);
+            sq_block[k] += tail ? WHERE(used, u * u, (realV)0) : u * u;
             mant[k] = renormalise(mant[k] * fabs(m), &expo[k]);
 #if SKEW
-            phi_block[k] += WHERE(used, log_ndtr(gamma[k] * u / sigma[k]), (realV)0);
+            realV phi = log_ndtr(gamma[k] * u / sigma[k]);
+            phi_block[k] += tail ? WHERE(used, phi, (realV)0) : phi;
 #endif
         }
         if (++fill == BLOCK) {
