@@ -116,13 +116,21 @@ inline void ksumV_add(ksumV *k, realV x)
  * Lane-wise: every branch is evaluated and the right one selected. */
 inline realV log_ndtr(realV x)
 {
-    realV upper = log1p(-(real)0.5 * erfc(x * REAL_SQRT1_2));
-    realV middle = log((real)0.5 * erfc(-x * REAL_SQRT1_2));
-    realV inv2 = (real)1 / (x * x), term = (realV)1, series = (realV)1;
-    for (int k = 1; k <= 10; k++) {
-        term *= -(real)(2 * k - 1) * inv2;
-        series += term;
+    /* erfc(x/sqrt2) above 0 and erfc(-x/sqrt2) below are both erfc(|x|/sqrt2):
+     * one call serves both branches. */
+    realV tail_mass = (real)0.5 * erfc(fabs(x) * REAL_SQRT1_2);
+    realV upper = log1p(-tail_mass);
+    realV middle = log(tail_mass);
+    realV result = WHERE(x > 0, upper, middle);
+    /* The far tail is rare: its series only runs when some lane needs it. */
+    if (any((bitsV)(x <= LOG_NDTR_TAIL))) {
+        realV inv2 = (real)1 / (x * x), term = (realV)1, series = (realV)1;
+        for (int k = 1; k <= 10; k++) {
+            term *= -(real)(2 * k - 1) * inv2;
+            series += term;
+        }
+        realV tail = -(real)0.5 * x * x - log(-x) - REAL_HALF_LN_2PI + log(series);
+        result = WHERE(x > LOG_NDTR_TAIL, result, tail);
     }
-    realV tail = -(real)0.5 * x * x - log(-x) - REAL_HALF_LN_2PI + log(series);
-    return WHERE(x > 0, upper, WHERE(x > LOG_NDTR_TAIL, middle, tail));
+    return result;
 }
