@@ -318,43 +318,32 @@ static size_t floor_pow2(size_t n)
     return p;
 }
 
-/* Pixels per SIMD vector: the device's preferred vector width for the
- * precision on CPUs (PoCL: 8 doubles or 16 floats with AVX-512), 1 on GPUs
- * and accelerators, whose work-items are already SIMD lanes. */
-static sm_status choose_vector_width(opencl_t *cl)
+/* What the kernel is specialised for on this device: pixels per SIMD
+ * vector (the preferred vector width for the precision on CPUs, PoCL: 8
+ * doubles or 16 floats with AVX-512; 1 on GPUs and accelerators, whose
+ * work-items are already SIMD lanes) and hardware fused multiply-add. */
+static sm_status query_features(opencl_t *cl)
 {
-    cl->vw = 1;
-    if (strcmp(cl->info.type, "CPU") != 0)
-        return SM_OK;
     cl_platform_id plat;
     cl_device_id dev;
     sm_status st = sm_cl_device_ids(&cl->info, &plat, &dev);
     if (st != SM_OK)
         return st;
     cl_uint width = 1;
+    cl_device_fp_config config = 0;
     cl_int err = clGetDeviceInfo(dev, cl->fp32 ? CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT
                                                : CL_DEVICE_PREFERRED_VECTOR_WIDTH_DOUBLE,
                                  sizeof width, &width, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(dev, cl->fp32 ? CL_DEVICE_SINGLE_FP_CONFIG
+                                            : CL_DEVICE_DOUBLE_FP_CONFIG,
+                              sizeof config, &config, NULL);
     if (err != CL_SUCCESS)
-        return cl_fail(cl, err, "querying the preferred vector width");
-    cl->vw = floor_pow2(width < 1 ? 1 : width > 16 ? 16 : width);
-    return SM_OK;
-}
-
-/* Whether the device does fused multiply-add in hardware for the precision. */
-static sm_status query_fma(opencl_t *cl)
-{
-    cl_platform_id plat;
-    cl_device_id dev;
-    sm_status st = sm_cl_device_ids(&cl->info, &plat, &dev);
-    if (st != SM_OK)
-        return st;
-    cl_device_fp_config config = 0;
-    cl_int err = clGetDeviceInfo(dev, cl->fp32 ? CL_DEVICE_SINGLE_FP_CONFIG
-                                               : CL_DEVICE_DOUBLE_FP_CONFIG,
-                                 sizeof config, &config, NULL);
-    if (err != CL_SUCCESS)
-        return cl_fail(cl, err, "querying the floating-point capabilities");
+        return cl_fail(cl, err, "querying the vector width and floating-point capabilities");
+    cl->vw = strcmp(cl->info.type, "CPU") != 0 ? 1
+                                               : floor_pow2(width < 1    ? 1
+                                                            : width > 16 ? 16
+                                                                         : width);
     cl->fma = (config & CL_FP_FMA) != 0;
     return SM_OK;
 }
@@ -419,9 +408,7 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     cl->real_size = cl->fp32 ? sizeof(float) : sizeof(double);
     st = sm_cl_tuning(&cl->info, &cl->tune);
     if (st == SM_OK)
-        st = choose_vector_width(cl);
-    if (st == SM_OK)
-        st = query_fma(cl);
+        st = query_features(cl);
     if (st != SM_OK) {
         opencl_free(cl);
         return st;
