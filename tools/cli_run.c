@@ -194,10 +194,12 @@ int cli_run(int argc, char **argv)
         return rc == -1 ? CLI_OK : rc;
     }
     rc = cli_mpi_configure(&args.cfg, args.rank_weights);
-    if (rc != CLI_OK)
+    if (rc == CLI_OK && cli_mpi_is_server())
+        rc = cli_mpi_serve();
+    if (rc != CLI_OK || cli_mpi_is_server()) {
+        cli_input_free(&args.hpx);
         return rc;
-    if (cli_mpi_is_server())
-        return cli_mpi_serve();
+    }
 
     sm_data_t *data = NULL;
     sm_run_t *run = NULL;
