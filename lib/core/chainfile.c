@@ -18,8 +18,6 @@
  * writer would leave set. */
 #include "sysmap/chainfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fileutil.h"
 #include "h5util.h"
 #include "sysmap/version.h"
 
@@ -204,9 +203,13 @@ static sm_status check_meta_args(const sm_chainfile_meta_t *meta)
     return SM_OK;
 }
 
+/* A handle for path after checking meta; the file is not touched yet. */
 static sm_status new_handle(sm_chainfile_t **out, const char *path,
                             const sm_chainfile_meta_t *meta)
 {
+    sm_status st = check_meta_args(meta);
+    if (st != SM_OK)
+        return st;
     sm_chainfile_t *cf = calloc(1, sizeof *cf);
     size_t len = strlen(path);
     if (cf != NULL) {
@@ -328,10 +331,8 @@ sm_status sm_chainfile_create(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_create: NULL argument");
     *out = NULL;
-    sm_status st = check_meta_args(meta);
     sm_chainfile_t *cf = NULL;
-    if (st == SM_OK)
-        st = new_handle(&cf, path, meta);
+    sm_status st = new_handle(&cf, path, meta);
     if (st != SM_OK)
         return st;
     sm_h5_quiet_t quiet;
@@ -454,10 +455,8 @@ sm_status sm_chainfile_resume(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL || iteration == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_resume: NULL argument");
     *out = NULL;
-    sm_status st = check_meta_args(meta);
     sm_chainfile_t *cf = NULL;
-    if (st == SM_OK)
-        st = new_handle(&cf, path, meta);
+    sm_status st = new_handle(&cf, path, meta);
     if (st != SM_OK)
         return st;
     sm_h5_quiet_t quiet;
@@ -774,27 +773,14 @@ sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_summary_t *s
     return st;
 }
 
-/* The data reach the disk before the rename makes the file look complete,
- * so even a power cut never leaves a complete-looking, half-written PATH. */
-static sm_status sync_file(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    int ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok ? SM_OK : sm_fail(SM_EIO, "cannot sync %s", path);
-}
-
 /* Releases the handle whether or not the rename succeeds; a failure
  * leaves PATH.partial in place. */
 sm_status sm_chainfile_finish(sm_chainfile_t *file)
 {
     if (file == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_finish: NULL argument");
-    sm_status st = sync_file(file->partial);
-    if (st == SM_OK && rename(file->partial, file->path) != 0)
-        st = sm_fail(SM_EIO, "cannot rename %s to %s: %s", file->partial, file->path,
-                     strerror(errno));
+    /* Synced before the rename: never a complete-looking, half-written PATH. */
+    sm_status st = sm_file_sync_rename(file->partial, file->path);
     sm_chainfile_free(file);
     return st;
 }

@@ -20,7 +20,7 @@ char *sm_file_tmp_name(const char *path)
     return tmp;
 }
 
-sm_status sm_file_commit(const char *tmp, const char *path)
+sm_status sm_file_sync_rename(const char *tmp, const char *path)
 {
     int fd = open(tmp, O_RDONLY);
     int ok = fd >= 0 && fsync(fd) == 0;
@@ -29,6 +29,12 @@ sm_status sm_file_commit(const char *tmp, const char *path)
     sm_status st = ok ? SM_OK : sm_fail(SM_EIO, "cannot sync %s: %s", tmp, strerror(errno));
     if (st == SM_OK && rename(tmp, path) != 0)
         st = sm_fail(SM_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    return st;
+}
+
+sm_status sm_file_commit(const char *tmp, const char *path)
+{
+    sm_status st = sm_file_sync_rename(tmp, path);
     if (st != SM_OK)
         unlink(tmp);
     return st;

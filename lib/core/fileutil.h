@@ -10,7 +10,10 @@
 /* PATH.tmp, malloc'd; NULL when out of memory. */
 char *sm_file_tmp_name(const char *path);
 
-/* Syncs tmp and renames it to path; on failure removes tmp. */
+/* Syncs tmp and renames it to path; on failure tmp stays as it is. */
+sm_status sm_file_sync_rename(const char *tmp, const char *path);
+
+/* The same, removing tmp on failure. */
 sm_status sm_file_commit(const char *tmp, const char *path);
 
 /* Copies the bytes of src to dst (created or truncated). */
