@@ -72,6 +72,14 @@ typedef CAT(BITS_NAME, VW) bitsV;
 /* Lane-wise c ? b : a, for scalars and vectors alike (a vector comparison
  * gives -1 per true lane, a scalar one 1; select reads both right). */
 #define WHERE(c, b, a) select((a), (b), (bitsV)(c))
+/* Whether c holds in some lane. any() tests the most significant bit, which
+ * a vector comparison sets (-1) and a scalar one does not (1): a scalar
+ * condition is used as it is. */
+#if VW == 1
+#define ANY_LANE(c) (c)
+#else
+#define ANY_LANE(c) any(c)
+#endif
 
 /* Neumaier-compensated sum: value is sum + comp. */
 typedef struct {
@@ -123,7 +131,7 @@ inline realV log_ndtr(realV x)
     realV middle = log(tail_mass);
     realV result = WHERE(x > 0, upper, middle);
     /* The far tail is rare: its series only runs when some lane needs it. */
-    if (any((bitsV)(x <= LOG_NDTR_TAIL))) {
+    if (ANY_LANE(x <= LOG_NDTR_TAIL)) {
         realV inv2 = (real)1 / (x * x), term = (realV)1, series = (realV)1;
         for (int k = 1; k <= 10; k++) {
             term *= -(real)(2 * k - 1) * inv2;

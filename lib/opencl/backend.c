@@ -18,8 +18,9 @@
 
 /* Test hook: SYSMAP_OPENCL_INJECT_FAULT = "build" (a kernel that does not
  * compile), "alloc" (a device that allows 1 KiB per buffer), "lost" (the
- * device fails at the first evaluation) or "nofp64" (the device reports no
- * fp64), for the error paths a working device cannot provoke. */
+ * device fails at the first evaluation), "nofp64" (the device reports no
+ * fp64) or "local32k" (the device reports 32 KiB of local memory), for the
+ * error paths a working device cannot provoke. */
 #define SM_CL_FAULT_ENV "SYSMAP_OPENCL_INJECT_FAULT"
 
 typedef struct {
@@ -35,9 +36,9 @@ typedef struct {
     cl_kernel kernel;
     cl_mem delta, templates, params, partial;
     sm_cl_tuning_t tune;
-    size_t wgs, groups, capacity;  /* capacity: walkers the buffers hold */
-    size_t vw, n_pad;              /* SIMD width along pixels; padded N */
-    int fma;                       /* hardware fused multiply-add (CL_FP_FMA) */
+    size_t groups, capacity;  /* capacity: walkers the buffers hold */
+    size_t preferred_vw, n_pad; /* the device's vector width; N padded to vw */
+    int fma;                    /* hardware fused multiply-add (CL_FP_FMA) */
     void *params_host, *partial_host;
     size_t *walker_of_row;
     const char *fault;
@@ -152,16 +153,49 @@ static sm_status upload_data(opencl_t *cl)
     return st;
 }
 
+/* What the compiled kernel needs may exceed what the device said of
+ * itself (registers, its own local memory): checked before any launch so
+ * that a shape it cannot run is an error naming the limit. */
+static sm_status check_built_kernel(const opencl_t *cl, cl_device_id dev)
+{
+    size_t max_wgs = 0;
+    cl_ulong local = 0;
+    cl_int err = clGetKernelWorkGroupInfo(cl->kernel, dev, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof max_wgs, &max_wgs, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(cl->kernel, dev, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local,
+                                       &local, NULL);
+    if (err != CL_SUCCESS)
+        return cl_fail(cl, err, "querying the built kernel's work-group limits");
+    if (max_wgs < cl->tune.wgs)
+        return sm_fail(SM_EDEVICE, "launch shape wgs=%zu: the built kernel runs work-groups of "
+                                   "at most %zu work-items on OpenCL device %s "
+                                   "(CL_KERNEL_WORK_GROUP_SIZE); lower wgs or wpt",
+                       cl->tune.wgs, max_wgs, cl->info.name);
+    if (local > cl->info.local_mem_bytes)
+        return sm_fail(SM_EDEVICE, "launch shape wgs=%zu: the built kernel needs %llu bytes of "
+                                   "local memory, OpenCL device %s has %llu "
+                                   "(CL_KERNEL_LOCAL_MEM_SIZE)",
+                       cl->tune.wgs, (unsigned long long)local, cl->info.name,
+                       cl->info.local_mem_bytes);
+    return SM_OK;
+}
+
 static sm_status build(opencl_t *cl)
 {
     long a0 = sm_model_a_offset(&cl->model), b0 = sm_model_b_offset(&cl->model);
-    char options[512];
-    snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld "
-             "-DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%zu -DVW=%zu -DUSE_FMA=%d",
-             cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
-             sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->wgs, cl->tune.wpt,
-             cl->vw, cl->fma);
+    const char *extra = getenv(SM_CL_OPTIONS_ENV);
+    char options[1024];
+    int n_opt = snprintf(options, sizeof options,
+                       "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld "
+                       "-DB_OFF=%ld -DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%zu -DVW=%zu "
+                       "-DUSE_FMA=%d %s",
+                       cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
+                       sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->tune.wgs,
+                       cl->tune.wpt, cl->tune.vw, cl->fma, extra ? extra : "");
+    if (n_opt < 0 || (size_t)n_opt >= sizeof options)
+        return sm_fail(SM_EINVAL, "%s: the kernel build options exceed %zu bytes",
+                       SM_CL_OPTIONS_ENV, sizeof options);
     const char *source = sm_kernel_loglike;
     char *broken = NULL;
     if (fault_is(cl, "build")) {
@@ -194,6 +228,8 @@ static sm_status build(opencl_t *cl)
         if (err != CL_SUCCESS)
             st = cl_fail(cl, err, "creating kernel loglike");
     }
+    if (st == SM_OK)
+        st = check_built_kernel(cl, dev);
     return st;
 }
 
@@ -280,7 +316,7 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
     for (cl_uint i = 0; i < 4 && err == CL_SUCCESS; i++)
         err = clSetKernelArg(cl->kernel, i + 3, sizeof(cl_mem), &args[i]);
     size_t items = (rows + cl->tune.wpt - 1) / cl->tune.wpt;
-    size_t global[2] = {cl->groups * cl->wgs, items}, local[2] = {cl->wgs, 1};
+    size_t global[2] = {cl->groups * cl->tune.wgs, items}, local[2] = {cl->tune.wgs, 1};
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(cl->queue, cl->kernel, 2, NULL, global, local, 0, NULL,
                                      NULL);
@@ -309,19 +345,11 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
 
 static const sm_backend_ops_t opencl_ops = {opencl_pixel_sums, opencl_free};
 
-/* Largest power of two <= n. */
-static size_t floor_pow2(size_t n)
-{
-    size_t p = 1;
-    while (p * 2 <= n)
-        p *= 2;
-    return p;
-}
-
-/* What the kernel is specialised for on this device: pixels per SIMD
- * vector (the preferred vector width for the precision on CPUs, PoCL: 8
- * doubles or 16 floats with AVX-512; 1 on GPUs and accelerators, whose
- * work-items are already SIMD lanes) and hardware fused multiply-add. */
+/* What the kernel is specialised for on this device unless the launch
+ * shape says otherwise: pixels per SIMD vector (the preferred vector width
+ * for the precision on CPUs, PoCL: 8 doubles or 16 floats with AVX-512; 1
+ * on GPUs and accelerators, whose work-items are already SIMD lanes) and
+ * hardware fused multiply-add. */
 static sm_status query_features(opencl_t *cl)
 {
     cl_platform_id plat;
@@ -340,10 +368,7 @@ static sm_status query_features(opencl_t *cl)
                               sizeof config, &config, NULL);
     if (err != CL_SUCCESS)
         return cl_fail(cl, err, "querying the vector width and floating-point capabilities");
-    cl->vw = strcmp(cl->info.type, "CPU") != 0 ? 1
-                                               : floor_pow2(width < 1    ? 1
-                                                            : width > 16 ? 16
-                                                                         : width);
+    cl->preferred_vw = strcmp(cl->info.type, "CPU") != 0 ? 1 : width;
     cl->fma = (config & CL_FP_FMA) != 0;
     return SM_OK;
 }
@@ -394,6 +419,8 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     st = sm_opencl_select(device, need_fp64 && !fault_is(cl, "nofp64"), &cl->info);
     if (fault_is(cl, "nofp64"))
         cl->info.fp64 = 0;
+    if (fault_is(cl, "local32k"))
+        cl->info.local_mem_bytes = 32768;
     if (st == SM_OK)
         st = choose_precision(precision, &cl->info, &cl->fp32);
     /* The kernel indexes templates with int. */
@@ -409,15 +436,16 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     st = sm_cl_tuning(&cl->info, &cl->tune);
     if (st == SM_OK)
         st = query_features(cl);
+    if (st == SM_OK)
+        st = sm_cl_shape_resolve(&cl->info, cl->preferred_vw, model->n_sys, cl->real_size,
+                                 &cl->tune);
     if (st != SM_OK) {
         opencl_free(cl);
         return st;
     }
-    cl->wgs = floor_pow2(cl->info.max_work_group_size < cl->tune.wgs
-                             ? cl->info.max_work_group_size
-                             : cl->tune.wgs);
-    cl->n_pad = (cl->n_pix + cl->vw - 1) / cl->vw * cl->vw;
-    size_t per_group = cl->wgs * cl->tune.ppi * cl->vw;
+    size_t vw = cl->tune.vw;
+    cl->n_pad = (cl->n_pix + vw - 1) / vw * vw;
+    size_t per_group = cl->tune.wgs * cl->tune.ppi * vw;
     size_t max_groups = (size_t)(cl->info.compute_units ? cl->info.compute_units : 1) *
                         cl->tune.groups_per_cu;
     cl->groups = (cl->n_pad + per_group - 1) / per_group;

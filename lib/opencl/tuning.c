@@ -1,6 +1,8 @@
 #include "tuning.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,38 +16,47 @@
  * 0.66 / 1.46; wgs=8,wpt=8,ppi=1024 1.27 / 2.81; wgs=8,wpt=16,ppi=1024
  * 1.45 / 3.17 (S = 11: 0.89 / 1.93). GPUs: work-items are SIMD lanes
  * already, and many of them hide memory latency (not tuned on a GPU yet). */
-static const sm_cl_tuning_t cpu_defaults = {8, 16, 1024, 8};
-static const sm_cl_tuning_t gpu_defaults = {256, 4, 4, 16};
+static const sm_cl_tuning_t cpu_defaults = {8, 16, 1024, 8, 0, 0};
+static const sm_cl_tuning_t gpu_defaults = {256, 4, 4, 16, 1, 0};
+
+static const struct {
+    const char *key;
+    size_t offset;
+    unsigned long max;
+    int pow2;
+} knobs[] = {
+    {"vw", offsetof(sm_cl_tuning_t, vw), SM_CL_MAX_VW, 1},
+    {"wgs", offsetof(sm_cl_tuning_t, wgs), 4096, 1},
+    {"wpt", offsetof(sm_cl_tuning_t, wpt), SM_CL_MAX_WPT, 0},
+    {"ppi", offsetof(sm_cl_tuning_t, ppi), 4096, 0},
+    {"gpc", offsetof(sm_cl_tuning_t, groups_per_cu), 4096, 0},
+};
+#define N_KNOBS (sizeof knobs / sizeof *knobs)
 
 static sm_status parse_override(const char *spec, sm_cl_tuning_t *t)
 {
     const char *p = spec;
     for (;;) {
         const char *eq = strchr(p, '=');
-        size_t key_len = eq ? (size_t)(eq - p) : 0;
-        size_t *field = NULL;
-        if (key_len == 3 && strncmp(p, "wgs", 3) == 0)
-            field = &t->wgs;
-        else if (key_len == 3 && strncmp(p, "wpt", 3) == 0)
-            field = &t->wpt;
-        else if (key_len == 3 && strncmp(p, "ppi", 3) == 0)
-            field = &t->ppi;
-        else if (key_len == 3 && strncmp(p, "gpc", 3) == 0)
-            field = &t->groups_per_cu;
-        if (field == NULL)
-            return sm_fail(SM_EINVAL, "%s='%s': expected key=value pairs with keys wgs, wpt, "
-                                      "ppi, gpc",
+        size_t key_len = eq ? (size_t)(eq - p) : 0, k = 0;
+        while (k < N_KNOBS && !(strlen(knobs[k].key) == key_len &&
+                                strncmp(p, knobs[k].key, key_len) == 0))
+            k++;
+        if (k == N_KNOBS)
+            return sm_fail(SM_EINVAL, "%s='%s': expected key=value pairs with keys vw, wgs, "
+                                      "wpt, ppi, gpc",
                            SM_CL_TUNING_ENV, spec);
         char *end;
         errno = 0;
         unsigned long v = strtoul(eq + 1, &end, 10);
         int pow2 = v != 0 && (v & (v - 1)) == 0;
-        if (errno != 0 || end == eq + 1 || (*end != ',' && *end != '\0') || v == 0 ||
-            v > 4096 || (field == &t->wgs && !pow2))
-            return sm_fail(SM_EINVAL, "%s='%s': bad value for %.3s (1..4096; wgs a power of "
-                                      "two)",
-                           SM_CL_TUNING_ENV, spec, p);
-        *field = (size_t)v;
+        if (errno != 0 || end == eq + 1 || (*end != ',' && *end != '\0') || !isdigit((unsigned char)eq[1]) ||
+            v == 0 || v > knobs[k].max || (knobs[k].pow2 && !pow2))
+            return sm_fail(SM_EINVAL, "%s='%s': bad value for %s (1..%lu%s)", SM_CL_TUNING_ENV,
+                           spec, knobs[k].key, knobs[k].max,
+                           knobs[k].pow2 ? ", a power of two" : "");
+        *(size_t *)((char *)t + knobs[k].offset) = (size_t)v;
+        t->given |= 1u << k;
         if (*end == '\0')
             return SM_OK;
         p = end + 1;
@@ -57,4 +68,89 @@ sm_status sm_cl_tuning(const sm_opencl_device_t *dev, sm_cl_tuning_t *tuning)
     *tuning = strcmp(dev->type, "CPU") == 0 ? cpu_defaults : gpu_defaults;
     const char *spec = getenv(SM_CL_TUNING_ENV);
     return spec != NULL && *spec != '\0' ? parse_override(spec, tuning) : SM_OK;
+}
+
+size_t sm_cl_private_bytes(const sm_cl_tuning_t *t, size_t n_sys, size_t real_size)
+{
+    /* Scalars per walker: a, b (S each), sigma, xi, gamma; vectors per
+     * walker: two compensated sums (4), the |m| mantissa and exponent (2),
+     * two block sums (2); vectors per item: the S templates, delta, the
+     * mask and slack (4). */
+    return real_size * (t->wpt * (2 * n_sys + 3) + t->vw * (8 * t->wpt + n_sys + 4));
+}
+
+size_t sm_cl_local_bytes(const sm_cl_tuning_t *t, size_t real_size)
+{
+    return 3 * 2 * real_size * t->wgs; /* __local ksum red[3][WGS] */
+}
+
+static sm_status shape_check(const sm_opencl_device_t *dev, const sm_cl_tuning_t *t,
+                             size_t n_sys, size_t real_size)
+{
+    if (t->wgs > dev->max_work_group_size)
+        return sm_fail(SM_EDEVICE, "launch shape wgs=%zu: OpenCL device %s allows work-groups "
+                                   "of at most %zu work-items (CL_DEVICE_MAX_WORK_GROUP_SIZE)",
+                       t->wgs, dev->name, dev->max_work_group_size);
+    size_t local = sm_cl_local_bytes(t, real_size);
+    if (local > dev->local_mem_bytes)
+        return sm_fail(SM_EDEVICE, "launch shape wgs=%zu: the reduction needs %zu bytes of "
+                                   "local memory, OpenCL device %s has %llu "
+                                   "(CL_DEVICE_LOCAL_MEM_SIZE)",
+                       t->wgs, local, dev->name, dev->local_mem_bytes);
+    size_t priv = sm_cl_private_bytes(t, n_sys, real_size);
+    if (priv > SM_CL_MAX_PRIVATE_ITEM)
+        return sm_fail(SM_EDEVICE, "launch shape wpt=%zu, vw=%zu: %zu bytes of private memory "
+                                   "per work-item for %zu templates, more than sysmap's bound "
+                                   "of %u; lower wpt or vw",
+                       t->wpt, t->vw, priv, n_sys, SM_CL_MAX_PRIVATE_ITEM);
+    if (strcmp(dev->type, "CPU") == 0 && priv * t->wgs > SM_CL_MAX_PRIVATE_GROUP_CPU)
+        return sm_fail(SM_EDEVICE, "launch shape wgs=%zu, wpt=%zu, vw=%zu: %zu bytes of private "
+                                   "memory per work-group, more than the bound of %u for CPU "
+                                   "devices (which run a work-group on one thread's stack); "
+                                   "lower wgs, wpt or vw",
+                       t->wgs, t->wpt, t->vw, priv * t->wgs, SM_CL_MAX_PRIVATE_GROUP_CPU);
+    return SM_OK;
+}
+
+/* Largest power of two <= n (n >= 1). */
+static size_t floor_pow2(size_t n)
+{
+    size_t p = 1;
+    while (p * 2 <= n)
+        p *= 2;
+    return p;
+}
+
+static int given(const sm_cl_tuning_t *t, const char *key)
+{
+    for (size_t k = 0; k < N_KNOBS; k++)
+        if (strcmp(knobs[k].key, key) == 0)
+            return (t->given >> k) & 1u;
+    return 0;
+}
+
+sm_status sm_cl_shape_resolve(const sm_opencl_device_t *dev, size_t preferred_vw, size_t n_sys,
+                              size_t real_size, sm_cl_tuning_t *t)
+{
+    if (t->vw == 0)
+        t->vw = floor_pow2(preferred_vw < 1 ? 1 : preferred_vw > SM_CL_MAX_VW ? SM_CL_MAX_VW
+                                                                            : preferred_vw);
+    /* Defaults shrink to what the device allows; given values are checked
+     * as they are, so that a shape that cannot run is an error, not a
+     * silently different shape. */
+    if (!given(t, "wgs")) {
+        size_t cap = dev->max_work_group_size ? dev->max_work_group_size : 1;
+        size_t local_cap = dev->local_mem_bytes / (3 * 2 * real_size);
+        if (local_cap < cap)
+            cap = local_cap ? local_cap : 1;
+        if (t->wgs > cap)
+            t->wgs = floor_pow2(cap);
+    }
+    if (!given(t, "wpt"))
+        while (t->wpt > 1 &&
+               (sm_cl_private_bytes(t, n_sys, real_size) > SM_CL_MAX_PRIVATE_ITEM ||
+                (strcmp(dev->type, "CPU") == 0 &&
+                 sm_cl_private_bytes(t, n_sys, real_size) * t->wgs > SM_CL_MAX_PRIVATE_GROUP_CPU)))
+            t->wpt /= 2;
+    return shape_check(dev, t, n_sys, real_size);
 }
