@@ -20,20 +20,21 @@ os.makedirs(SCRATCH, exist_ok=True)
 
 
 def blocks(model, s):
-    a = list(range(s)) if model in ("additive", "combined") else []
-    b0 = s if model == "combined" else 0
-    b = list(range(b0, b0 + s)) if model in ("multiplicative", "combined") else []
-    return a, b
+    """Columns of a and b, and sigma's index. Multiplicative: one vector that
+    is both a and b (sys_mapping's unpack_params: b = a)."""
+    a = list(range(s))
+    b = {"additive": [], "multiplicative": a, "combined": list(range(s, 2 * s))}[model]
+    return a, b, 2 * s if model == "combined" else s
 
 
 def numpy_log_prob(d, t, model, s, sigma_min):
-    a_idx, b_idx = blocks(model, s)
+    a_idx, b_idx, i_sigma = blocks(model, s)
     n = d.size
 
     def log_prob(p):  # vectorised: p (k, n_dim)
-        add = p[:, a_idx] @ t if a_idx else np.zeros((p.shape[0], n))
+        add = p[:, a_idx] @ t
         m = 1.0 + (p[:, b_idx] @ t if b_idx else np.zeros((p.shape[0], n)))
-        sigma = p[:, len(a_idx) + len(b_idx)]
+        sigma = p[:, i_sigma]
         r = (d - add) / m
         lnl = (-0.5 * n * np.log(2 * np.pi * sigma**2) - np.log(np.abs(m)).sum(axis=1)
                - (r**2).sum(axis=1) / (2 * sigma**2))
@@ -52,7 +53,7 @@ def check_summary(f, name):
     flat = post.reshape(-1, chain.shape[2])
     assert np.array_equal(np.median(flat, axis=0), f["chain/median"][...]), name
     np.testing.assert_allclose(flat.std(axis=0, ddof=1), f["chain/std"][...], rtol=1e-12)
-    a_idx, b_idx = blocks(model, s)
+    a_idx, b_idx, _ = blocks(model, s)
     for idx, key in ((a_idx, "chain/cov_a"), (b_idx, "chain/cov_b")):
         want = np.cov(flat[:, idx].T, ddof=1).reshape(s, s) if idx else np.zeros((s, s))
         np.testing.assert_allclose(f[key][...], want, rtol=1e-10, atol=1e-300)

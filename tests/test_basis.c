@@ -8,6 +8,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "sysmap/backend.h"
 #include "sysmap/basis.h"
 #include "sysmap/data.h"
 #include "sysmap/model.h"
@@ -244,6 +245,42 @@ START_TEST(test_invariance)
 }
 END_TEST
 
+/* The multiplicative model's one vector is a and b at once: mapping it by
+ * M^T maps both, so lnL in the working basis (working templates, working
+ * parameters) equals lnL in the original basis, for every model. */
+START_TEST(test_log_prob_invariance)
+{
+    sm_data_t *d = map3();
+    sm_basis_t *b = basis_of(d, SM_BASIS_ROTATED);
+    sm_data_t *w = NULL;
+    ck_assert_int_eq(sm_basis_apply(b, d, &w), SM_OK);
+    const sm_model_kind kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
+                                    SM_MODEL_COMBINED};
+    for (size_t q = 0; q < 6; q++) {
+        sm_model_t model = {kinds[q / 2], (int)(q % 2), S3, SM_SIGMA_MIN_DEFAULT};
+        /* Contamination a few percent of the map: 1 + b.t stays near 1. */
+        double pw[8] = {0.004, -0.003, 0.002, 0.001, 0.003, -0.002, 0.15, 0.8}, po[8];
+        pw[sm_model_sigma_index(&model)] = 0.15;
+        if (model.skew)
+            pw[sm_model_gamma_index(&model)] = 0.8;
+        sm_basis_params_to_original(b, &model, 1, pw, po);
+        sm_backend_t *bw, *bo;
+        double lw, lo;
+        ck_assert_int_eq(sm_backend_open("reference", NULL, NULL, w, &model, &bw), SM_OK);
+        ck_assert_int_eq(sm_backend_open("reference", NULL, NULL, d, &model, &bo), SM_OK);
+        ck_assert_int_eq(sm_backend_log_prob(bw, 1, pw, &lw), SM_OK);
+        ck_assert_int_eq(sm_backend_log_prob(bo, 1, po, &lo), SM_OK);
+        ck_assert(isfinite(lo));
+        ck_assert_close(lw, lo, 1e-12, 0);
+        sm_backend_free(bw);
+        sm_backend_free(bo);
+    }
+    sm_data_free(w);
+    sm_basis_free(b);
+    sm_data_free(d);
+}
+END_TEST
+
 /* Two templates: std 1 and 2, correlation 0.6. By hand, the correlation
  * has eigenvalues 1.6, 0.4 with eigenvectors (1, 1)/sqrt2, (1, -1)/sqrt2, so
  * M = [[1, 1/2], [1, -1/2]]/sqrt2 and for cov_w = [[4, 1], [1, 9]],
@@ -404,6 +441,7 @@ int main(void)
     tcase_add_test(tc, test_inverse);
     tcase_add_test(tc, test_working_templates);
     tcase_add_test(tc, test_invariance);
+    tcase_add_test(tc, test_log_prob_invariance);
     tcase_add_test(tc, test_cov_2x2);
     tcase_add_test(tc, test_original);
     tcase_add_test(tc, test_names);

@@ -121,6 +121,12 @@ START_TEST(test_bound_hand_computed)
     sm_model_t mult = {SM_MODEL_MULTIPLICATIVE, 0, 1, 1e-6};
     double q[2] = {-0.5, 0.2}; /* m = 1 - 0.5 * 2 = 0: lp unresolvable */
     ck_assert(isinf(conform_lp_bound(data, &mult, q)));
+    /* Multiplicative b = 0.1 is a = 0.1 too: A = 0.5 + 0.2, B = 1.2, m = 1.2,
+     * r = 0.3 / 1.2 = 0.25, E_u = (4 A + 3 B r) / m + 2 r = 43/12, sq term
+     * (2 r E_u + 3 r^2) / (2 sigma^2) = 24.7395833..., log term
+     * 3 B / m + 4 ln 1.2 + 2; total 30.468869560509151838 (mpmath). */
+    q[0] = 0.1;
+    ck_assert_close(conform_lp_bound(data, &mult, q), 30.468869560509151838, 1e-14, 0);
     sm_data_free(data);
 }
 END_TEST
@@ -154,15 +160,16 @@ static void ld_add(ld_sum_t *k, long double x)
     k->s = t;
 }
 
-/* lnL written from the formula (DESIGN.md), in long double. */
+/* lnL written from the formula (README "What it computes"), in long
+ * double; the multiplicative model's one vector is both a and b. */
 static long double ld_lp(const sm_data_t *data, const sm_model_t *m, const double *p)
 {
     const long double pi = 3.14159265358979323846264338327950288L;
     size_t n = sm_data_n_pix(data), s = m->n_sys;
     const double *d = sm_data_delta(data), *t = sm_data_templates(data);
-    long a0 = m->kind == SM_MODEL_MULTIPLICATIVE ? -1 : 0;
+    long a0 = 0;
     long b0 = m->kind == SM_MODEL_ADDITIVE ? -1 : m->kind == SM_MODEL_COMBINED ? (long)s : 0;
-    size_t is = (a0 >= 0) * s + (b0 >= 0) * s;
+    size_t is = m->kind == SM_MODEL_COMBINED ? 2 * s : s;
     long double sigma = p[is], gamma = m->skew ? p[is + 1] : 0.0L;
     long double xi = m->skew ? -sigma * gamma / sqrtl(1.0L + gamma * gamma) * sqrtl(2.0L / pi)
                              : 0.0L;

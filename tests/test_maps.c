@@ -66,12 +66,66 @@ START_TEST(additive_and_multiplicative)
         ck_assert_double_eq_tol(maps->delta_corr_err[j], fabs(T[j]) * 0.1, 1e-15);
     }
     sm_maps_free(maps);
+    /* Multiplicative, b = a = 0.2: c = (d - b t) w, and b enters twice:
+     * dc/db = -t w - c t w = -(1 + c) t w. */
     ck_assert_int_eq(sm_maps_compute(data, &mult, p_mult, c1, &maps), SM_OK);
     for (int j = 0; j < 3; j++) {
-        double w = 1.0 / (1.0 + 0.2 * T[j]);
-        ck_assert_double_eq_tol(maps->delta_corr[j], D[j] * w, 1e-15);
-        ck_assert_double_eq_tol(maps->delta_corr_err[j], fabs(D[j] * w * T[j] * w) * 0.1, 1e-15);
+        double w = 1.0 / (1.0 + 0.2 * T[j]), c = (D[j] - 0.2 * T[j]) * w;
+        ck_assert_double_eq_tol(maps->weight[j], w, 1e-15);
+        ck_assert_double_eq_tol(maps->delta_corr[j], c, 1e-15);
+        ck_assert_double_eq_tol(maps->delta_corr_err[j], fabs((1.0 + c) * T[j] * w) * 0.1, 1e-15);
         ck_assert_double_eq_tol(maps->weight_err[j], w * w * fabs(T[j]) * 0.1, 1e-15);
+    }
+    /* Pixel 1 by number: t = 2, m = 1.4, c = (-0.2 - 0.4) / 1.4 = -3/7,
+     * dc/db = -(4/7) 2 / 1.4 = -40/49, err = 0.1 x 40/49. */
+    ck_assert_double_eq_tol(maps->delta_corr[1], -3.0 / 7.0, 1e-15);
+    ck_assert_double_eq_tol(maps->delta_corr_err[1], 4.0 / 49.0, 1e-15);
+    sm_maps_free(maps);
+    sm_data_free(data);
+}
+END_TEST
+
+/* c and w of the multiplicative model (b = a) at pixel j of S = 2 templates. */
+static void mult_values(const double *d, const double *t, size_t n, size_t j, const double *b,
+                        double *c, double *w)
+{
+    double bt = b[0] * t[j] + b[1] * t[n + j];
+    *w = 1.0 / (1.0 + bt);
+    *c = (d[j] - bt) * *w;
+}
+
+/* Multiplicative, S = 2, a full covariance: the uncertainties equal
+ * sqrt(g^T C g) with g from central differences of c(b) and w(b), an
+ * independent truth for the summed partials (step 1e-6: error ~1e-10). */
+START_TEST(multiplicative_numerical_gradient)
+{
+    static const double d[4] = {0.1, -0.2, 0.3, 0.05};
+    static const double t[8] = {1.0, 2.0, -1.0, 0.5, 0.3, -0.7, 0.4, 1.5};
+    sm_data_t *data;
+    ck_assert_int_eq(sm_data_create(&data, 4, 2, d, t, NULL), SM_OK);
+    sm_model_t mult = {SM_MODEL_MULTIPLICATIVE, 0, 2, SM_SIGMA_MIN_DEFAULT};
+    double p[3] = {0.15, -0.08, 0.2}, cov[4] = {0.004, -0.0015, -0.0015, 0.009};
+    sm_maps_t *maps;
+    ck_assert_int_eq(sm_maps_compute(data, &mult, p, cov, &maps), SM_OK);
+    const double h = 1e-6;
+    for (size_t j = 0; j < 4; j++) {
+        double gc[2], gw[2], c, w;
+        for (size_t i = 0; i < 2; i++) {
+            double up[2] = {p[0], p[1]}, dn[2] = {p[0], p[1]}, cu, wu, cd, wd;
+            up[i] += h;
+            dn[i] -= h;
+            mult_values(d, t, 4, j, up, &cu, &wu);
+            mult_values(d, t, 4, j, dn, &cd, &wd);
+            gc[i] = (cu - cd) / (2 * h);
+            gw[i] = (wu - wd) / (2 * h);
+        }
+        mult_values(d, t, 4, j, p, &c, &w);
+        double qc = gc[0] * gc[0] * cov[0] + 2 * gc[0] * gc[1] * cov[1] + gc[1] * gc[1] * cov[3];
+        double qw = gw[0] * gw[0] * cov[0] + 2 * gw[0] * gw[1] * cov[1] + gw[1] * gw[1] * cov[3];
+        ck_assert_double_eq_tol(maps->delta_corr[j], c, 1e-15);
+        ck_assert_double_eq_tol(maps->weight[j], w, 1e-15);
+        ck_assert_close(maps->delta_corr_err[j], sqrt(qc), 1e-8, 0);
+        ck_assert_close(maps->weight_err[j], sqrt(qw), 1e-8, 0);
     }
     sm_maps_free(maps);
     sm_data_free(data);
@@ -304,6 +358,7 @@ int main(void)
     TCase *tc = tcase_create("maps");
     tcase_add_test(tc, combined_by_hand);
     tcase_add_test(tc, additive_and_multiplicative);
+    tcase_add_test(tc, multiplicative_numerical_gradient);
     tcase_add_test(tc, bad_parameters);
     tcase_add_test(tc, maps_of_a_run);
     tcase_add_test(tc, fits_file);

@@ -1,8 +1,9 @@
 /* Models, the likelihood and the reference backend against values computed
- * independently in Python (math module, formula of DESIGN.md), on a tiny map
- * N = 3, S = 2:
+ * independently in Python (math module / mpmath, the formula of README's
+ * "What it computes"), on a tiny map N = 3, S = 2:
  *   d = [0.1, -0.2, 0.05]; t = [[1.0, -0.5, 0.3], [0.2, 0.4, -1.0]]
- *   a = [0.01, -0.02]; b = [0.1, 0.05]; sigma = 0.15; gamma = 1.5 */
+ *   a = [0.01, -0.02]; b = [0.1, 0.05]; sigma = 0.15; gamma = 1.5
+ * (multiplicative: its one vector b = [0.1, 0.05] is a as well). */
 #include <math.h>
 #include <string.h>
 
@@ -24,13 +25,20 @@ typedef struct {
 static const tiny_truth_t tiny_truths[] = {
     {SM_MODEL_ADDITIVE, 0, 1.944899910599181},
     {SM_MODEL_ADDITIVE, 1, 1.8646500877828178},
-    {SM_MODEL_MULTIPLICATIVE, 0, 1.6979174895227331},
-    {SM_MODEL_MULTIPLICATIVE, 1, 1.363110266850939},
+    /* mpmath, 50 digits, a = b = [0.1, 0.05]:
+     *   for j: m = 1 + b.t_j; u = (d_j - b.t_j)/m - xi (xi = 0 Gaussian,
+     *   -sigma gamma/sqrt(1+gamma^2) sqrt(2/pi) skew); lnL = -(3/2) ln(2 pi
+     *   sigma^2) + sum_j [-ln|m| - u^2/(2 sigma^2) (+ ln 2 + ln(erfc(-gamma u
+     *   /(sigma sqrt2))/2) skew)] = 2.083102350722043926 (Gaussian),
+     *   2.2612450952819322238 (skew). */
+    {SM_MODEL_MULTIPLICATIVE, 0, 2.083102350722043926},
+    {SM_MODEL_MULTIPLICATIVE, 1, 2.2612450952819322238},
     {SM_MODEL_COMBINED, 0, 1.8787121566241818},
     {SM_MODEL_COMBINED, 1, 1.7737587597886544},
 };
 
-/* Packs a, b, sigma, gamma in the model's layout. */
+/* Packs a, b, sigma, gamma in the model's layout (multiplicative: b, the
+ * block it shares with a, written last). */
 static void pack(const sm_model_t *m, double sigma, double *p)
 {
     static const double a[2] = {0.01, -0.02}, b[2] = {0.1, 0.05};
@@ -68,6 +76,34 @@ START_TEST(test_tiny_map_loglike)
     ck_assert_close(lp[0], t->lnl, 1e-14, 0);
     ck_assert_double_eq(lp[0], lp[1]);
     sm_backend_free(be);
+    sm_data_free(data);
+}
+END_TEST
+
+/* The multiplicative model as the reference package defines it (b = a),
+ * against its own likelihood: values from sys-mapping 1.1.0,
+ * make_log_likelihood(2, "multiplicative", use_skewed)(theta, d, t), JAX
+ * 0.10.2 with jax_enable_x64, theta = [0.07, -0.12, 0.2(, -2.5)], on
+ *   d = [0.12, -0.31, 0.07, 0.25, -0.04, 0.18]
+ *   t = [[0.9, -1.3, 0.4, 2.1, -0.6, 0.0], [-0.5, 0.8, 1.7, -0.2, 0.3, -1.1]]
+ * (mpmath at 50 digits agrees: 2.7260600113784929, 2.4362815080869733). */
+START_TEST(test_multiplicative_matches_sys_mapping)
+{
+    static const double d[6] = {0.12, -0.31, 0.07, 0.25, -0.04, 0.18};
+    static const double t[12] = {0.9, -1.3, 0.4, 2.1, -0.6, 0.0,
+                                 -0.5, 0.8, 1.7, -0.2, 0.3, -1.1};
+    static const double want[2] = {2.726060011378493, 2.4362815080869735};
+    sm_data_t *data;
+    ck_assert_int_eq(sm_data_create(&data, 6, 2, d, t, NULL), SM_OK);
+    for (int skew = 0; skew < 2; skew++) {
+        sm_model_t m = {SM_MODEL_MULTIPLICATIVE, skew, 2, SM_SIGMA_MIN_DEFAULT};
+        double p[4] = {0.07, -0.12, 0.2, -2.5}, lp;
+        sm_backend_t *be;
+        ck_assert_int_eq(sm_reference_create(&be, data, &m), SM_OK);
+        ck_assert_int_eq(sm_backend_log_prob(be, 1, p, &lp), SM_OK);
+        ck_assert_close(lp, want[skew], 1e-12, 0);
+        sm_backend_free(be);
+    }
     sm_data_free(data);
 }
 END_TEST
@@ -116,7 +152,9 @@ START_TEST(test_layout_and_names)
     ck_assert_uint_eq(sm_model_n_dim(&mul), 5);
     ck_assert_uint_eq(sm_model_n_dim(&comb), 8);
     ck_assert_int_eq(sm_model_b_offset(&add), -1);
-    ck_assert_int_eq(sm_model_a_offset(&mul), -1);
+    /* Multiplicative: a and b are the same entries (b = a). */
+    ck_assert_int_eq(sm_model_a_offset(&mul), 0);
+    ck_assert_int_eq(sm_model_b_offset(&mul), 0);
     ck_assert_int_eq(sm_model_b_offset(&comb), 3);
     ck_assert_int_eq(sm_model_gamma_index(&comb), 7);
     ck_assert_int_eq(sm_model_gamma_index(&add), -1);
@@ -128,8 +166,11 @@ START_TEST(test_layout_and_names)
     }
     ck_assert_int_eq(sm_model_param_name(&comb, 8, buf, sizeof buf), SM_EINVAL);
     ck_assert_int_eq(sm_model_param_name(&comb, 0, buf, 2), SM_EINVAL);
-    ck_assert_int_eq(sm_model_param_name(&mul, 0, buf, sizeof buf), SM_OK);
-    ck_assert_str_eq(buf, "b_1");
+    const char *want_mul[] = {"b_1", "b_2", "b_3", "sigma", "gamma"};
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(sm_model_param_name(&mul, i, buf, sizeof buf), SM_OK);
+        ck_assert_str_eq(buf, want_mul[i]);
+    }
 }
 END_TEST
 
@@ -176,6 +217,7 @@ static Suite *model_suite(void)
     TCase *tc = tcase_create("likelihood");
     tcase_add_loop_test(tc, test_tiny_map_loglike, 0,
                         (int)(sizeof tiny_truths / sizeof *tiny_truths));
+    tcase_add_test(tc, test_multiplicative_matches_sys_mapping);
     tcase_add_test(tc, test_prior_and_nonfinite);
     tcase_add_test(tc, test_log_ndtr);
     tcase_add_test(tc, test_layout_and_names);

@@ -116,11 +116,13 @@ static double *new_set(sets_t *s)
     return p;
 }
 
+/* The a block only where it is its own: the multiplicative model's one
+ * vector (a = b) moves once, as b. */
 static void set_blocks(sets_t *s, double *p, double f_a, double f_b)
 {
     long a0 = sm_model_a_offset(s->m), b0 = sm_model_b_offset(s->m);
     for (size_t i = 0; i < s->m->n_sys; i++) {
-        if (a0 >= 0)
+        if (a0 >= 0 && a0 != b0)
             p[(size_t)a0 + i] += f_a * s->spec->noise / s->rms[i] * conform_bell(s->rng);
         if (b0 >= 0)
             p[(size_t)b0 + i] += f_b * 0.1 / s->rms[i] * conform_bell(s->rng);
@@ -183,9 +185,10 @@ static void special_sets(sets_t *s)
     }
     if (sp & EXACT) {
         /* a = k / 256 with |k| <= 16, b = 0, sigma a power of two: every
-         * product, residual, square and sum is exact in binary64. */
+         * product, residual, square and sum is exact in binary64. The
+         * multiplicative model's a is its b: a = b = 0 there. */
         static const double sig[] = {0x1p-10, 0x1p-8, 0x1p-12, 0x1p-6};
-        long a0 = sm_model_a_offset(s->m);
+        long a0 = s->m->kind == MUL ? -1 : sm_model_a_offset(s->m);
         for (size_t k = 0; k < 4; k++) {
             double *p = new_set(s);
             for (size_t i = 0; i < s->d; i++)
@@ -204,7 +207,7 @@ static int exact_sq_matches(const sets_t *s, const double *p, double sq)
 {
     size_t n = sm_data_n_pix(s->data), ns = s->m->n_sys;
     const double *d = sm_data_delta(s->data), *t = sm_data_templates(s->data);
-    long a0 = sm_model_a_offset(s->m);
+    long a0 = s->m->kind == MUL ? -1 : sm_model_a_offset(s->m); /* exact sets: a = b = 0 */
     long long total = 0;
     for (size_t j = 0; j < n; j++) {
         long long r = (long long)(d[j] * 16384.0);
@@ -315,11 +318,13 @@ static sm_status initial_walkers(const sets_t *s, const sm_data_t *data, uint32_
     long a0 = sm_model_a_offset(s->m), b0 = sm_model_b_offset(s->m);
     long ig = sm_model_gamma_index(s->m);
     double width[MAX_DIM];
+    /* b's width only where b is its own block; the multiplicative vector
+     * (a = b) is pinned by its additive action, so it has a's width. */
     for (size_t i = 0; i < s->m->n_sys; i++) {
+        if (b0 >= 0 && b0 != a0)
+            width[(size_t)b0 + i] = 1.0 / (s->rms[i] * sqrt(2.0 * (double)n));
         if (a0 >= 0)
             width[(size_t)a0 + i] = s->spec->noise / (s->rms[i] * sqrt((double)n));
-        if (b0 >= 0)
-            width[(size_t)b0 + i] = 1.0 / (s->rms[i] * sqrt(2.0 * (double)n));
     }
     width[sm_model_sigma_index(s->m)] = s->spec->noise / sqrt(2.0 * (double)n);
     if (ig >= 0)
@@ -388,9 +393,10 @@ static sm_status make_case(size_t index, conform_fixture_t *fx, sm_data_t **data
     r->n_sys = c->n_sys;
     r->noise = c->noise;
     r->noise_gamma = c->skew ? SKEW_NOISE_GAMMA : 0.0;
+    /* Multiplicative: the map is made with a = b (its one vector). */
     for (size_t i = 0; i < c->n_sys; i++) {
-        r->inj_a[i] = c->kind == MUL ? 0.0 : c->a_scale * a_pattern[i];
         r->inj_b[i] = c->kind == ADD ? 0.0 : c->b_scale * b_pattern[i];
+        r->inj_a[i] = c->kind == MUL ? r->inj_b[i] : c->a_scale * a_pattern[i];
     }
     sm_data_t *data = NULL;
     sets_t *sets = malloc(sizeof *sets);

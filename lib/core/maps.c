@@ -70,13 +70,15 @@ static void pixel(const sm_data_t *data, const sm_model_t *model, const double *
     double w = 1.0 / (1.0 + bt), c = (sm_data_delta(data)[j] - at) * w;
     memset(gc, 0, nc * sizeof *gc);
     memset(gw, 0, nc * sizeof *gw);
+    /* Accumulated, not assigned: in the multiplicative model a and b are
+     * the same entries (a0 == b0), so both partials add up. */
     for (size_t i = 0; i < s; i++) {
         double tij = t[i * n + j];
         if (a0 >= 0)
-            gc[(size_t)a0 + i] = -tij * w;
+            gc[(size_t)a0 + i] += -tij * w;
         if (b0 >= 0) {
-            gc[(size_t)b0 + i] = -c * tij * w;
-            gw[(size_t)b0 + i] = -w * w * tij;
+            gc[(size_t)b0 + i] += -c * tij * w;
+            gw[(size_t)b0 + i] += -w * w * tij;
         }
     }
     *corr = c;

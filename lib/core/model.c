@@ -52,9 +52,12 @@ size_t sm_model_n_dim(const sm_model_t *model)
     return sm_model_n_cont(model) + 1 + (model->skew ? 1 : 0);
 }
 
+/* Multiplicative: one free vector acts as both a and b (the reference
+ * package's b = a), so both blocks start at 0. */
 long sm_model_a_offset(const sm_model_t *model)
 {
-    return model->kind == SM_MODEL_MULTIPLICATIVE ? -1 : 0;
+    (void)model;
+    return 0;
 }
 
 long sm_model_b_offset(const sm_model_t *model)
@@ -81,10 +84,11 @@ sm_status sm_model_param_name(const sm_model_t *model, size_t i, char *buf, size
     size_t s = model->n_sys;
     long a0 = sm_model_a_offset(model), b0 = sm_model_b_offset(model);
     int n;
-    if (a0 >= 0 && i >= (size_t)a0 && i < (size_t)a0 + s)
-        n = snprintf(buf, len, "a_%zu", i - (size_t)a0 + 1);
-    else if (b0 >= 0 && i >= (size_t)b0 && i < (size_t)b0 + s)
+    /* b before a: the multiplicative model's shared vector is named b_i. */
+    if (b0 >= 0 && i >= (size_t)b0 && i < (size_t)b0 + s)
         n = snprintf(buf, len, "b_%zu", i - (size_t)b0 + 1);
+    else if (a0 >= 0 && i >= (size_t)a0 && i < (size_t)a0 + s)
+        n = snprintf(buf, len, "a_%zu", i - (size_t)a0 + 1);
     else if (i == sm_model_sigma_index(model))
         n = snprintf(buf, len, "sigma");
     else if ((long)i == sm_model_gamma_index(model))

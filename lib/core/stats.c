@@ -76,9 +76,10 @@ sm_status sm_stats_param_covariance(const double *flat, size_t n, const sm_model
     size_t n_dim = sm_model_n_dim(model);
     long a_off = sm_model_a_offset(model);
     long b_off = sm_model_b_offset(model);
-    /* The seed returns cov(a-columns) as cov_b for the multiplicative model;
-     * here a block the model does not free is zero (a = 0 there). The seed's
-     * S = 1 case uses ddof = 0; here ddof = 1 throughout. */
+    /* Multiplicative: the one free vector is both a and b (a and b offsets
+     * are equal), so cov_a = cov_b, as the reference package reports them.
+     * A block the model does not free (b in the additive model) is zero.
+     * The package's S = 1 case uses ddof = 0; here ddof = 1 throughout. */
     struct {
         long off;
         double *cov;

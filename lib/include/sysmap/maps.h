@@ -16,13 +16,15 @@ extern "C" {
 #endif
 
 /* Per used pixel j, with a and b the posterior median in the original
- * basis (zero where the model does not free them) and m_j = 1 + b.t_j:
+ * basis (b = 0 for the additive model; a = b, one vector, for the
+ * multiplicative model) and m_j = 1 + b.t_j:
  *   delta_corr_j = (delta_obs_j - a.t_j) / m_j,   weight_j = 1 / m_j,
  * and their 1-sigma uncertainties from the posterior covariance C of the
  * free contamination parameters, linearised at the median:
  *   err_j^2 = g_j^T C g_j with g the gradient of the value in (a, b):
  *   d delta_corr / d a_i = -t_ij / m_j, d delta_corr / d b_i = -delta_corr_j t_ij / m_j,
- *   d weight / d b_i = -weight_j^2 t_ij.
+ *   d weight / d b_i = -weight_j^2 t_ij;
+ * multiplicative (a = b): d delta_corr / d b_i = -(1 + delta_corr_j) t_ij / m_j.
  * C holds the a-b cross terms. The uncertainty is that of the correction
  * (what the contamination parameters leave unknown), not the noise of
  * delta_obs itself. */

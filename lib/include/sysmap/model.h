@@ -11,14 +11,15 @@ extern "C" {
 
 typedef enum {
     SM_MODEL_ADDITIVE = 0,      /* free a, b = 0 */
-    SM_MODEL_MULTIPLICATIVE,    /* free b, a = 0 */
+    SM_MODEL_MULTIPLICATIVE,    /* free b, a = b (one vector acting both ways) */
     SM_MODEL_COMBINED           /* free a and b */
 } sm_model_kind;
 
 #define SM_SIGMA_MIN_DEFAULT 1e-6
 
 /* A model on S templates. Parameter vector layout:
- * additive [a_1..a_S, sigma], multiplicative [b_1..b_S, sigma],
+ * additive [a_1..a_S, sigma], multiplicative [b_1..b_S, sigma] (that vector
+ * is a as well: d_obs = d (1 + b.t) + b.t, as in the reference package),
  * combined [a_1..a_S, b_1..b_S, sigma], then gamma when skew is on. */
 typedef struct {
     sm_model_kind kind;
@@ -34,7 +35,9 @@ sm_status sm_model_validate(const sm_model_t *model);
 
 size_t sm_model_n_cont(const sm_model_t *model);  /* free contamination parameters */
 size_t sm_model_n_dim(const sm_model_t *model);   /* n_cont + 1 (+1 skew) */
-/* Offsets into the parameter vector; -1 where the block is absent. */
+/* Offsets into the parameter vector; -1 where the block is absent (b in
+ * the additive model). Multiplicative: a and b are both at 0, the same
+ * entries. */
 long sm_model_a_offset(const sm_model_t *model);
 long sm_model_b_offset(const sm_model_t *model);
 size_t sm_model_sigma_index(const sm_model_t *model);

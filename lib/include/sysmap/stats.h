@@ -21,8 +21,9 @@ sm_status sm_stats_median(const double *flat, size_t n, size_t n_dim, double *me
 sm_status sm_stats_covariance(const double *flat, size_t n, size_t n_dim, size_t col,
                               size_t k, double *cov);
 
-/* The seed's get_param_covariance_from_chain with ddof = 1: cov_a and cov_b
- * (S, S) each; a block that the model does not free is all zeros. */
+/* The reference package's get_param_covariance_from_chain with ddof = 1:
+ * cov_a and cov_b (S, S) each; the multiplicative model's one vector is
+ * both a and b (cov_a = cov_b); b of the additive model is all zeros. */
 sm_status sm_stats_param_covariance(const double *flat, size_t n, const sm_model_t *model,
                                     double *cov_a, double *cov_b);
 
