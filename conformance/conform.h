@@ -234,6 +234,7 @@ typedef struct {
     size_t n_problems;
     size_t n_cases;
     double wall_s;
+    const char *implementations; /* conform_implementations' text */
 } conform_report_t;
 
 /* ---- the harness (harness.c) ------------------------------------------- */
@@ -249,6 +250,10 @@ typedef struct {
 sm_status conform_targets(const conform_options_t *opt, conform_target_t **targets,
                           size_t *n);
 void conform_targets_free(conform_target_t *targets, size_t n);
+/* The OpenCL implementations (platforms) this process finds, with their
+ * drivers and device counts; with none, says that only the reference
+ * backend was checked. */
+void conform_implementations(char *buf, size_t len);
 /* Whether a fixture (by file name without .h5) or "timing" is selected. */
 int conform_selected(const conform_options_t *opt, const char *name);
 /* Runs every selected check on every target; fills rep (whose targets,

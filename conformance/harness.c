@@ -114,8 +114,7 @@ sm_status conform_targets(const conform_options_t *opt, conform_target_t **targe
     if (st == SM_OK && want_opencl && sm_opencl_devices(&devs, &n_dev) != SM_OK) {
         /* No OpenCL platform: the reference alone, unless a device was asked for. */
         if (spec != NULL)
-            st = sm_fail(SM_EINVAL, "--device %s: no OpenCL platform (%s)", spec,
-                         sm_last_error());
+            st = sm_fail_context(SM_EINVAL, "--device %s", spec);
         n_dev = 0;
     }
     int matched = 0;
@@ -138,6 +137,34 @@ sm_status conform_targets(const conform_options_t *opt, conform_target_t **targe
         *n = 0;
     }
     return st;
+}
+
+void conform_implementations(char *buf, size_t len)
+{
+    sm_opencl_device_t *devs = NULL;
+    size_t n = 0;
+    if (sm_opencl_devices(&devs, &n) != SM_OK || n == 0) {
+        snprintf(buf, len, "none found (%s): only the reference backend was checked",
+                 n == 0 && devs != NULL ? "no OpenCL device" : sm_last_error());
+        free(devs);
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && devs[i].platform_index == devs[i - 1].platform_index)
+            continue;
+        size_t count = 0;
+        for (size_t j = i; j < n && devs[j].platform_index == devs[i].platform_index; j++)
+            count++;
+        int w = snprintf(buf + used, len - used, "%s%s (driver %s, %zu device%s)",
+                         used ? "; " : "", devs[i].platform, devs[i].driver, count,
+                         count == 1 ? "" : "s");
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+    free(devs);
 }
 
 void conform_targets_free(conform_target_t *targets, size_t n)

@@ -4,6 +4,7 @@
  * fixture says nothing about any device. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conform.h"
@@ -150,6 +151,8 @@ void conform_report_table(FILE *out, const conform_report_t *rep)
             continue;
         fprintf(out, "  %-10s %s\n", t->label, t->description);
     }
+    fprintf(out, "OpenCL implementations: %s\n",
+            rep->implementations ? rep->implementations : "not enumerated");
     fprintf(out, "\nworst cases:\n");
     for (size_t i = 0; i < rep->n_targets; i++)
         for (int k = 0; k < CONFORM_N_CHECKS; k++) {
@@ -282,6 +285,22 @@ sm_status conform_report_json(const char *path, const conform_report_t *rep)
     json_string(f, rep->command);
     fprintf(f, ",\n  \"fixtures\": ");
     json_string(f, rep->fixtures_dir);
+    fprintf(f, ",\n  \"opencl_implementations\": ");
+    json_string(f, rep->implementations ? rep->implementations : "");
+    /* What shapes the run: the launch-shape override, extra compiler
+     * options and the ICD vendor folder (null when unset). */
+    static const char *const env[] = {"SYSMAP_OPENCL_TUNING", "SYSMAP_OPENCL_OPTIONS",
+                                      "OCL_ICD_VENDORS"};
+    fprintf(f, ",\n  \"environment\": {");
+    for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
+        const char *v = getenv(env[i]);
+        fprintf(f, "%s\"%s\": ", i ? ", " : "", env[i]);
+        if (v != NULL)
+            json_string(f, v);
+        else
+            fputs("null", f);
+    }
+    fprintf(f, "}");
     fprintf(f, ",\n  \"n_cases\": %zu,\n  \"injected_fault\": \"%s\",\n", rep->n_cases,
             conform_fault_name(rep->fault));
     fprintf(f, "  \"exit_status\": %d,\n  \"verdict\": ", status);

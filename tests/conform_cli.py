@@ -76,6 +76,9 @@ def part_reference():
         assert cell(js, "reference", "fp64", check)["worst_ratio"] == 0.0, check
     assert junit_counts(xml) == (0, 0, 0), junit_counts(xml)
     assert len(js["tolerances"]) == 7 and all(t["justification"] for t in js["tolerances"])
+    assert js["opencl_implementations"] and "OpenCL implementations:" in p.stdout
+    assert set(js["environment"]) == {"SYSMAP_OPENCL_TUNING", "SYSMAP_OPENCL_OPTIONS",
+                                      "OCL_ICD_VENDORS"}, js["environment"]
     print(f"reference: {p.wall:.1f} s")
 
 
@@ -208,6 +211,20 @@ def part_usage():
     expect(p, 0, "combined_skew_large", "exact_additive", "lp_factor", "chain_ties_max",
            "timing problem", "reference  fp64")
     expect(conform("--help"), 0, "exit status: 0 every device conforms")
+    # No OpenCL implementation at all (an empty ICD vendor folder): the
+    # reference alone, and the table says so; a named device is an error.
+    empty = os.path.join(SCRATCH, "no-vendors")
+    os.makedirs(empty, exist_ok=True)
+    none = {"OCL_ICD_VENDORS": empty}
+    report = os.path.join(SCRATCH, "no-opencl")
+    p = conform("--only", "exact_additive", env=none, report=report)
+    expect(p, 0, "OpenCL implementations: none found", "only the reference backend was checked")
+    js, _ = reports(report)
+    assert [t["label"] for t in js["targets"]] == ["reference"], js["targets"]
+    assert "only the reference backend" in js["opencl_implementations"]
+    assert js["environment"]["OCL_ICD_VENDORS"] == empty, js["environment"]
+    expect(conform("--device", "0", "--only", "exact_additive", env=none), 2,
+           "--device 0: no OpenCL platform found")
 
 
 {"reference": part_reference, "opencl_fp64": lambda: part_opencl("fp64"),

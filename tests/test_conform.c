@@ -436,7 +436,7 @@ START_TEST(test_map_digest_mismatch)
     ck_assert_uint_eq(n, 1);
     opt.only = "additive_gauss_n1,exact_additive";
     conform_report_t rep = {dir, "test", CONFORM_FAULT_NONE, &tol, &budgets, targets, n, NULL, 0,
-                            0, 0.0};
+                            0, 0.0, NULL};
     ck_assert_msg(conform_run(&opt, &set, &rep) == SM_OK, "%s", sm_last_error());
     ck_assert_uint_eq(rep.n_cases, 1);
     ck_assert_uint_eq(rep.n_problems, 1);

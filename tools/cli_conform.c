@@ -213,8 +213,10 @@ int cli_conform(int argc, char **argv)
     }
     char command[1024];
     join_command(argc, argv, command, sizeof command);
+    char implementations[1024];
+    conform_implementations(implementations, sizeof implementations);
     conform_report_t rep = {a.opt.fixtures_dir, command, set.fault, &tol, &budgets, targets,
-                            n_targets, NULL, 0, 0, 0.0};
+                            n_targets, NULL, 0, 0, 0.0, implementations};
     sm_status st = conform_run(&a.opt, &set, &rep);
     if (st == SM_EINVAL) {
         rc = CLI_USAGE;
