@@ -5,7 +5,7 @@
 set -eu
 PACKAGES="build-essential cmake pkg-config
   libgsl-dev libhdf5-dev check libcfitsio-dev libchealpix-dev
-  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-h5py python3-emcee
   python3-matplotlib python3-healpy"
