@@ -8,6 +8,21 @@
 #define VW 1
 #endif
 
+/* Portability (OpenCL C 1.2, what the spec leaves to the device):
+ * - scalar and vector relational results differ (1 against -1 per lane):
+ *   conditions go through WHERE (select) and ANY_LANE, never any() or
+ *   all() on a scalar;
+ * - fp32 subnormals are optional (CL_FP_DENORM): no quantity the kernels
+ *   keep can be subnormal: m = 1 + b.t is 0 or at least 2^-24 (fp32) or
+ *   2^-53 (fp64), so the |m| mantissa product stays normal; erfc is taken
+ *   only where its value is normal (the far tail switches to a series at
+ *   -10 in fp32, -20 in fp64), and an upper tail that flushes to 0 changes
+ *   ln Phi by less than the smallest normal;
+ * - builtins are not correctly rounded (erfc 16 ulp, log 3 ulp, fp32
+ *   division 2.5 ulp, sqrt 3 ulp): the conformance tolerances bound them;
+ * - no -cl-fast-relaxed-math and no mad(): results must not depend on
+ *   whether a device takes shortcuts. */
+
 /* No contraction of a*b+c into fma: results must not depend on whether a
  * device fuses, so fp64 devices agree with the reference to rounding. */
 #pragma OPENCL FP_CONTRACT OFF

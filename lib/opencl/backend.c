@@ -423,8 +423,9 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
         cl->info.local_mem_bytes = 32768;
     if (st == SM_OK)
         st = choose_precision(precision, &cl->info, &cl->fp32);
-    /* The kernel indexes templates with int. */
-    if (st == SM_OK && cl->n_pix * model->n_sys > (size_t)INT_MAX)
+    /* The kernel indexes templates with int, rows padded to the vector
+     * width. */
+    if (st == SM_OK && (cl->n_pix + SM_CL_MAX_VW) * model->n_sys > (size_t)INT_MAX)
         st = sm_fail(SM_EINVAL, "opencl backend: %zu pixels x %zu templates exceed the "
                                 "kernel's int indexing (%d); split the map across ranks",
                      cl->n_pix, model->n_sys, INT_MAX);
