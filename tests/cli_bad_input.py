@@ -1,5 +1,7 @@
 """Every bad input to `sysmap run` gives a clear message naming the problem,
-a non-zero exit status, and no output file (complete or partial).
+a non-zero exit status, and no output file (complete or partial); the
+borderline inputs emcee accepts (an odd number of walkers, a burn-in as
+long as the run) succeed.
 
 usage: cli_bad_input.py SYSMAP_EXE SCRATCH_DIR
 """
@@ -42,6 +44,18 @@ def expect_failure(label, args, message, out=None, status=1):
     print(f"ok  {label}: {proc.stderr.strip()}")
 
 
+def expect_success(label, args, warning=None):
+    out = os.path.join(SCRATCH, label + "-out.h5")
+    cmd = [EXE, "run", "-o", out, "--quiet", "--steps", "20", "--burn", "5"] + args
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{label}: exit status {proc.returncode}; {proc.stderr}"
+    assert os.path.exists(out), f"{label}: no {out}"
+    if warning is not None:
+        assert warning in proc.stderr, f"{label}: '{warning}' not in stderr: {proc.stderr!r}"
+    print(f"ok  {label} runs" + (f": {proc.stderr.strip()}" if warning else ""))
+    return out
+
+
 def main():
     os.makedirs(SCRATCH, exist_ok=True)
     d, t = good_arrays()
@@ -62,8 +76,8 @@ def main():
                    "masked")
     expect_failure("no-templates",
                    [write("s0", delta_g_obs=d, templates=np.zeros((0, N)))], "S = 0")
-    expect_failure("odd-walkers", [good, "--walkers", "15"], "15 walkers")
-    expect_failure("too-few-walkers", [good, "--walkers", "12"], "at least 2 x n_dim = 14")
+    expect_success("odd-walkers", [good, "--walkers", "15"])
+    expect_failure("too-few-walkers", [good, "--walkers", "13"], "at least 2 x n_dim = 14")
     expect_failure("unknown-model", [good, "--model", "linear"], "unknown model 'linear'",
                    status=2)
     expect_failure("missing-file", [os.path.join(SCRATCH, "nope.h5")], "nope.h5")
@@ -98,7 +112,14 @@ def main():
     expect_failure("init-shape", [good, "--walkers", "18", "--init", init], "(16, 7)")
     expect_failure("resume-nothing", [good, "--resume"], ".partial")
     expect_failure("bad-number", [good, "--steps", "ten"], "--steps", status=2)
-    expect_failure("burn-too-long", [good, "--burn", "20"], "burn-in")
+    expect_failure("burn-too-long", [good, "--burn", "21"],
+                   "burn-in (21 steps) is longer than the run (20 steps)")
+    out = expect_success("burn-is-the-run", [good, "--burn", "20"],
+                         "warning: no post-burn-in steps")
+    with h5py.File(out, "r") as f:
+        assert f["sysmap"].attrs["n_kept"] == 0
+        assert np.isnan(f["sysmap/median"][...]).all()
+        assert "no post-burn-in steps" in f["sysmap/warnings"].asstr()[0]
 
 
 if __name__ == "__main__":

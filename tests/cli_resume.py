@@ -4,11 +4,13 @@ A run stopped by SIGTERM (clean stop after the current step) and a run killed
 by SIGKILL (the file as of its last flush) are each continued with
 `sysmap run --resume`; the finished files must equal an uninterrupted run's
 (chain, log_prob, accepted, summaries). A resume with different settings is
-refused. emcee must read every finished file.
+refused, and so is a file of an older format version (its multiplicative
+model meant something else). emcee must read every finished file.
 
 usage: cli_resume.py SYSMAP_EXE SCRATCH_DIR
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,7 +69,8 @@ def read(path):
     with h5py.File(path, "r") as f:
         return {k: f[k][...] for k in ("mcmc/chain", "mcmc/log_prob", "mcmc/accepted",
                                        "sysmap/median", "sysmap/cov_a", "sysmap/cov_b",
-                                       "sysmap/acceptance_fraction", "sysmap/autocorr_time")}
+                                       "sysmap/acceptance_fraction", "sysmap/autocorr_time",
+                                       "sysmap/drift")}
 
 
 def same_as_reference(label, path, ref):
@@ -107,6 +110,15 @@ def main():
     assert bad.returncode == 1 and "seed" in bad.stderr, (bad.returncode, bad.stderr)
     assert iteration(out + ".partial") == done, "a refused resume changed the file"
     print(f"ok  resume with another seed refused: {bad.stderr.strip()}")
+    old = os.path.join(SCRATCH, "v1.h5")
+    shutil.copy(out + ".partial", old + ".partial")
+    with h5py.File(old + ".partial", "a") as f:
+        assert f["sysmap"].attrs["format_version"] == 2
+        del f["sysmap"].attrs["format_version"]  # as files before version 2
+    bad = subprocess.run(args(inp, old, "--resume"), capture_output=True, text=True)
+    assert bad.returncode == 1 and "older sysmap (format version 1)" in bad.stderr and \
+        "start a new run" in bad.stderr, (bad.returncode, bad.stderr)
+    print(f"ok  resume of a version-1 file refused: {bad.stderr.strip()}")
     subprocess.run(args(inp, out, "--resume"), check=True)
     same_as_reference(f"SIGKILL after step {done}", out, ref)
 

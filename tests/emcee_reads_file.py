@@ -102,6 +102,10 @@ def check_continue(path, tmp, chain, log_prob, accepted, state):
         assert sysmap_before["skew"] == np.bool_(False)
         assert sysmap_before["seed"] == 42
         assert sysmap_before["basis"] == "original"
+        assert sysmap_before["format_version"] == 2  # SM_CHAINFILE_FORMAT_VERSION
+        assert sysmap_before["n_kept"] == 4
+        assert list(f["sysmap/warnings"].asstr()[...]) == [
+            "first warning", "second: a_1 drifts by 9.2"]
         assert list(f["sysmap/param_names"].asstr()[...]) == ["a_1", "b_1", "sigma"]
 
     continued = emcee.EnsembleSampler(W, D, log_prob_fn,

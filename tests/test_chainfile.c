@@ -262,6 +262,25 @@ static void assert_mcmc(hid_t file, int steps, const batch_state *b)
     H5Gclose(mcmc);
 }
 
+/* A 1-d string dataset of n entries equal to want. */
+static void assert_strings(hid_t loc, const char *name, size_t n, const char *const *want)
+{
+    char *got[8];
+    ck_assert_uint_le(n, 8);
+    hid_t type = utf8_vlen();
+    hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t space = H5Dget_space(dset);
+    ck_assert_int_eq(H5Sget_simple_extent_npoints(space), (hssize_t)n);
+    ck_assert_int_ge(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0);
+    for (size_t k = 0; k < n; k++) {
+        ck_assert_str_eq(got[k], want[k]);
+        H5free_memory(got[k]);
+    }
+    H5Sclose(space);
+    H5Dclose(dset);
+    H5Tclose(type);
+}
+
 static void assert_sysmap_settings(hid_t sys, const sm_chainfile_meta_t *m)
 {
     assert_attr_str(sys, "model", m->model);
@@ -286,17 +305,7 @@ static void assert_sysmap_settings(hid_t sys, const sm_chainfile_meta_t *m)
     H5Aread(attr, H5T_NATIVE_UINT64, &digest);
     H5Aclose(attr);
     ck_assert_uint_eq(digest, m->data_digest);
-
-    char *got[D];
-    hid_t type = utf8_vlen();
-    hid_t dset = H5Dopen2(sys, "param_names", H5P_DEFAULT);
-    ck_assert_int_ge(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0);
-    for (int k = 0; k < D; k++) {
-        ck_assert_str_eq(got[k], m->param_names[k]);
-        H5free_memory(got[k]);
-    }
-    H5Dclose(dset);
-    H5Tclose(type);
+    assert_strings(sys, "param_names", D, m->param_names);
 }
 
 /* ---- tests ---- */
@@ -319,10 +328,12 @@ START_TEST(written_file_has_emcee_layout)
     const double median[D] = {0.5, -0.25, 0.125}, std[D] = {1, 2, 3}, var_a[1] = {0.0625},
                  var_b[1] = {4.0}, cov_a[1] = {0.0625}, cov_b[1] = {4.0},
                  acc_frac[W] = {0.2, 0.4, 0.6, 0.8, 1.0, 0.0}, tau[D] = {10, 20, 30},
-                 ess[D] = {3, 1.5, 1};
+                 ess[D] = {3, 1.5, 1}, drift[D] = {0.5, -9.25, NAN};
     sm_summary_t sum = {median, std, var_a, var_b, cov_a, cov_b, acc_frac, tau, 1, ess,
-                        12.5, 4096.0, 7.5};
+                        12.5, 4096.0, 7.5, drift, 4};
+    const char *const warnings[2] = {"first warning", "second: a_1 drifts by 9.2"};
     ck_assert_int_eq(sm_chainfile_write_summary(cf, &sum), SM_OK);
+    ck_assert_int_eq(sm_chainfile_write_warnings(cf, 2, warnings), SM_OK);
     ck_assert_int_eq(sm_chainfile_finish(cf), SM_OK);
     ck_assert(exists(path));
     ck_assert(!exists(partial_of(path)));
@@ -362,6 +373,12 @@ START_TEST(written_file_has_emcee_layout)
     ck_assert_double_eq(attr_f64(sys, "wall_s"), 12.5);
     ck_assert_double_eq(attr_f64(sys, "evals_per_s"), 4096.0);
     ck_assert_double_eq(attr_f64(sys, "eval_s"), 7.5);
+    read_f64(sys, "drift", 1, d1, got);
+    ck_assert_int_eq(memcmp(got, drift, 2 * sizeof *drift), 0);
+    ck_assert(isnan(got[2]));
+    ck_assert_int_eq(attr_i64(sys, "n_kept"), 4);
+    ck_assert_int_eq(attr_i64(sys, "format_version"), SM_CHAINFILE_FORMAT_VERSION);
+    assert_strings(sys, "warnings", 2, warnings);
     H5Gclose(sys);
     H5Fclose(file);
 }
@@ -544,6 +561,49 @@ START_TEST(resume_rejects_a_file_continued_elsewhere)
 }
 END_TEST
 
+/* Sets sysmap/format_version of path's partial file; version 0 deletes it,
+ * as in files from before the attribute. */
+static void set_format_version(const char *path, int64_t version)
+{
+    hid_t file = H5Fopen(partial_of(path), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t sys = H5Gopen2(file, "sysmap", H5P_DEFAULT);
+    if (H5Aexists(sys, "format_version") > 0)
+        ck_assert_int_ge(H5Adelete(sys, "format_version"), 0);
+    if (version != 0) {
+        hid_t space = H5Screate(H5S_SCALAR);
+        hid_t attr = H5Acreate2(sys, "format_version", H5T_STD_I64LE, space, H5P_DEFAULT,
+                                H5P_DEFAULT);
+        H5Awrite(attr, H5T_NATIVE_INT64, &version);
+        H5Aclose(attr);
+        H5Sclose(space);
+    }
+    H5Gclose(sys);
+    H5Fclose(file);
+}
+
+/* Format version 1 (no attribute) meant a = 0 in the multiplicative model. */
+START_TEST(resume_rejects_other_format_versions)
+{
+    const char *path = sm_test_tmp_path("v1.h5");
+    write_partial(path);
+    sm_chainfile_meta_t meta = test_meta();
+    sm_chainfile_t *cf = NULL;
+    size_t it = 0;
+    set_format_version(path, 0);
+    ck_assert_fails(sm_chainfile_resume(&cf, path, &meta, &it), SM_EMISMATCH,
+                    "written by an older sysmap (format version 1): its multiplicative model "
+                    "set a = 0, this version uses b = a; start a new run");
+    ck_assert_ptr_null(cf);
+    set_format_version(path, SM_CHAINFILE_FORMAT_VERSION + 1);
+    ck_assert_fails(sm_chainfile_resume(&cf, path, &meta, &it), SM_EMISMATCH,
+                    "written by a newer sysmap (format version 3");
+    set_format_version(path, SM_CHAINFILE_FORMAT_VERSION);
+    ck_assert_int_eq(sm_chainfile_resume(&cf, path, &meta, &it), SM_OK);
+    ck_assert_uint_eq(it, STEPS);
+    sm_chainfile_free(cf);
+}
+END_TEST
+
 static herr_t count_prints(hid_t stack, void *data)
 {
     (void)stack;
@@ -627,6 +687,7 @@ START_TEST(calls_reject_bad_arguments)
                     "no complete step to continue from");
     ck_assert_fails(sm_chainfile_append(cf, 1, NULL, lp, acc, &rng, coords), SM_EINVAL, "NULL");
     ck_assert_fails(sm_chainfile_write_summary(cf, NULL), SM_EINVAL, "NULL");
+    ck_assert_fails(sm_chainfile_write_warnings(cf, 1, NULL), SM_EINVAL, "NULL");
     ck_assert_fails(sm_chainfile_finish(NULL), SM_EINVAL, "NULL");
     sm_chainfile_free(cf);
     sm_chainfile_free(NULL);
@@ -667,6 +728,7 @@ static Suite *chainfile_suite(void)
     tcase_add_test(tc, resume_rejects_each_changed_setting);
     tcase_add_test(tc, resume_rolls_forward_an_append_cut_before_iteration);
     tcase_add_test(tc, resume_rejects_a_file_continued_elsewhere);
+    tcase_add_test(tc, resume_rejects_other_format_versions);
     tcase_add_test(tc, resume_rejects_missing_or_corrupt_partial);
     tcase_add_test(tc, create_fails_on_unwritable_path);
     tcase_add_test(tc, calls_reject_bad_arguments);

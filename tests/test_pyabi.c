@@ -8,7 +8,9 @@
 #include "sysmap/chainfile.h"
 #include "sysmap/model.h"
 #include "sysmap/opencl.h"
+#include "sysmap/rng.h"
 #include "sysmap/run.h"
+#include "sysmap/stats.h"
 #include "testutil.h"
 
 static char args[8192];
@@ -51,6 +53,16 @@ START_TEST(ctypes_layout)
     FIELD("Summary", sm_summary_t, wall_s);
     FIELD("Summary", sm_summary_t, evals_per_s);
     FIELD("Summary", sm_summary_t, eval_s);
+    FIELD("Summary", sm_summary_t, drift);
+    FIELD("Summary", sm_summary_t, n_kept);
+    add("RngState", sizeof(sm_rng_state_t));
+    FIELD("RngState", sm_rng_state_t, pos);
+    FIELD("RngState", sm_rng_state_t, has_gauss);
+    FIELD("RngState", sm_rng_state_t, gauss);
+    add("AdditivePosterior", sizeof(sm_additive_posterior_t));
+    FIELD("AdditivePosterior", sm_additive_posterior_t, rss);
+    FIELD("AdditivePosterior", sm_additive_posterior_t, cov_a);
+    FIELD("AdditivePosterior", sm_additive_posterior_t, sigma_median);
     add("Device", sizeof(sm_opencl_device_t));
     FIELD("Device", sm_opencl_device_t, platform);
     FIELD("Device", sm_opencl_device_t, type);

@@ -1,12 +1,13 @@
 /* Whole runs through the library: the additive model against its exact
- * posterior, cancel-and-resume against an uninterrupted run, and resume
- * with different settings. */
+ * posterior, cancel-and-resume and extend against an uninterrupted run,
+ * resume with different settings, an empty posterior and the warnings. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "sysmap/convergence.h"
 #include "sysmap/run.h"
 #include "sysmap/stats.h"
 #include "testutil.h"
@@ -158,6 +159,179 @@ START_TEST(test_bad_configurations)
 }
 END_TEST
 
+static sm_run_t *reference_run(const sm_data_t *data, size_t walkers, size_t steps, size_t burn)
+{
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    cfg.backend = "reference";
+    cfg.n_walkers = walkers;
+    cfg.n_steps = steps;
+    cfg.n_burn = burn;
+    cfg.seed = 2024;
+    sm_run_t *run;
+    ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
+    return run;
+}
+
+static int count_calls(void *user, size_t done, size_t total)
+{
+    size_t *last = user;
+    ck_assert_uint_eq(done, last[0] + 1); /* steps counted across extends */
+    last[0] = done;
+    last[1] = total;
+    return 0;
+}
+
+static void assert_same_bits(const double *a, const double *b, size_t n, const char *what)
+{
+    ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "%s differs", what);
+}
+
+/* execute(40) + extend(15) + extend(10) is execute(65), bit for bit, with
+ * an odd ensemble; the summaries follow. */
+START_TEST(test_extend_is_one_longer_run)
+{
+    const double a[2] = {0.02, -0.01}, b[2] = {0.03, 0.0};
+    sm_data_t *data = make_map(250, 2, a, b);
+    size_t w = 13, d = 5, steps = 65;
+    sm_run_t *whole = reference_run(data, w, steps, 20);
+    ck_assert_int_eq(sm_run_execute(whole, NULL, 0, NULL, NULL), SM_OK);
+
+    sm_run_t *run = reference_run(data, w, 40, 20);
+    sm_rng_state_t rs, want_rs;
+    ck_assert_int_eq(sm_run_extend(run, 5, NULL, NULL), SM_EINVAL); /* not executed */
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "execute it first"));
+    ck_assert_int_eq(sm_run_rng_state(run, &rs), SM_EINVAL);
+    size_t calls[2] = {0, 0};
+    ck_assert_int_eq(sm_run_execute(run, NULL, 0, count_calls, calls), SM_OK);
+    ck_assert_int_eq(sm_run_extend(run, 15, count_calls, calls), SM_OK);
+    ck_assert_uint_eq(calls[1], 55);
+    ck_assert_int_eq(sm_run_extend(run, 0, NULL, NULL), SM_OK); /* nothing more */
+    ck_assert_int_eq(sm_run_extend(run, 10, count_calls, calls), SM_OK);
+    ck_assert_uint_eq(calls[0], steps);
+    ck_assert_uint_eq(sm_run_config(run)->n_steps, steps);
+    ck_assert_uint_eq(sm_run_config(run)->n_burn, 20);
+
+    assert_same_bits(sm_run_chain(run), sm_run_chain(whole), steps * w * d, "chain");
+    assert_same_bits(sm_run_log_prob(run), sm_run_log_prob(whole), steps * w, "log_prob");
+    ck_assert_int_eq(sm_run_rng_state(run, &rs), SM_OK);
+    ck_assert_int_eq(sm_run_rng_state(whole, &want_rs), SM_OK);
+    ck_assert_int_eq(memcmp(rs.key, want_rs.key, sizeof rs.key), 0);
+    ck_assert_int_eq(rs.pos, want_rs.pos);
+    ck_assert_int_eq(rs.has_gauss, want_rs.has_gauss);
+    const sm_summary_t *s = sm_run_summary(run), *sw = sm_run_summary(whole);
+    ck_assert_uint_eq(s->n_kept, steps - 20);
+    assert_same_bits(s->median, sw->median, d, "median");
+    assert_same_bits(s->std, sw->std, d, "std");
+    assert_same_bits(s->autocorr_time, sw->autocorr_time, d, "tau");
+    assert_same_bits(s->drift, sw->drift, d, "drift");
+    assert_same_bits(s->cov_b, sw->cov_b, 4, "cov_b");
+    assert_same_bits(s->acceptance_fraction, sw->acceptance_fraction, w, "acceptance");
+    ck_assert_uint_eq(sm_run_n_warnings(run), sm_run_n_warnings(whole));
+    sm_run_free(run);
+    sm_run_free(whole);
+    sm_data_free(data);
+}
+END_TEST
+
+/* A run that wrote a file is continued with --resume, not extend. */
+START_TEST(test_extend_refuses_a_file_run)
+{
+    const double a[2] = {0.02, -0.01}, b[2] = {0.0, 0.0};
+    sm_data_t *data = make_map(120, 2, a, b);
+    sm_run_t *run = reference_run(data, 12, 12, 3);
+    const char *path = sm_test_tmp_path("extend.h5");
+    ck_assert_int_eq(sm_run_execute(run, path, 0, NULL, NULL), SM_OK);
+    ck_assert_int_eq(sm_run_extend(run, 5, NULL, NULL), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "wrote a run file"));
+    ck_assert_uint_eq(sm_run_config(run)->n_steps, 12);
+    sm_rng_state_t rs;
+    ck_assert_int_eq(sm_run_rng_state(run, &rs), SM_OK);
+    ck_assert_int_eq(sm_run_extend(NULL, 5, NULL, NULL), SM_EINVAL);
+    ck_assert_int_eq(sm_run_rng_state(run, NULL), SM_EINVAL);
+    sm_run_free(run);
+    sm_data_free(data);
+    unlink(path);
+}
+END_TEST
+
+/* n_burn == n_steps: an empty posterior with NaN summaries and a warning;
+ * extending it gives the posterior of the new steps. */
+START_TEST(test_empty_posterior)
+{
+    const double a[2] = {0.02, -0.01}, b[2] = {0.0, 0.0};
+    sm_data_t *data = make_map(120, 2, a, b);
+    sm_run_t *run = reference_run(data, 12, 10, 10);
+    ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
+    const sm_summary_t *s = sm_run_summary(run);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->n_kept, 0);
+    for (size_t k = 0; k < 5; k++) /* a_1 a_2 b_1 b_2 sigma */
+        ck_assert(isnan(s->median[k]) && isnan(s->std[k]) && isnan(s->autocorr_time[k]) &&
+                  isnan(s->ess[k]) && isnan(s->drift[k]));
+    ck_assert(isnan(s->cov_a[0]) && isnan(s->var_b[1]));
+    for (size_t i = 0; i < 12; i++)
+        ck_assert(s->acceptance_fraction[i] >= 0.0 && s->acceptance_fraction[i] <= 1.0);
+    ck_assert_uint_eq(sm_run_n_warnings(run), 1);
+    ck_assert_ptr_nonnull(strstr(sm_run_warning(run, 0), "no post-burn-in steps"));
+    ck_assert_ptr_null(sm_run_warning(run, 1));
+
+    ck_assert_int_eq(sm_run_extend(run, 30, NULL, NULL), SM_OK);
+    s = sm_run_summary(run);
+    ck_assert_uint_eq(s->n_kept, 30);
+    ck_assert(isfinite(s->median[0]) && isfinite(s->drift[0]));
+    for (size_t i = 0; i < sm_run_n_warnings(run); i++)
+        ck_assert_ptr_null(strstr(sm_run_warning(run, i), "no post-burn-in"));
+
+    sm_run_config_t cfg = *sm_run_config(run);
+    cfg.n_burn = cfg.n_steps + 1;
+    sm_run_t *bad;
+    ck_assert_int_eq(sm_run_create(&bad, data, &cfg), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "burn-in (41 steps) is longer than the run"));
+    sm_run_free(run);
+    sm_data_free(data);
+}
+END_TEST
+
+/* Walkers started at 3x the noise level with no burn-in: sigma is still
+ * falling through the whole chain, and the warning names it first. */
+START_TEST(test_burn_in_warning)
+{
+    const double a[2] = {0.02, -0.01}, b[2] = {0.0, 0.0};
+    sm_data_t *data = make_map(400, 2, a, b);
+    size_t w = 16, d = 5;
+    double *init = malloc(w * d * sizeof *init);
+    unsigned long rng = 99UL;
+    for (size_t i = 0; i < w; i++)
+        for (size_t k = 0; k < d; k++)
+            init[i * d + k] = k == 4 ? 0.3 * (1.0 + 0.01 * sm_test_normal(&rng))
+                                     : 0.01 * sm_test_normal(&rng);
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    cfg.backend = "reference";
+    cfg.n_walkers = w;
+    cfg.n_steps = 90;
+    cfg.n_burn = 0;
+    cfg.init = init;
+    sm_run_t *run;
+    ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
+    ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
+    const sm_summary_t *s = sm_run_summary(run);
+    ck_assert_str_eq(sm_run_param_name(run, 4), "sigma");
+    ck_assert_msg(s->drift[4] < -SM_DRIFT_THRESHOLD, "sigma drift %.2f", s->drift[4]);
+    ck_assert_uint_eq(sm_run_n_warnings(run), 1);
+    const char *text = sm_run_warning(run, 0);
+    ck_assert_msg(strncmp(text, "burn-in may be too short: sigma", 31) == 0, "%s", text);
+    char value[32];
+    snprintf(value, sizeof value, "%.1f", fabs(s->drift[4]));
+    ck_assert_msg(strstr(text, value) != NULL, "%s lacks %s", text, value);
+    ck_assert_ptr_nonnull(strstr(text, "run with a longer burn-in"));
+    sm_run_free(run);
+    free(init);
+    sm_data_free(data);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -166,6 +340,10 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_additive_matches_analytic_posterior);
     tcase_add_test(tc, test_cancel_and_resume_is_uninterrupted);
     tcase_add_test(tc, test_bad_configurations);
+    tcase_add_test(tc, test_extend_is_one_longer_run);
+    tcase_add_test(tc, test_extend_refuses_a_file_run);
+    tcase_add_test(tc, test_empty_posterior);
+    tcase_add_test(tc, test_burn_in_warning);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -31,9 +31,10 @@ static void usage(FILE *out)
             "                        and renamed when complete\n"
             "  --model NAME          combined (default), additive or multiplicative\n"
             "  --skew                skew-normal likelihood (adds parameter gamma)\n"
-            "  --walkers W           ensemble size, even and >= 2 n_dim (default 250)\n"
+            "  --walkers W           ensemble size, >= 2 n_dim (default 250)\n"
             "  --steps N             steps including burn-in (default 1500)\n"
-            "  --burn N              burn-in steps left out of the statistics (default 300)\n"
+            "  --burn N              burn-in steps left out of the statistics, at most --steps\n"
+            "                        (default 300); a warning says when it looks too short\n"
             "  --seed S              MT19937 seed, 0..4294967295 (default 42)\n"
             "  --backend NAME        auto (default: opencl when the machine has an OpenCL\n"
             "                        device, else reference), opencl, or reference (GSL, fp64)\n"
@@ -243,6 +244,9 @@ int cli_run(int argc, char **argv)
         if (!args.quiet)
             cli_print_summary(stdout, run, data, cli_input_label(&args.hpx, args.input),
                               args.output);
+        else /* the summary table carries them otherwise */
+            for (size_t i = 0; i < sm_run_n_warnings(run); i++)
+                fprintf(stderr, "sysmap: warning: %s\n", sm_run_warning(run, i));
         rc = cli_input_write_maps(&args.hpx, run, data, pixels, args.output,
                                   args.quiet ? NULL : stdout);
     }

@@ -11,12 +11,13 @@ static int injected(const sm_model_t *m, const sm_data_t *data, size_t i, double
 {
     long a0 = sm_model_a_offset(m), b0 = sm_model_b_offset(m);
     const double *a = sm_data_injected_a(data), *b = sm_data_injected_b(data);
-    if (a != NULL && a0 >= 0 && i >= (size_t)a0 && i < (size_t)a0 + m->n_sys) {
-        *value = a[i - (size_t)a0];
-        return 1;
-    }
+    /* b first: the multiplicative model's one vector (b = a) is named b. */
     if (b != NULL && b0 >= 0 && i >= (size_t)b0 && i < (size_t)b0 + m->n_sys) {
         *value = b[i - (size_t)b0];
+        return 1;
+    }
+    if (a != NULL && a0 >= 0 && i >= (size_t)a0 && i < (size_t)a0 + m->n_sys) {
+        *value = a[i - (size_t)a0];
         return 1;
     }
     return 0;
@@ -66,10 +67,13 @@ void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data, co
         mean += f / (double)c->n_walkers;
     }
     fprintf(out, "\nacceptance fraction: mean %.3f (walkers range %.3f to %.3f)\n", mean, lo, hi);
-    if (s->autocorr_too_short)
+    /* An empty posterior has its own warning below. */
+    if (s->autocorr_too_short && s->n_kept > 0)
         fprintf(out, "warning: the chain is shorter than %.0f autocorrelation times; tau and ESS "
                      "are unreliable, run more steps\n",
                 SM_AUTOCORR_TOL);
+    for (size_t i = 0; i < sm_run_n_warnings(run); i++)
+        fprintf(out, "warning: %s\n", sm_run_warning(run, i));
     fprintf(out, "wall time %.2f s sampling; %.4g log-prob evaluations/s (each over %zu pixels)\n",
             s->wall_s, s->evals_per_s, sm_data_n_pix(data));
 }

@@ -283,8 +283,9 @@ static void map_params(const double *a, size_t s, const sm_model_t *model, size_
         const double *src = in + r * nd;
         double *dst = out + r * nd;
         memcpy(dst, src, nd * sizeof *dst);
+        /* The multiplicative model's one vector is both blocks: map it once. */
         for (size_t q = 0; q < 2; q++)
-            if (blocks[q] >= 0)
+            if (blocks[q] >= 0 && (q == 0 || blocks[1] != blocks[0]))
                 transpose_times(a, s, src + blocks[q], dst + blocks[q]);
     }
 }

@@ -6,9 +6,12 @@
  *            log_prob (steps, W), first axis unlimited, accepted (W,).
  *   /sysmap  the settings (attrs, one per sm_chainfile_meta_t field, plus
  *            basis = "original": chain and summaries are in the original
- *            template basis, and version), param_names, the walkers in the
+ *            template basis, version, and format_version =
+ *            SM_CHAINFILE_FORMAT_VERSION), param_names, the walkers in the
  *            sampling basis for a resume (resume_coords, with attr
- *            resume_iteration = the step they belong to), and the summary.
+ *            resume_iteration = the step they belong to), the summary
+ *            (datasets median, ..., drift; attrs n_kept, ...) and the
+ *            run's warnings (string dataset warnings).
  *
  * Each call opens the file and closes it before returning, as emcee's
  * backend does: between appends (nearly all of a run) the file on disk is
@@ -307,6 +310,8 @@ static sm_status write_sysmap(hid_t file, const sm_chainfile_meta_t *meta)
     if (st == SM_OK)
         st = sm_h5_set_attr_str(g, "version", sm_version());
     if (st == SM_OK)
+        st = sm_h5_set_attr_int(g, "format_version", SM_CHAINFILE_FORMAT_VERSION);
+    if (st == SM_OK)
         st = sm_h5_set_attr_int(g, "resume_iteration", 0);
     if (st == SM_OK)
         st = create_zeros(g, "resume_coords", 2, shape);
@@ -427,12 +432,35 @@ static sm_status reconcile(hid_t mcmc, hid_t sys, const sm_chainfile_t *cf, size
     return st;
 }
 
+/* A file of another format version means other parameters: refused. */
+static sm_status check_format_version(hid_t sys)
+{
+    int64_t version = 1; /* files from before the attribute */
+    sm_status st = SM_OK;
+    if (sm_h5_has_attr(sys, "format_version"))
+        st = sm_h5_get_attr_int(sys, "format_version", &version);
+    if (st != SM_OK || version == SM_CHAINFILE_FORMAT_VERSION)
+        return st;
+    if (version < SM_CHAINFILE_FORMAT_VERSION)
+        return sm_fail(SM_EMISMATCH,
+                       "resume: the file was written by an older sysmap (format version %lld): "
+                       "its multiplicative model set a = 0, this version uses b = a; start a "
+                       "new run",
+                       (long long)version);
+    return sm_fail(SM_EMISMATCH,
+                   "resume: the file was written by a newer sysmap (format version %lld, this "
+                   "one reads %d); resume it with that version or start a new run",
+                   (long long)version, SM_CHAINFILE_FORMAT_VERSION);
+}
+
 static sm_status resume_file(hid_t file, sm_chainfile_t *cf, const sm_chainfile_meta_t *meta)
 {
     hid_t mcmc = H5I_INVALID_HID, sys = H5I_INVALID_HID;
     sm_status st = sm_h5_open_group(file, "mcmc", &mcmc);
     if (st == SM_OK)
         st = sm_h5_open_group(file, "sysmap", &sys);
+    if (st == SM_OK)
+        st = check_format_version(sys);
     if (st == SM_OK)
         st = check_meta(sys, meta);
     if (st == SM_OK)
@@ -740,6 +768,7 @@ static sm_status write_summary(hid_t sys, const sm_chainfile_t *cf, const sm_sum
         {"acceptance_fraction", sum->acceptance_fraction, 1, &w},
         {"autocorr_time", sum->autocorr_time, 1, &d},
         {"ess", sum->ess, 1, &d},
+        {"drift", sum->drift, 1, &d},
     };
     sm_status st = SM_OK;
     /* A model without a or b has no var/cov for it: NULL arrays are left out. */
@@ -755,6 +784,8 @@ static sm_status write_summary(hid_t sys, const sm_chainfile_t *cf, const sm_sum
         st = sm_h5_set_attr_f64(sys, "evals_per_s", sum->evals_per_s);
     if (st == SM_OK)
         st = sm_h5_set_attr_f64(sys, "eval_s", sum->eval_s);
+    if (st == SM_OK)
+        st = sm_h5_set_attr_int(sys, "n_kept", (int64_t)sum->n_kept);
     return st;
 }
 
@@ -768,6 +799,28 @@ sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_summary_t *s
     sm_status st = open_groups(file, H5F_ACC_RDWR, &o);
     if (st == SM_OK)
         st = write_summary(o.sys, file, summary);
+    st = close_groups(file, &o, st);
+    sm_h5_quiet_end(&quiet);
+    return st;
+}
+
+sm_status sm_chainfile_write_warnings(sm_chainfile_t *file, size_t n,
+                                      const char *const *warnings)
+{
+    if (file == NULL || (n > 0 && warnings == NULL))
+        return sm_fail(SM_EINVAL, "sm_chainfile_write_warnings: NULL argument");
+    sm_h5_quiet_t quiet;
+    sm_h5_quiet_begin(&quiet);
+    open_file_t o;
+    sm_status st = open_groups(file, H5F_ACC_RDWR, &o);
+    if (st == SM_OK) {
+        hsize_t dims[1] = {n};
+        hid_t type = sm_h5_str_type();
+        /* Written even when empty: readers tell "no warnings" from "not recorded". */
+        static const char *const none[1] = {""};
+        st = sm_h5_write_dataset(o.sys, "warnings", type, type, 1, dims, n > 0 ? warnings : none);
+        sm_h5_close(type);
+    }
     st = close_groups(file, &o, st);
     sm_h5_quiet_end(&quiet);
     return st;

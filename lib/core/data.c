@@ -374,19 +374,70 @@ const double *sm_data_injected_b(const sm_data_t *data)
     return data->injected_b;
 }
 
+/* numpy's pairwise_sum (loops_utils.h.src) of f(x_i), where f is x itself
+ * or, with square, (x - center)^2: below 8 terms a plain loop; up to
+ * SM_NUMPY_PW_BLOCK eight interleaved accumulators combined as a tree,
+ * then the remainder; above it, halves split at a multiple of 8. The
+ * order of every addition is numpy's, so the result is bit for bit. */
+#define SM_NUMPY_PW_BLOCK 128
+
+static double pw_term(const double *x, size_t i, int square, double center)
+{
+    if (!square)
+        return x[i];
+    double d = x[i] - center;
+    return d * d;
+}
+
+static double pairwise_sum(const double *x, size_t n, int square, double center)
+{
+    if (n < 8) {
+        double res = 0.0;
+        for (size_t i = 0; i < n; i++)
+            res += pw_term(x, i, square, center);
+        return res;
+    }
+    if (n <= SM_NUMPY_PW_BLOCK) {
+        double r[8];
+        for (size_t k = 0; k < 8; k++)
+            r[k] = pw_term(x, k, square, center);
+        size_t i = 8;
+        for (; i < n - n % 8; i += 8)
+            for (size_t k = 0; k < 8; k++)
+                r[k] += pw_term(x, i + k, square, center);
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++)
+            res += pw_term(x, i, square, center);
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(x, n2, square, center) +
+           pairwise_sum(x + n2, n - n2, square, center);
+}
+
+/* np.add.reduce: the identity 0 plus the pairwise sums of consecutive
+ * blocks of `buffer` elements (the whole array when buffer is 0). */
+static double numpy_sum(const double *x, size_t n, size_t buffer, int square, double center)
+{
+    size_t block = buffer == 0 ? n : buffer;
+    double res = 0.0;
+    for (size_t i = 0; i < n; i += block)
+        res += pairwise_sum(x + i, n - i < block ? n - i : block, square, center);
+    return res;
+}
+
+double sm_numpy_std(const double *x, size_t n, size_t buffer)
+{
+    /* numpy's _methods._var and _std: mean = sum / n, sum of (x - mean)^2,
+     * divided by n, square root; each a correctly rounded IEEE operation. */
+    double mean = numpy_sum(x, n, buffer, 0, 0.0) / (double)n;
+    return sqrt(numpy_sum(x, n, buffer, 1, mean) / (double)n);
+}
+
 double sm_data_delta_std(const sm_data_t *data)
 {
-    /* Two passes: the mean first, then squared deviations from it, which
-     * avoids the cancellation of sum(x^2) - N mean^2. */
-    double mean = 0.0, ss = 0.0;
-    for (size_t j = 0; j < data->n_pix; j++)
-        mean += data->delta[j];
-    mean /= (double)data->n_pix;
-    for (size_t j = 0; j < data->n_pix; j++) {
-        double d = data->delta[j] - mean;
-        ss += d * d;
-    }
-    return sqrt(ss / (double)data->n_pix);
+    return sm_numpy_std(data->delta, data->n_pix, 0);
 }
 
 #define FNV_OFFSET UINT64_C(14695981039346656037)

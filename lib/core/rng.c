@@ -151,8 +151,12 @@ void sm_rng_shuffle(sm_rng_t *rng, size_t *x, size_t n)
 double sm_rng_gauss(sm_rng_t *rng)
 {
     if (rng->has_gauss) {
+        /* numpy zeroes the cached value once it is used, and its
+         * get_state() reports that 0.0. */
+        double cached = rng->gauss;
         rng->has_gauss = 0;
-        return rng->gauss;
+        rng->gauss = 0.0;
+        return cached;
     }
     double x1, x2, r2;
     do {

@@ -1,14 +1,20 @@
 /* One inference run: the seeded initial walkers of sys_mapping's run_mcmc
- * (with numpy's RandomState, DESIGN.md), emcee's sampling loop, the run file
- * flushed every few steps, and the summaries in the original basis. */
+ * (with numpy's RandomState), emcee's sampling loop, the run file flushed
+ * every few steps, the summaries in the original basis and the warnings
+ * about them. The generator and sampler outlive execute, so an in-memory
+ * run can be continued (sm_run_extend). */
 #include "sysmap/run.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sysmap/backend.h"
+#include "sysmap/convergence.h"
 #include "sysmap/rng.h"
 #include "sysmap/sampler.h"
 #include "sysmap/stats.h"
@@ -19,6 +25,13 @@
 #define SM_INIT_SIGMA_SCALE 0.1
 #define SM_INIT_GAMMA_SCALE 0.1
 #define SM_PARAM_NAME_LEN 16
+
+/* The sampler's log-prob: the backend, timed, so a run can say how much of
+ * its wall time is the host's own work. */
+typedef struct {
+    sm_backend_t *backend;
+    double seconds;
+} timed_backend_t;
 
 struct sm_run {
     sm_run_config_t cfg;
@@ -31,10 +44,19 @@ struct sm_run {
     char (*names)[SM_PARAM_NAME_LEN];
     const char **name_ptrs;
     double *chain, *log_prob;  /* (n_steps, W, n_dim), (n_steps, W), original basis */
+    size_t cap_steps;          /* steps chain and log_prob have room for */
     /* Summary storage. */
-    double *median, *std, *var_a, *var_b, *cov_a, *cov_b, *acceptance, *tau, *ess;
+    double *median, *std, *var_a, *var_b, *cov_a, *cov_b, *acceptance, *tau, *ess, *drift;
     sm_summary_t summary;
     int have_summary;
+    char **warnings;
+    size_t n_warnings;
+    /* The sampling state after the last step, kept for sm_run_extend. */
+    sm_rng_t *rng;
+    sm_sampler_t *sampler;
+    timed_backend_t timed;
+    int sampled;     /* the last execute or extend completed */
+    int in_memory;   /* ... without a run file */
 };
 
 void sm_run_config_default(sm_run_config_t *cfg)
@@ -63,16 +85,18 @@ static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
                        "%zu used pixels for %zu parameters: the model needs more pixels than "
                        "parameters",
                        n, n_dim);
-    if (cfg->n_walkers % 2 != 0 || cfg->n_walkers < 2 * n_dim)
+    if (cfg->n_walkers < 2 * n_dim)
         return sm_fail(SM_EINVAL,
-                       "%zu walkers: the stretch move needs an even number of at least 2 x "
-                       "n_dim = %zu walkers for the %s%s model with %zu templates",
+                       "%zu walkers: the stretch move needs at least 2 x n_dim = %zu walkers "
+                       "for the %s%s model with %zu templates",
                        cfg->n_walkers, 2 * n_dim, sm_model_name(model->kind),
                        model->skew ? " skew-normal" : "", model->n_sys);
     if (cfg->n_steps == 0)
         return sm_fail(SM_EINVAL, "the number of steps must be at least 1");
-    if (cfg->n_burn >= cfg->n_steps)
-        return sm_fail(SM_EINVAL, "burn-in (%zu steps) must be shorter than the run (%zu steps)",
+    /* n_burn == n_steps is accepted, as emcee does: an empty posterior,
+     * NaN summaries and a warning. */
+    if (cfg->n_burn > cfg->n_steps)
+        return sm_fail(SM_EINVAL, "burn-in (%zu steps) is longer than the run (%zu steps)",
                        cfg->n_burn, cfg->n_steps);
     if (cfg->flush_every == 0)
         return sm_fail(SM_EINVAL, "flush_every must be at least 1 step");
@@ -116,17 +140,19 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
     run->name_ptrs = calloc(d, sizeof *run->name_ptrs);
     run->chain = malloc(cfg->n_steps * w * d * sizeof *run->chain);
     run->log_prob = malloc(cfg->n_steps * w * sizeof *run->log_prob);
+    run->cap_steps = cfg->n_steps;
     run->median = calloc(d, sizeof(double));
     run->std = calloc(d, sizeof(double));
     run->tau = calloc(d, sizeof(double));
     run->ess = calloc(d, sizeof(double));
+    run->drift = calloc(d, sizeof(double));
     run->var_a = calloc(s, sizeof(double));
     run->var_b = calloc(s, sizeof(double));
     run->cov_a = calloc(s * s, sizeof(double));
     run->cov_b = calloc(s * s, sizeof(double));
     run->acceptance = calloc(w, sizeof(double));
     if (!run->names || !run->name_ptrs || !run->chain || !run->log_prob || !run->median || !run->std ||
-        !run->tau || !run->ess || !run->var_a || !run->var_b || !run->cov_a || !run->cov_b ||
+        !run->tau || !run->ess || !run->drift || !run->var_a || !run->var_b || !run->cov_a || !run->cov_b ||
         !run->acceptance) {
         sm_run_free(run);
         return sm_fail(SM_ENOMEM, "out of memory for a chain of %zu steps x %zu walkers x %zu "
@@ -142,6 +168,7 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
         st = sm_basis_apply(run->basis, data, &run->work);
     if (st == SM_OK)
         st = factory(user, run->work, &model, &run->backend);
+    run->timed.backend = run->backend;
     if (st != SM_OK) {
         sm_run_free(run);
         return st;
@@ -150,10 +177,22 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
     return SM_OK;
 }
 
+static void clear_warnings(sm_run_t *run)
+{
+    for (size_t i = 0; i < run->n_warnings; i++)
+        free(run->warnings[i]);
+    free(run->warnings);
+    run->warnings = NULL;
+    run->n_warnings = 0;
+}
+
 void sm_run_free(sm_run_t *run)
 {
     if (run == NULL)
         return;
+    clear_warnings(run);
+    sm_sampler_free(run->sampler);
+    sm_rng_free(run->rng);
     sm_backend_free(run->backend);
     sm_data_free(run->work);
     sm_basis_free(run->basis);
@@ -165,6 +204,7 @@ void sm_run_free(sm_run_t *run)
     free(run->std);
     free(run->tau);
     free(run->ess);
+    free(run->drift);
     free(run->var_a);
     free(run->var_b);
     free(run->cov_a);
@@ -179,13 +219,6 @@ static double now_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
-
-/* The sampler's log-prob: the backend, timed, so a run can say how much of
- * its wall time is the host's own work. */
-typedef struct {
-    sm_backend_t *backend;
-    double seconds;
-} timed_backend_t;
 
 static sm_status backend_log_prob(void *ctx, size_t k, const double *x, double *lp)
 {
@@ -237,38 +270,137 @@ static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)
     meta->param_names = run->name_ptrs;
 }
 
-/* Statistics of the post-burn-in chain, in the original basis. */
-static sm_status summarise(sm_run_t *run, const double *accepted, double wall_s,
-                           double eval_s, double evals)
+/* Appends a printf-formatted warning. */
+static sm_status add_warning(sm_run_t *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static sm_status add_warning(sm_run_t *run, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    char **grown = realloc(run->warnings, (run->n_warnings + 1) * sizeof *grown);
+    if (grown != NULL)
+        run->warnings = grown;
+    if (text == NULL || grown == NULL) {
+        free(text);
+        return SM_FAIL_NOMEM("a warning");
+    }
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    run->warnings[run->n_warnings++] = text;
+    return SM_OK;
+}
+
+/* "x, y and z" of the parameters in order[0..n) and, with values, of their
+ * |drift| with one decimal, into buf. */
+static void drift_list(const sm_run_t *run, const size_t *order, size_t n, int values,
+                       char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        int k;
+        if (values)
+            k = snprintf(buf + used, len - used, "%s%.1f", sep, fabs(run->drift[order[i]]));
+        else
+            k = snprintf(buf + used, len - used, "%s%s", sep, run->names[order[i]]);
+        used += k > 0 ? (size_t)k : 0;
+    }
+}
+
+/* The burn-in warning: parameters whose |drift| exceeds the threshold,
+ * largest first. */
+static sm_status drift_warning(sm_run_t *run)
+{
+    size_t d = run->n_dim, n = 0;
+    size_t *order = malloc(d * sizeof *order);
+    size_t len = d * (SM_PARAM_NAME_LEN + 32) + 1;
+    char *names = malloc(len), *values = malloc(len);
+    sm_status st = order && names && values ? SM_OK : SM_FAIL_NOMEM("the burn-in warning");
+    for (size_t k = 0; k < d && st == SM_OK; k++) {
+        double a = fabs(run->drift[k]);
+        if (!(a > SM_DRIFT_THRESHOLD))
+            continue;
+        size_t i = n++;
+        for (; i > 0 && fabs(run->drift[order[i - 1]]) < a; i--)
+            order[i] = order[i - 1];
+        order[i] = k;
+    }
+    if (st == SM_OK && n > 0) {
+        drift_list(run, order, n, 0, names, len);
+        drift_list(run, order, n, 1, values, len);
+        st = add_warning(run,
+                         "burn-in may be too short: %s %s by %s Monte-Carlo standard errors "
+                         "between the first and last thirds of the post-burn-in chain (more "
+                         "than %.0f); run with a longer burn-in",
+                         names, n == 1 ? "drifts" : "drift", values, SM_DRIFT_THRESHOLD);
+    }
+    free(order);
+    free(names);
+    free(values);
+    return st;
+}
+
+static void fill_nan(double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = NAN;
+}
+
+/* Statistics of the post-burn-in chain, in the original basis; an empty
+ * one (n_burn == n_steps) gives NaN everywhere but the acceptance. */
+static sm_status posterior_stats(sm_run_t *run, int *too_short)
 {
     const sm_run_config_t *c = &run->cfg;
     size_t w = c->n_walkers, d = run->n_dim, s = run->model.n_sys;
     size_t kept = c->n_steps - c->n_burn;
+    if (kept == 0) {
+        double *all[] = {run->median, run->std, run->tau, run->ess, run->drift};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            fill_nan(all[i], d);
+        fill_nan(run->cov_a, s * s);
+        fill_nan(run->cov_b, s * s);
+        *too_short = 1;
+        return SM_OK;
+    }
     const double *post = run->chain + c->n_burn * w * d;
     sm_status st = sm_stats_median(post, kept * w, d, run->median);
     if (st == SM_OK)
         st = sm_stats_param_covariance(post, kept * w, &run->model, run->cov_a, run->cov_b);
-    int too_short = 0;
     if (st == SM_OK)
         st = sm_stats_autocorr_time(post, kept, w, d, SM_AUTOCORR_C, SM_AUTOCORR_TOL, run->tau,
-                                    &too_short);
-    if (st != SM_OK)
-        return sm_fail_context(st, "chain statistics");
+                                    too_short);
+    if (st == SM_OK)
+        st = sm_stats_drift(post, kept, w, d, run->drift);
     for (size_t k = 0; k < d && st == SM_OK; k++) {
         double var;
         st = sm_stats_covariance(post, kept * w, d, k, 1, &var);
         run->std[k] = sqrt(var);
+        run->ess[k] = (double)(kept * w) / run->tau[k];
     }
+    return st;
+}
+
+/* Summary and warnings of the chain as it stands. */
+static sm_status summarise(sm_run_t *run, double wall_s, double evals)
+{
+    const sm_run_config_t *c = &run->cfg;
+    size_t w = c->n_walkers, s = run->model.n_sys;
+    int too_short = 0;
+    sm_status st = posterior_stats(run, &too_short);
     if (st != SM_OK)
         return sm_fail_context(st, "chain statistics");
     for (size_t i = 0; i < s; i++) {
         run->var_a[i] = run->cov_a[i * s + i];
         run->var_b[i] = run->cov_b[i * s + i];
     }
+    const double *accepted = sm_sampler_accepted(run->sampler);
     for (size_t i = 0; i < w; i++)
         run->acceptance[i] = accepted[i] / (double)c->n_steps;
-    for (size_t k = 0; k < d; k++)
-        run->ess[k] = (double)(kept * w) / run->tau[k];
     sm_summary_t *sum = &run->summary;
     sum->median = run->median;
     sum->std = run->std;
@@ -282,112 +414,128 @@ static sm_status summarise(sm_run_t *run, const double *accepted, double wall_s,
     sum->ess = run->ess;
     sum->wall_s = wall_s;
     sum->evals_per_s = wall_s > 0 ? evals / wall_s : 0.0;
-    sum->eval_s = eval_s;
-    run->have_summary = 1;
-    return SM_OK;
+    sum->eval_s = run->timed.seconds;
+    sum->drift = run->drift;
+    sum->n_kept = c->n_steps - c->n_burn;
+    if (sum->n_kept == 0)
+        st = add_warning(run, "no post-burn-in steps: the burn-in (%zu steps) is the whole run, "
+                              "so every posterior summary is NaN; run more steps than the "
+                              "burn-in", c->n_burn);
+    else
+        st = drift_warning(run);
+    run->have_summary = st == SM_OK;
+    return st;
 }
 
-/* Everything execute allocates, released in one place. */
-typedef struct {
-    sm_rng_t *rng;
-    sm_sampler_t *sampler;
-    sm_chainfile_t *file;
-    double *coords_work;
-    timed_backend_t timed;
-} session_t;
-
-static void session_free(session_t *s)
-{
-    sm_chainfile_free(s->file);
-    sm_sampler_free(s->sampler);
-    sm_rng_free(s->rng);
-    free(s->coords_work);
-}
-
-static sm_status fresh_start(sm_run_t *run, session_t *s, const char *out_path,
-                             const sm_chainfile_meta_t *meta)
+static sm_status fresh_start(sm_run_t *run, double *coords_work, sm_chainfile_t **file,
+                             const char *out_path, const sm_chainfile_meta_t *meta)
 {
     const sm_run_config_t *c = &run->cfg;
     if (c->init != NULL)
-        sm_basis_params_to_working(run->basis, &run->model, c->n_walkers, c->init,
-                                   s->coords_work);
+        sm_basis_params_to_working(run->basis, &run->model, c->n_walkers, c->init, coords_work);
     else
-        draw_initial(run, s->rng, s->coords_work);
+        draw_initial(run, run->rng, coords_work);
     /* The walkers are checked before any file exists, so bad initial walkers
      * leave nothing behind. */
-    sm_status st = sm_sampler_set_state(s->sampler, s->coords_work, NULL);
+    sm_status st = sm_sampler_set_state(run->sampler, coords_work, NULL);
     if (st == SM_OK && out_path != NULL)
-        st = sm_chainfile_create(&s->file, out_path, meta);
+        st = sm_chainfile_create(file, out_path, meta);
     return st;
 }
 
 /* Continues a partial file: its chain, walkers, acceptance counts and
  * generator state; *start is the number of complete steps it holds. */
-static sm_status resume_start(sm_run_t *run, session_t *s, const char *out_path,
-                              const sm_chainfile_meta_t *meta, size_t *start)
+static sm_status resume_start(sm_run_t *run, double *coords_work, sm_chainfile_t **file,
+                              const char *out_path, const sm_chainfile_meta_t *meta,
+                              size_t *start)
 {
     size_t w = run->cfg.n_walkers;
     double *lp = malloc(w * sizeof *lp), *accepted = malloc(w * sizeof *accepted);
     sm_rng_state_t rs;
     sm_status st = (lp && accepted) ? SM_OK : SM_FAIL_NOMEM("resume state");
     if (st == SM_OK)
-        st = sm_chainfile_resume(&s->file, out_path, meta, start);
+        st = sm_chainfile_resume(file, out_path, meta, start);
     if (st == SM_OK && *start > 0) {
-        st = sm_chainfile_read_chain(s->file, run->chain, run->log_prob);
+        st = sm_chainfile_read_chain(*file, run->chain, run->log_prob);
         if (st == SM_OK)
-            st = sm_chainfile_read_state(s->file, s->coords_work, lp, accepted, &rs);
+            st = sm_chainfile_read_state(*file, coords_work, lp, accepted, &rs);
         if (st == SM_OK)
-            st = sm_rng_set_state(s->rng, &rs);
+            st = sm_rng_set_state(run->rng, &rs);
         if (st == SM_OK)
-            st = sm_sampler_set_state(s->sampler, s->coords_work, lp);
+            st = sm_sampler_set_state(run->sampler, coords_work, lp);
         if (st == SM_OK)
-            sm_sampler_set_accepted(s->sampler, accepted);
+            sm_sampler_set_accepted(run->sampler, accepted);
     }
     free(lp);
     free(accepted);
     return st;
 }
 
-/* Writes steps [from, to) of the in-memory chain to the file. */
-static sm_status flush(sm_run_t *run, session_t *s, size_t from, size_t to)
+/* Writes steps [from, to) of the in-memory chain to the file, if any. */
+static sm_status flush(sm_run_t *run, sm_chainfile_t *file, size_t from, size_t to)
 {
-    if (s->file == NULL || to == from)
+    if (file == NULL || to == from)
         return SM_OK;
     size_t w = run->cfg.n_walkers, d = run->n_dim;
     sm_rng_state_t rs;
-    sm_rng_get_state(s->rng, &rs);
-    return sm_chainfile_append(s->file, to - from, run->chain + from * w * d,
-                               run->log_prob + from * w, sm_sampler_accepted(s->sampler), &rs,
-                               sm_sampler_coords(s->sampler));
+    sm_rng_get_state(run->rng, &rs);
+    return sm_chainfile_append(file, to - from, run->chain + from * w * d,
+                               run->log_prob + from * w, sm_sampler_accepted(run->sampler), &rs,
+                               sm_sampler_coords(run->sampler));
 }
 
-static sm_status sample(sm_run_t *run, session_t *s, size_t start, sm_progress_fn progress,
-                        void *user, double *wall_s)
+/* Steps [start, cfg.n_steps) into the chain, flushed to file (NULL: none)
+ * every flush_every steps. */
+static sm_status sample(sm_run_t *run, sm_chainfile_t *file, size_t start,
+                        sm_progress_fn progress, void *user, double *wall_s)
 {
     const sm_run_config_t *c = &run->cfg;
     size_t w = c->n_walkers, d = run->n_dim, flushed = start;
     double t0 = now_s();
-    s->timed.seconds = 0.0;
+    run->timed.seconds = 0.0;
     sm_status st = SM_OK;
     for (size_t step = start; step < c->n_steps && st == SM_OK; step++) {
-        st = sm_sampler_step(s->sampler);
+        st = sm_sampler_step(run->sampler);
         if (st != SM_OK)
             return sm_fail_context(st, "step %zu", step + 1);
-        sm_basis_params_to_original(run->basis, &run->model, w, sm_sampler_coords(s->sampler),
+        sm_basis_params_to_original(run->basis, &run->model, w, sm_sampler_coords(run->sampler),
                                     run->chain + step * w * d);
-        memcpy(run->log_prob + step * w, sm_sampler_log_prob(s->sampler), w * sizeof(double));
+        memcpy(run->log_prob + step * w, sm_sampler_log_prob(run->sampler), w * sizeof(double));
         int stop = progress != NULL && progress(user, step + 1, c->n_steps) != 0;
         if (stop || step + 1 == c->n_steps || step + 1 - flushed >= c->flush_every) {
-            st = flush(run, s, flushed, step + 1);
+            st = flush(run, file, flushed, step + 1);
             flushed = step + 1;
         }
         if (st == SM_OK && stop)
-            st = sm_fail(SM_ECANCELLED, "stopped after step %zu of %zu; the file holds every "
-                                        "complete step and --resume continues it",
-                         step + 1, c->n_steps);
+            st = sm_fail(SM_ECANCELLED, "stopped after step %zu of %zu%s", step + 1, c->n_steps,
+                         file != NULL ? "; the file holds every complete step and --resume "
+                                        "continues it"
+                                      : "");
     }
     *wall_s = now_s() - t0;
     return st;
+}
+
+/* Starts a new generator and sampler, replacing those of an earlier execute. */
+static sm_status new_sampler(sm_run_t *run)
+{
+    sm_sampler_free(run->sampler);
+    sm_rng_free(run->rng);
+    run->sampler = NULL;
+    run->rng = NULL;
+    sm_status st = sm_rng_create(&run->rng, run->cfg.seed);
+    if (st == SM_OK)
+        st = sm_sampler_create(&run->sampler, run->cfg.n_walkers, run->n_dim, backend_log_prob,
+                               &run->timed, run->rng);
+    return st;
+}
+
+/* Forgets the results of the last execute or extend. */
+static void reset_results(sm_run_t *run)
+{
+    run->have_summary = 0;
+    run->sampled = 0;
+    clear_warnings(run);
 }
 
 sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
@@ -399,40 +547,116 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
         return sm_fail(SM_EINVAL, "resume needs the output path of the interrupted run");
     const sm_run_config_t *c = &run->cfg;
     size_t w = c->n_walkers, d = run->n_dim, start = 0;
-    session_t s = {0};
-    s.timed.backend = run->backend;
+    sm_chainfile_t *file = NULL;
     sm_chainfile_meta_t meta;
     fill_meta(run, &meta);
-    run->have_summary = 0;
-    sm_status st = sm_rng_create(&s.rng, c->seed);
-    if (st == SM_OK)
-        st = sm_sampler_create(&s.sampler, w, d, backend_log_prob, &s.timed, s.rng);
-    s.coords_work = malloc(w * d * sizeof *s.coords_work);
-    if (st == SM_OK && s.coords_work == NULL)
+    reset_results(run);
+    run->in_memory = out_path == NULL;
+    sm_status st = new_sampler(run);
+    double *coords_work = malloc(w * d * sizeof *coords_work);
+    if (st == SM_OK && coords_work == NULL)
         st = SM_FAIL_NOMEM("walkers");
     if (st == SM_OK && resume)
-        st = resume_start(run, &s, out_path, &meta, &start);
+        st = resume_start(run, coords_work, &file, out_path, &meta, &start);
     if (st == SM_OK && start == 0) {
         /* Nothing to continue (a fresh run, or a partial file with no
          * complete step): start from the initial walkers. */
-        sm_chainfile_free(s.file);
-        s.file = NULL;
-        st = fresh_start(run, &s, out_path, &meta);
+        sm_chainfile_free(file);
+        file = NULL;
+        st = fresh_start(run, coords_work, &file, out_path, &meta);
     }
+    free(coords_work);
     double wall_s = 0.0;
     if (st == SM_OK)
-        st = sample(run, &s, start, progress, user, &wall_s);
+        st = sample(run, file, start, progress, user, &wall_s);
     if (st == SM_OK)
-        st = summarise(run, sm_sampler_accepted(s.sampler), wall_s, s.timed.seconds,
-                       (double)((c->n_steps - start) * w));
-    if (st == SM_OK && s.file != NULL)
-        st = sm_chainfile_write_summary(s.file, &run->summary);
-    if (st == SM_OK && s.file != NULL) {
-        st = sm_chainfile_finish(s.file);
-        s.file = NULL;
+        st = summarise(run, wall_s, (double)((c->n_steps - start) * w));
+    if (st == SM_OK && file != NULL)
+        st = sm_chainfile_write_summary(file, &run->summary);
+    if (st == SM_OK && file != NULL)
+        st = sm_chainfile_write_warnings(file, run->n_warnings,
+                                         (const char *const *)run->warnings);
+    if (st == SM_OK && file != NULL) {
+        st = sm_chainfile_finish(file);
+        file = NULL;
     }
-    session_free(&s);
+    sm_chainfile_free(file);
+    run->sampled = st == SM_OK;
+    if (st != SM_OK)
+        run->have_summary = 0;
     return st;
+}
+
+/* Room for n_steps steps in chain and log_prob. */
+static sm_status reserve_steps(sm_run_t *run, size_t n_steps)
+{
+    size_t w = run->cfg.n_walkers, d = run->n_dim;
+    if (n_steps <= run->cap_steps)
+        return SM_OK;
+    if (n_steps > SIZE_MAX / sizeof(double) / w / d)
+        return sm_fail(SM_EINVAL, "run: %zu steps overflow the chain's size", n_steps);
+    double *chain = realloc(run->chain, n_steps * w * d * sizeof *chain);
+    if (chain == NULL)
+        return sm_fail(SM_ENOMEM, "out of memory for a chain of %zu steps (%.1f MB)", n_steps,
+                       (double)(n_steps * w * d * 8) / 1e6);
+    run->chain = chain;
+    double *lp = realloc(run->log_prob, n_steps * w * sizeof *lp);
+    if (lp == NULL)
+        return SM_FAIL_NOMEM("the log-probabilities of a longer chain");
+    run->log_prob = lp;
+    run->cap_steps = n_steps;
+    return SM_OK;
+}
+
+sm_status sm_run_extend(sm_run_t *run, size_t n_more, sm_progress_fn progress, void *user)
+{
+    if (run == NULL)
+        return sm_fail(SM_EINVAL, "run: NULL");
+    if (!run->sampled)
+        return sm_fail(SM_EINVAL, "run: extend continues a completed run; execute it first "
+                                  "(the last execute or extend did not complete)");
+    if (!run->in_memory)
+        return sm_fail(SM_EINVAL, "run: extend continues an in-memory run (executed without "
+                                  "an output path); this one wrote a run file, so resume the "
+                                  "file with more steps instead");
+    size_t start = run->cfg.n_steps, w = run->cfg.n_walkers;
+    if (n_more > SIZE_MAX - start)
+        return sm_fail(SM_EINVAL, "run: %zu more steps after %zu overflow", n_more, start);
+    sm_status st = reserve_steps(run, start + n_more);
+    if (st != SM_OK)
+        return st;
+    reset_results(run);
+    run->cfg.n_steps = start + n_more;
+    double wall_s = 0.0;
+    st = sample(run, NULL, start, progress, user, &wall_s);
+    if (st == SM_OK)
+        st = summarise(run, wall_s, (double)(n_more * w));
+    if (st != SM_OK) {
+        /* The sampler has moved past step `start`: nothing consistent to
+         * continue from. */
+        run->cfg.n_steps = start;
+        run->have_summary = 0;
+        return st;
+    }
+    run->sampled = 1;
+    return SM_OK;
+}
+
+sm_status sm_run_rng_state(const sm_run_t *run, sm_rng_state_t *out)
+{
+    if (run == NULL || out == NULL)
+        return sm_fail(SM_EINVAL, "sm_run_rng_state: NULL argument");
+    if (!run->sampled)
+        return sm_fail(SM_EINVAL, "run: no generator state before a completed execute");
+    sm_rng_get_state(run->rng, out);
+    return SM_OK;
+}
+
+size_t sm_run_n_warnings(const sm_run_t *run) { return run->n_warnings; }
+
+const char *sm_run_warning(const sm_run_t *run, size_t i)
+{
+    return i < run->n_warnings ? run->warnings[i] : NULL;
 }
 
 const sm_model_t *sm_run_model(const sm_run_t *run) { return &run->model; }

@@ -27,8 +27,8 @@ struct sm_sampler {
     double *accepted;  /* (W,) counts */
     /* Per-step scratch, allocated once. */
     size_t *labels;    /* (W,) split label of each walker */
-    size_t *half;      /* (W/2,) walkers being moved */
-    size_t *other;     /* (W/2,) complementary walkers */
+    size_t *half;      /* ((W+1)/2,) walkers being moved */
+    size_t *other;     /* ((W+1)/2,) complementary walkers */
     double *z, *factor, *proposal, *proposal_lp;
 };
 
@@ -45,13 +45,12 @@ sm_status sm_sampler_create(sm_sampler_t **out, size_t n_walkers, size_t n_dim,
                        "sampler: %zu walkers for %zu parameters; the stretch move needs at "
                        "least 2 x n_dim = %zu walkers",
                        n_walkers, n_dim, 2 * n_dim);
-    if (n_walkers % 2 != 0)
-        return sm_fail(SM_EINVAL, "sampler: the number of walkers must be even, got %zu",
-                       n_walkers);
     sm_sampler_t *s = calloc(1, sizeof *s);
     if (s == NULL)
         return SM_FAIL_NOMEM("sampler");
-    size_t w = n_walkers, h = n_walkers / 2;
+    /* Labels arange(W) % 2: an odd ensemble's halves hold (W+1)/2 and
+     * (W-1)/2 walkers, so the larger bounds both. */
+    size_t w = n_walkers, h = (n_walkers + 1) / 2;
     s->n_walkers = w;
     s->n_dim = n_dim;
     s->log_prob = log_prob;

@@ -16,6 +16,11 @@ extern "C" {
 
 #define SM_PARTIAL_SUFFIX ".partial"
 
+/* Attribute sysmap/format_version of a run file. 1 (files without it): the
+ * multiplicative model fixed a = 0. 2: it ties a = b, one free vector. A
+ * resume refuses any other version, since the parameters mean something else. */
+#define SM_CHAINFILE_FORMAT_VERSION 2
+
 /* Settings of a run; a resume must match all but n_steps. */
 typedef struct {
     size_t n_walkers, n_dim, n_steps, n_burn;
@@ -45,6 +50,10 @@ typedef struct {
     double evals_per_s;                 /* log-prob evaluations per second */
     double eval_s;                      /* of wall_s, seconds in the backend's
                                            evaluations; the rest is the host's */
+    const double *drift;                /* (n_dim,) post-burn-in drift, Monte-Carlo
+                                           standard errors (sysmap/convergence.h) */
+    size_t n_kept;                      /* post-burn-in steps; 0 = empty posterior,
+                                           every statistic NaN */
 } sm_summary_t;
 
 typedef struct sm_chainfile sm_chainfile_t;
@@ -74,7 +83,11 @@ sm_status sm_chainfile_append(sm_chainfile_t *file, size_t n, const double *chai
                               const double *log_prob, const double *accepted,
                               const sm_rng_state_t *rng, const double *coords_work);
 
+/* The summary datasets (sysmap/median, ..., drift) and attributes (n_kept, ...). */
 sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_summary_t *summary);
+/* The run's warnings as the string dataset sysmap/warnings (n,), n may be 0. */
+sm_status sm_chainfile_write_warnings(sm_chainfile_t *file, size_t n,
+                                      const char *const *warnings);
 
 /* Closes and renames PATH.partial to PATH. Releases file in every case
  * (on failure PATH.partial stays); do not free it afterwards. */

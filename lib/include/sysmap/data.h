@@ -38,7 +38,18 @@ sm_status sm_data_set_template_names(sm_data_t *data, const char *const *names);
 /* Injected a and b of a synthetic map, or NULL when the input has none. */
 const double *sm_data_injected_a(const sm_data_t *data);
 const double *sm_data_injected_b(const sm_data_t *data);
-/* Population standard deviation (ddof 0) of delta_g_obs over used pixels. */
+/* np.std(x) (population, ddof 0) of n doubles, bit for bit: numpy's
+ * pairwise summation for the mean and for the squared deviations. Recent
+ * numpy (2.4) sums a contiguous array in one pairwise sum (buffer 0);
+ * older numpy (1.24, Debian 12's python3-numpy) reduces it in consecutive
+ * blocks of its buffer size (buffer SM_NUMPY_LEGACY_BUFFER). The two give
+ * the same bits for n <= 8192 and may differ in the last bit above.
+ * NaN for n = 0. */
+double sm_numpy_std(const double *x, size_t n, size_t buffer);
+#define SM_NUMPY_LEGACY_BUFFER 8192
+
+/* sm_numpy_std of delta_g_obs over used pixels, as numpy 2.4 computes it
+ * (buffer 0): the sigma of the seeded initial walkers. */
 double sm_data_delta_std(const sm_data_t *data);
 /* 64-bit FNV-1a digest of N, S, the used map and templates, so a resumed
  * run can check it continues on the same data. */

@@ -10,6 +10,7 @@
 #include "sysmap/chainfile.h"
 #include "sysmap/data.h"
 #include "sysmap/model.h"
+#include "sysmap/rng.h"
 #include "sysmap/status.h"
 
 #ifdef __cplusplus
@@ -70,7 +71,29 @@ const char *sm_run_param_name(const sm_run_t *run, size_t i);
 const double *sm_run_chain(const sm_run_t *run);
 const double *sm_run_log_prob(const sm_run_t *run);
 const sm_summary_t *sm_run_summary(const sm_run_t *run);
+/* The configuration; after sm_run_extend its n_steps counts every step. */
 const sm_run_config_t *sm_run_config(const sm_run_t *run);
+
+/* Warnings about the last execute or extend (the library never prints):
+ * an empty posterior (n_burn == n_steps) and a burn-in that looks too short
+ * (sysmap/convergence.h). i < sm_run_n_warnings; the text stays valid until
+ * the next execute, extend or free. */
+size_t sm_run_n_warnings(const sm_run_t *run);
+const char *sm_run_warning(const sm_run_t *run, size_t i);
+
+/* Continues an in-memory run (executed with out_path NULL) for n_more
+ * steps from its final walkers, log-probs, acceptance counts and generator
+ * state, as emcee's run_mcmc(None, n_more): the chain is that of one run of
+ * n_steps + n_more steps, bit for bit. Grows the chain (earlier pointers
+ * from sm_run_chain / sm_run_log_prob / sm_run_summary become invalid),
+ * adds n_more to n_steps, keeps n_burn, and recomputes summary and
+ * warnings. SM_EINVAL for a run not executed, executed into a file, or
+ * whose last execute or extend failed. */
+sm_status sm_run_extend(sm_run_t *run, size_t n_more, sm_progress_fn progress, void *user);
+
+/* The generator state after the last step (emcee's
+ * get_last_sample().random_state); SM_EINVAL before a successful execute. */
+sm_status sm_run_rng_state(const sm_run_t *run, sm_rng_state_t *out);
 
 #ifdef __cplusplus
 }

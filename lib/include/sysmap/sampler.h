@@ -19,7 +19,8 @@ typedef struct sm_sampler sm_sampler_t;
 
 #define SM_STRETCH_A 2.0
 
-/* W even and >= 2 n_dim. The sampler draws from rng (not owned). */
+/* W >= 2 n_dim, odd or even (emcee's split labels arange(W) % 2). The
+ * sampler draws from rng (not owned). */
 sm_status sm_sampler_create(sm_sampler_t **out, size_t n_walkers, size_t n_dim,
                             sm_log_prob_fn log_prob, void *ctx, sm_rng_t *rng);
 void sm_sampler_free(sm_sampler_t *sampler);

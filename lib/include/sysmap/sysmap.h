@@ -12,6 +12,7 @@
 #include "sysmap/rng.h"
 #include "sysmap/sampler.h"
 #include "sysmap/stats.h"
+#include "sysmap/convergence.h"
 #include "sysmap/chainfile.h"
 #include "sysmap/run.h"
 #include "sysmap/healpix.h"
