@@ -3,8 +3,11 @@
 A small run on HEALPix maps (so the run file has group maps) is plotted with
 healpy's Mollweide and with the plain projection (--no-healpy); a run on an
 HDF5 input (no maps) gives the corner and trace plots and says why there is
-no weight map; a file that is not a run file is an error. Every PNG must be
-a real, non-blank image.
+no weight map; with --truths INPUT.h5 the corner plot marks the input's
+injected values, drawn by corner.corner when the plotting Python has the
+corner package ($SYSMAP_PYTHON, else this one; the built-in plot otherwise,
+and always with --no-corner); a file that is not a run file is an error.
+Every PNG must be a real, non-blank image.
 
 usage: cli_plot.py SYSMAP_EXE SCRATCH_DIR
 """
@@ -68,11 +71,27 @@ def main():
     with h5py.File(path("map.h5"), "w") as f:
         f["delta_g_obs"] = d[npix // 4:]
         f["templates"] = t[:, npix // 4:]
+        f.attrs["injected_a"] = [0.0, 0.02]   # as d was made above
+        f.attrs["injected_b"] = [0.05, 0.0]
+        f.attrs["injected_sigma"] = 0.1
     plain = path("h5-run.h5")
     subprocess.run([EXE, "run", path("map.h5"), "-o", plain, *RUN], check=True)
     proc = plot(plain, path("nomaps"))
     assert len(proc.stdout.split()) == 2 and "no weight map" in proc.stderr, proc
+    assert "no injected values known" in proc.stderr, proc.stderr
     print("ok  no maps: " + "; ".join(check_png(p) for p in proc.stdout.split()))
+
+    plot_python = os.environ.get("SYSMAP_PYTHON") or sys.executable
+    has_corner = subprocess.run([plot_python, "-c", "import corner"],
+                                capture_output=True).returncode == 0
+    for label, extra in (("built-in", ["--no-corner"]), ("default", [])):
+        proc = plot(plain, path("truths-" + label), "--truths", path("map.h5"), *extra)
+        kind = "corner" if has_corner and not extra else "matplotlib"
+        assert f"drawn with {kind}, truths for a_1, a_2, b_1, b_2, sigma" in proc.stderr, \
+            proc.stderr
+        print(f"ok  --truths, {label} ({kind}): {check_png(proc.stdout.split()[0])}")
+    if not has_corner:
+        print(f"skip corner.corner: the corner package is not installed for {plot_python}")
 
     proc = plot(path("map.fits"), path("bad"), status=1)
     assert "map.fits" in proc.stderr and "sysmap plot" in proc.stderr, proc.stderr

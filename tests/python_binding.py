@@ -3,15 +3,23 @@
 For the same map, seed and settings, sysmap.run_mcmc's chain, log-prob,
 acceptance, medians and covariances equal those in `sysmap run`'s file
 (combined; additive skew-normal in the original basis; multiplicative;
-explicit initial walkers; the OpenCL backend). The statistics functions
-agree with numpy; devices() lists what `sysmap devices` lists; bad
-arguments raise with the library's message.
+explicit initial walkers; the OpenCL backend), and the sampler reads like
+emcee's (get_chain/get_log_prob with discard and thin as emcee's
+HDFBackend slices the same file, the legacy chain/lnprobability, the
+generator state). A continued run (run_mcmc(None, n)) equals one longer run
+and `sysmap run` of that length; seed=None records the seed it drew; odd
+walker counts and an empty posterior (n_burn == n_steps, with its warning)
+work. The statistics functions agree with numpy under sys-mapping's
+conventions; devices() lists what `sysmap devices` lists; bad arguments
+raise with the library's message.
 
 usage: python_binding.py SYSMAP_EXE SCRATCH_DIR   (PYTHONPATH: the build's python/)
 """
 import os
 import subprocess
 import sys
+
+import warnings
 
 import emcee
 import h5py
@@ -48,8 +56,19 @@ def cli_run(name, *args):
 def same_as_cli(label, result, flat, cli_file, burn):
     run = emcee.backends.HDFBackend(cli_file, read_only=True)
     assert np.array_equal(flat, run.get_chain(discard=burn, flat=True)), f"{label}: flat chain"
-    assert np.array_equal(result.chain, run.get_chain()), f"{label}: chain"
-    assert np.array_equal(result.log_prob, run.get_log_prob()), f"{label}: log_prob"
+    assert np.array_equal(result.get_chain(), run.get_chain()), f"{label}: chain"
+    assert np.array_equal(result.get_log_prob(), run.get_log_prob()), f"{label}: log_prob"
+    for kw in (dict(discard=burn, thin=3), dict(discard=1, thin=4, flat=True)):
+        assert np.array_equal(result.get_chain(**kw), run.get_chain(**kw)), (label, kw)
+        assert np.array_equal(result.get_log_prob(**kw), run.get_log_prob(**kw)), (label, kw)
+    assert np.array_equal(result.chain, np.swapaxes(run.get_chain(), 0, 1))
+    assert np.array_equal(result.lnprobability, np.swapaxes(run.get_log_prob(), 0, 1))
+    assert np.array_equal(result.acceptance_fraction, run.accepted / run.iteration)
+    assert result.iteration == run.iteration and result.nwalkers == run.shape[0]
+    state, last = run.random_state, result.get_last_sample()
+    assert state[0] == last.random_state[0] and np.array_equal(state[1], last.random_state[1]) \
+        and tuple(state[2:]) == tuple(last.random_state[2:]), f"{label}: generator state"
+    assert np.array_equal(last.coords, run.get_last_sample().coords)
     with h5py.File(cli_file) as f:
         g = f["sysmap"]
         for key in ("median", "std", "cov_a", "cov_b", "var_a", "var_b", "acceptance_fraction",
@@ -74,14 +93,25 @@ def check_combined(d, t):
     assert np.array_equal(med, res.median)
     np.testing.assert_allclose(med, np.median(flat, axis=0), rtol=1e-15, atol=0)
     cov_a, cov_b = sysmap.get_param_covariance_from_chain(flat, S, "combined")
-    assert np.array_equal(cov_a, res.cov_a) and np.array_equal(cov_b, res.cov_b)
+    np.testing.assert_allclose(cov_a, res.cov_a, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(cov_b, res.cov_b, rtol=1e-14, atol=0)
     np.testing.assert_allclose(cov_a, np.cov(flat[:, :S], rowvar=False), rtol=1e-10)
     np.testing.assert_allclose(cov_b, np.cov(flat[:, S:2 * S], rowvar=False), rtol=1e-10)
     var_a, var_b = sysmap.get_param_variance_from_chain(flat, S, "combined")
     assert np.array_equal(var_a, np.diag(cov_a)) and np.array_equal(var_b, np.diag(cov_b))
-    assert np.array_equal(res.get_chain(discard=10, thin=3, flat=True),
-                          res.chain[10::3].reshape(-1, 2 * S + 1))
-    print("ok  statistics: get_mle_params, get_param_{covariance,variance}_from_chain = numpy")
+    # One template: sys-mapping's np.var (ddof 0), not the summaries' ddof 1.
+    v1, _ = sysmap.get_param_variance_from_chain(flat[:, [0, 2 * S]], 1, "additive")
+    np.testing.assert_allclose(v1, [np.var(flat[:, 0])], rtol=1e-13, atol=0)
+    tau = res.get_autocorr_time(discard=10, thin=2, quiet=True)
+    want = 2 * emcee.autocorr.integrated_time(res.get_chain(discard=10, thin=2), quiet=True)
+    np.testing.assert_allclose(tau, want, rtol=1e-12)
+    try:
+        res.get_autocorr_time()
+        raise AssertionError("a 50-step chain is too short for tol=50")
+    except emcee.autocorr.AutocorrError as e:
+        assert isinstance(e, sysmap.AutocorrError) and "shorter than 50 times" in str(e)
+    print("ok  statistics: get_mle_params, get_param_{covariance,variance}_from_chain = numpy; "
+          "get_autocorr_time = emcee's")
 
 
 def check_other_models(d, t):
@@ -105,7 +135,44 @@ def check_other_models(d, t):
     cli = cli_run("cli-mult", "--model", "multiplicative", "--walkers", "16", "--steps", "30",
                   "--burn", "5", "--init", path("p0.h5"), "--backend", "reference")
     same_as_cli("multiplicative, explicit p0", res, flat, cli, 5)
-    assert np.array_equal(res.cov_a, np.zeros((S, S)))  # DESIGN.md: a block not freed is 0
+    cov_a, cov_b = sysmap.get_param_covariance_from_chain(flat, S, "multiplicative")
+    assert np.array_equal(cov_a, cov_b)  # b = a: one vector
+    np.testing.assert_allclose(cov_b, res.cov_b, rtol=1e-14, atol=0)
+
+
+def check_continue(d, t):
+    """run_mcmc(None, n) continues: the chain of one longer run, and of the CLI."""
+    settings = dict(delta_g_obs=d, delta_t=t, n_walkers=17, n_burn=6, seed=9,
+                    progress=False, backend="reference")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sysmap.SysmapWarning)  # short chains drift
+        _, res = sysmap.run_mcmc(S, n_steps=20, **settings)
+        state = res.run_mcmc(None, 15)
+        res.run_mcmc(res.get_last_sample(), 5)
+        flat, whole = sysmap.run_mcmc(S, n_steps=40, **settings)
+    for name in ("get_chain", "get_log_prob"):
+        assert np.array_equal(getattr(res, name)(), getattr(whole, name)()), name
+    for key in ("acceptance_fraction", "median", "cov_a", "autocorr_time"):
+        assert np.array_equal(getattr(res, key), getattr(whole, key)), key
+    assert res.iteration == 40 and np.array_equal(state.coords, res.get_chain()[34])
+    cli = cli_run("cli-cont", "--walkers", "17", "--steps", "40", "--burn", "6", "--seed", "9",
+                  "--backend", "reference")  # (prints the same drift warning)
+    same_as_cli("17 walkers, 20 + 15 + 5 steps", res, res.get_chain(discard=6, flat=True), cli, 6)
+    try:
+        res.run_mcmc(np.zeros((17, 2 * S + 1)), 5)
+        raise AssertionError("another start accepted")
+    except ValueError as e:
+        assert "last sample only" in str(e)
+    _, drawn = sysmap.run_mcmc(S, n_steps=8, **{**settings, "seed": None})
+    _, again = sysmap.run_mcmc(S, n_steps=8, **{**settings, "seed": drawn.seed})
+    assert np.array_equal(drawn.get_chain(), again.get_chain()) and 0 <= drawn.seed < 2 ** 32
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flat, empty = sysmap.run_mcmc(S, n_steps=6, **settings)
+    assert flat.shape == (0, 2 * S + 1) and empty.n_kept == 0, (flat.shape, empty.n_kept)
+    assert any(issubclass(w.category, sysmap.SysmapWarning) for w in caught), caught
+    print(f"ok  continuation = one longer run = the CLI's; seed=None drew {drawn.seed}; "
+          f"n_burn == n_steps: {caught[0].message}")
 
 
 def check_opencl(d, t):
@@ -139,7 +206,7 @@ def expect(exc, message, fn, *args, **kwargs):
 def check_errors(d, t):
     run = dict(delta_g_obs=d, delta_t=t, progress=False, backend="reference", n_steps=5,
                n_burn=1)
-    expect(sysmap.SysmapError, "15 walkers", sysmap.run_mcmc, S, n_walkers=15, **run)
+    expect(sysmap.SysmapError, "13 walkers", sysmap.run_mcmc, S, n_walkers=13, **run)
     bad = d.copy()
     bad[5] = np.nan
     expect(sysmap.SysmapError, "NaN at pixel 5", sysmap.run_mcmc, S,
@@ -171,6 +238,7 @@ def main():
     d, t = make_map()
     check_combined(d, t)
     check_other_models(d, t)
+    check_continue(d, t)
     check_opencl(d, t)
     check_errors(d, t)
 

@@ -32,7 +32,19 @@ class Summary(ctypes.Structure):        # sm_summary_t (sysmap/chainfile.h)
                 ("var_b", c_double_p), ("cov_a", c_double_p), ("cov_b", c_double_p),
                 ("acceptance_fraction", c_double_p), ("autocorr_time", c_double_p),
                 ("autocorr_too_short", c_int), ("ess", c_double_p), ("wall_s", c_double),
-                ("evals_per_s", c_double), ("eval_s", c_double)]
+                ("evals_per_s", c_double), ("eval_s", c_double), ("drift", c_double_p),
+                ("n_kept", c_size_t)]
+
+
+class RngState(ctypes.Structure):       # sm_rng_state_t (sysmap/rng.h)
+    _fields_ = [("key", c_uint32 * 624), ("pos", c_int), ("has_gauss", c_int),
+                ("gauss", c_double)]
+
+
+class AdditivePosterior(ctypes.Structure):  # sm_additive_posterior_t (sysmap/stats.h)
+    _fields_ = [("n_sys", c_size_t), ("a_ols", c_double_p), ("xtx_inv", c_double_p),
+                ("rss", c_double), ("alpha", c_double), ("beta", c_double),
+                ("cov_a", c_double_p), ("sigma_median", c_double)]
 
 
 class Device(ctypes.Structure):         # sm_opencl_device_t (sysmap/opencl.h)
@@ -76,6 +88,26 @@ _PROTOTYPES = {
     "sm_stats_param_covariance": (c_int, [c_double_p, c_size_t, POINTER(Model), c_double_p,
                                           c_double_p]),
     "sm_opencl_devices": (c_int, [POINTER(POINTER(Device)), POINTER(c_size_t)]),
+    "sm_backend_open": (c_int, [c_char_p, c_char_p, c_char_p, c_void_p, POINTER(Model),
+                                POINTER(c_void_p)]),
+    "sm_backend_free": (None, [c_void_p]),
+    "sm_backend_log_prob": (c_int, [c_void_p, c_size_t, c_double_p, c_double_p]),
+    "sm_stats_covariance": (c_int, [c_double_p, c_size_t, c_size_t, c_size_t, c_size_t,
+                                    c_double_p]),
+    "sm_stats_autocorr_time": (c_int, [c_double_p, c_size_t, c_size_t, c_size_t, c_double,
+                                       c_double, c_double_p, POINTER(c_int)]),
+    "sm_additive_posterior": (c_int, [c_void_p, POINTER(POINTER(AdditivePosterior))]),
+    "sm_additive_posterior_free": (None, [POINTER(AdditivePosterior)]),
+    "sm_run_config": (POINTER(RunConfig), [c_void_p]),
+}
+
+# Calls a library may predate (continuing a run, its generator state, its
+# warnings): set when the loaded library has them; has() tells callers.
+_OPTIONAL = {
+    "sm_run_extend": (c_int, [c_void_p, c_size_t, PROGRESS, c_void_p]),
+    "sm_run_rng_state": (c_int, [c_void_p, POINTER(RngState)]),
+    "sm_run_n_warnings": (c_size_t, [c_void_p]),
+    "sm_run_warning": (c_char_p, [c_void_p, c_size_t]),
 }
 
 _lib = None
@@ -119,12 +151,20 @@ def lib():
     else:
         raise ImportError("sysmap: cannot load libsysmap (set SYSMAP_LIBRARY to its path); tried: "
                           + ("; ".join(errors) if errors else "no candidate found"))
-    for name, (restype, argtypes) in _PROTOTYPES.items():
-        fn = getattr(handle, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
+    for table, required in ((_PROTOTYPES, True), (_OPTIONAL, False)):
+        for name, (restype, argtypes) in table.items():
+            if not required and not hasattr(handle, name):
+                continue
+            fn = getattr(handle, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
     _lib = handle
     return _lib
+
+
+def has(name):
+    """Whether the loaded library exports name (for the _OPTIONAL calls)."""
+    return hasattr(lib(), name)
 
 
 def check(status):

@@ -1,14 +1,24 @@
-"""run_mcmc and the chain statistics of sys_mapping.inference, over libsysmap.
+"""sys-mapping's inference API (sys_mapping.inference) over libsysmap:
+make_log_prob, run_mcmc, run_additive_analytic, get_mle_params,
+get_param_variance_from_chain, get_param_covariance_from_chain; and
+devices().
 
-Every number comes from the C library: the sampler, the medians and the
-covariances. This module only moves arrays across and shapes the results.
+Same names, arguments, defaults and return shapes as sys-mapping 1.1.0, so
+`import sysmap as sys_mapping` runs a sys-mapping script. Every number comes
+from the C library (log-probabilities, the sampler, medians, covariances,
+autocorrelation, the additive posterior); this module moves arrays across,
+applies sys-mapping's conventions (which block is which, ddof) and shapes
+the results.
 """
 import ctypes
-import sys
+import threading
+import weakref
 
 import numpy as np
 
 from . import _lib
+from .contamination import n_free_params
+from .sampler import Progress, Sampler
 
 
 def _f64(a, name, ndim):
@@ -22,108 +32,255 @@ def _ptr(a):
     return a.ctypes.data_as(_lib.c_double_p)
 
 
-def _model(n_sys, model, skew=False):
+def _enc(value):
+    return None if value is None else str(value).encode()
+
+
+def _check_model(model):
     if model not in _lib.MODELS:
         raise ValueError(f"unknown model '{model}' (additive, multiplicative or combined)")
-    return _lib.Model(_lib.MODELS[model], int(bool(skew)), int(n_sys), 1e-6)
 
 
-class RunResult:
-    """What a run gives back, like the seed's emcee sampler plus sysmap's
-    summaries. All values are in the original template basis.
-
-    chain (n_steps, n_walkers, n_dim), log_prob (n_steps, n_walkers),
-    acceptance_fraction (n_walkers,), median, std, autocorr_time, ess
-    (n_dim,), var_a, var_b (n_sys,), cov_a, cov_b (n_sys, n_sys) over the
-    post-burn-in chain (ddof 1), param_names, backend, device, precision,
-    wall_s, evals_per_s, autocorr_too_short, and the run's settings.
-    """
-
-    def get_chain(self, discard=0, thin=1, flat=False):
-        """emcee's EnsembleSampler.get_chain."""
-        c = self.chain[discard::thin]
-        return c.reshape(-1, c.shape[2]) if flat else c
-
-    def get_log_prob(self, discard=0, thin=1, flat=False):
-        """emcee's EnsembleSampler.get_log_prob."""
-        lp = self.log_prob[discard::thin]
-        return lp.reshape(-1) if flat else lp
-
-    def get_autocorr_time(self):
-        return self.autocorr_time
-
-    def __repr__(self):
-        return (f"RunResult({self.model}{' skew' if self.use_skewed else ''}, "
-                f"{self.n_walkers} walkers x {self.n_steps} steps, backend {self.backend} "
-                f"{self.precision})")
+def _model(n_sys, model, skew=False, sigma_min=1e-6):
+    _check_model(model)
+    return _lib.Model(_lib.MODELS[model], int(bool(skew)), int(n_sys), float(sigma_min))
 
 
-class _Progress:
-    """The per-step callback: a progress line on stderr when asked, and the
-    way Ctrl-C reaches the C loop (a non-zero return stops it after the step)."""
-
-    def __init__(self, show):
-        self.show = show
-        self.tty = show and sys.stderr.isatty()
-        self.interrupted = False
-        self.last = -1
-        self.callback = _lib.PROGRESS(self._step)
-
-    def _step(self, _user, done, total):
-        try:
-            # A terminal gets one line redrawn every percent, a file a line
-            # every tenth of the run.
-            mark = (100 if self.tty else 10) * done // total
-            if self.show and mark != self.last:
-                self.last = mark
-                text = f"sysmap: step {done}/{total} ({100 * done // total}%)"
-                end = "\n" if not self.tty or done == total else ""
-                sys.stderr.write(("\r" if self.tty else "") + text + end)
-                sys.stderr.flush()
-            return 0
-        except KeyboardInterrupt:
-            self.interrupted = True
-            return 1
-
-
-def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
-             n_walkers=250, n_steps=1500, n_burn=300, seed=42, progress=True, backend=None,
-             device=None, precision=None, basis="rotated", sigma_min=1e-6, init=None,
-             out=None):
-    """Samples the contamination posterior of a map (sys_mapping.run_mcmc).
-
-    Parameters as the seed's, plus backend ("auto" by default: OpenCL where
-    the machine has a device, else "reference"), device ("N" or "P:D", see
-    devices()), precision ("fp64"/"fp32"), basis (sampling basis, "rotated"
-    or "original"), sigma_min, init (n_walkers, n_dim) initial walkers in
-    the original basis, and out: a run file path (emcee's HDF5 layout, as
-    `sysmap run -o`). The same seed and settings give the chain of
-    `sysmap run` element for element.
-
-    Returns (flat_chain, result): the post-burn-in chain
-    (n_walkers * (n_steps - n_burn), n_dim) and a RunResult.
-    """
-    L = _lib.lib()
+def _map_arrays(n_sys, delta_g_obs, delta_t):
     d = _f64(delta_g_obs, "delta_g_obs", 1)
-    t = _f64(delta_t, "delta_t", 2)
+    t = np.ascontiguousarray(delta_t, dtype=np.float64)
+    if t.ndim == 1 and n_sys == 1:
+        t = t[None, :]
     if t.shape != (n_sys, d.size):
         raise ValueError(f"delta_t: shape {t.shape}, expected (n_sys, n_pix) = "
                          f"({n_sys}, {d.size})")
-    m = _model(n_sys, model, use_skewed)
+    return d, t
+
+
+def _new_data(L, d, t):
+    data = ctypes.c_void_p()
+    _lib.check(L.sm_data_create(ctypes.byref(data), d.size, t.shape[0], _ptr(d), _ptr(t), None))
+    return data
+
+
+def _free_backend(L, backend, data):
+    L.sm_backend_free(backend)
+    L.sm_data_free(data)
+
+
+class LogProb:
+    """sys-mapping's log_prob (make_log_prob), evaluated by libsysmap.
+
+    log_prob(theta) with theta (n_dim,) gives a float; log_prob(thetas) with
+    thetas (k, n_dim) gives (k,) in one batched call (sm_backend_log_prob),
+    whichever vectorize was asked for, so it serves
+    emcee.EnsembleSampler(..., vectorize=True) and plain emcee alike. The
+    value is lnL plus the prior: -inf where sigma <= sigma_min or lnL is not
+    finite. Picklable (the map and settings travel; the receiving process
+    opens its own backend), so emcee's multiprocessing pools work.
+    """
+
+    def __init__(self, n_sys, model, delta_g_obs, delta_t, use_skewed=False, sigma_min=1e-6,
+                 vectorize=False, backend=None, device=None, precision=None):
+        L = _lib.lib()
+        self._d, self._t = _map_arrays(n_sys, delta_g_obs, delta_t)
+        self._model = _model(n_sys, model, use_skewed, sigma_min)
+        _lib.check(L.sm_model_validate(ctypes.byref(self._model)))
+        self.n_sys, self.model, self.use_skewed = int(n_sys), model, bool(use_skewed)
+        self.sigma_min, self.vectorize = float(sigma_min), bool(vectorize)
+        self.n_dim = int(L.sm_model_n_dim(ctypes.byref(self._model)))
+        self._choice = (backend, device, precision)
+        self.args, self.kwargs = [], {}  # emcee's _FunctionWrapper fields (arviz reads args)
+        self._backend = None
+        self._lock = threading.Lock()
+
+    def open(self):
+        """Opens the backend now (otherwise at the first call); errors (an
+        unknown backend, no such device) are raised here."""
+        if self._backend is not None:
+            return self
+        L = _lib.lib()
+        data = _new_data(L, self._d, self._t)
+        be = ctypes.c_void_p()
+        status = L.sm_backend_open(*(_enc(v) for v in self._choice), data,
+                                   ctypes.byref(self._model), ctypes.byref(be))
+        if status != 0:
+            L.sm_data_free(data)
+            _lib.check(status)
+        self._backend = be
+        self._finalizer = weakref.finalize(self, _free_backend, L, be.value, data.value)
+        return self
+
+    def _describe(self, fn):
+        self.open()
+        return fn(self._backend).decode()
+
+    @property
+    def backend(self):
+        """The backend that evaluates: "reference" or "opencl"."""
+        return self._describe(_lib.lib().sm_backend_name)
+
+    @property
+    def device(self):
+        return self._describe(_lib.lib().sm_backend_device)
+
+    @property
+    def precision(self):
+        return self._describe(_lib.lib().sm_backend_precision)
+
+    def __call__(self, theta):
+        x = np.ascontiguousarray(theta, dtype=np.float64)
+        single = x.ndim == 1
+        if single:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.n_dim:
+            raise ValueError(f"theta: shape {np.shape(theta)}, expected ({self.n_dim},) or "
+                             f"(k, {self.n_dim})")
+        self.open()
+        lp = np.empty(x.shape[0])
+        with self._lock:
+            _lib.check(_lib.lib().sm_backend_log_prob(self._backend, x.shape[0], _ptr(x),
+                                                      _ptr(lp)))
+        return float(lp[0]) if single else lp
+
+    def __reduce__(self):
+        return (LogProb, (self.n_sys, self.model, self._d, self._t, self.use_skewed,
+                          self.sigma_min, self.vectorize) + self._choice)
+
+    def __repr__(self):
+        return (f"sysmap.LogProb({self.model}{' skew' if self.use_skewed else ''}, "
+                f"S={self.n_sys}, n_dim={self.n_dim}, {self._d.size} pixels)")
+
+
+def make_log_prob(n_sys, model, delta_g_obs, delta_t, use_skewed=False, sigma_min=1e-6,
+                  vectorize=False, *, backend=None, device=None, precision=None):
+    """Build an emcee-compatible log_prob with the sigma > sigma_min prior
+    (sys_mapping.make_log_prob), evaluated by libsysmap.
+
+    Parameters
+    ----------
+    n_sys : int
+    model : str  ``'additive'``, ``'multiplicative'`` or ``'combined'``
+    delta_g_obs : (n_pix,) observed overdensity
+    delta_t : (n_sys, n_pix) template values
+    use_skewed : bool  skew-normal likelihood (gamma last in theta)
+    sigma_min : float  sigma <= sigma_min has zero probability (-inf)
+    vectorize : bool  accepted for sys-mapping's signature; the returned
+        function takes (n_dim,) -> float and (k, n_dim) -> (k,) either way
+    backend, device, precision : sysmap's choice of evaluator: backend
+        "auto" (None: OpenCL when the machine has a device, else
+        "reference"), "opencl" or "reference"; device "N" or "P:D" (see
+        devices()); precision "fp64" (default where the device has it) or
+        "fp32"
+
+    Returns
+    -------
+    log_prob : LogProb, callable(theta) -> float, callable(thetas (k, n_dim)) -> (k,)
+    n_dim : int
+
+    theta is in the original template basis, sys-mapping's layout:
+    [a, sigma] (additive), [a, sigma] with b = a (multiplicative),
+    [a, b, sigma] (combined), then gamma.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sysmap import make_log_prob
+    >>> rng = np.random.default_rng(0)
+    >>> delta_g = rng.standard_normal(2000) * 0.1
+    >>> delta_t = rng.standard_normal((3, 2000))
+    >>> log_prob, n_dim = make_log_prob(3, "combined", delta_g, delta_t)
+    >>> n_dim  # 3a + 3b + 1sigma = 7
+    7
+    >>> theta0 = np.zeros(n_dim); theta0[-1] = 0.1  # sigma = 0.1
+    >>> round(log_prob(theta0), 6)  # sys-mapping 1.1.0: 1766.1126785247936
+    1766.112679
+    """
+    fn = LogProb(n_sys, model, delta_g_obs, delta_t, use_skewed, sigma_min, vectorize,
+                 backend, device, precision)
+    fn.open()
+    return fn, fn.n_dim
+
+
+def _seed32(seed):
+    """The library's 32-bit seed: seed itself when it fits; None draws fresh
+    entropy and a larger one is reduced, both through numpy's SeedSequence."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
+    seed = int(seed)
+    if seed < 0:
+        raise ValueError(f"seed {seed}: must be non-negative")
+    if seed > 0xFFFFFFFF:
+        return int(np.random.SeedSequence(seed).generate_state(1, dtype=np.uint32)[0])
+    return seed
+
+
+def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
+             n_walkers=250, n_steps=1500, n_burn=300, seed=42, progress=True, vectorize=False,
+             backend=None, device=None, precision=None, basis="rotated", sigma_min=1e-6,
+             init=None, out=None, progress_kwargs=None):
+    """Samples the contamination posterior of a map (sys_mapping.run_mcmc)
+    with libsysmap's emcee-3 sampler (stretch move, a = 2).
+
+    Parameters as sys-mapping's: n_sys, model, delta_g_obs (n_pix,),
+    delta_t (n_sys, n_pix), use_skewed, n_walkers, n_steps (burn-in
+    included), n_burn, seed (None: fresh entropy; the seed used is
+    sampler.seed), progress (a tqdm bar when tqdm is installed, else a line
+    on stderr), vectorize (accepted; evaluation is always batched). sysmap's
+    extras: backend, device, precision (see make_log_prob), basis (sampling
+    basis "rotated" or "original"; results are always in the original
+    basis), sigma_min, init (n_walkers, n_dim) initial walkers in the
+    original basis, out (write the run file, as `sysmap run -o`; such a run
+    cannot be continued in memory), progress_kwargs (for tqdm).
+
+    Initial walkers (without init) are drawn from numpy's legacy
+    RandomState(seed) as N(0, 0.05) for the contamination parameters,
+    std(delta_g_obs) (1 + N(0, 0.1)) for sigma and N(0, 0.1) for gamma; the
+    sampler continues that stream, so a seed gives one chain, the same as
+    `sysmap run --seed` gives (sys-mapping draws p0 from default_rng(seed)
+    and samples with emcee's unseeded generator).
+
+    Returns
+    -------
+    flat_chain : (n_walkers * (n_steps - n_burn), n_dim) post-burn-in samples
+    sampler : Sampler, emcee's EnsembleSampler reading API (get_chain,
+        get_log_prob, acceptance_fraction, get_autocorr_time,
+        get_last_sample, run_mcmc(None, n) to continue, ...) and sysmap's
+        summaries. Library warnings (a burn-in that looks too short, an
+        empty posterior) are issued as SysmapWarning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sysmap import run_mcmc
+    >>> rng = np.random.default_rng(0)
+    >>> delta_g = rng.standard_normal(500) * 0.1
+    >>> delta_t = rng.standard_normal((2, 500))
+    >>> chain, sampler = run_mcmc(
+    ...     n_sys=2, model="additive",
+    ...     delta_g_obs=delta_g, delta_t=delta_t,
+    ...     n_walkers=50, n_steps=200, n_burn=50,
+    ...     progress=False,
+    ... )
+    >>> chain.shape  # (50 walkers * 150 steps, 3 params: a0, a1, sigma)
+    (7500, 3)
+    """
+    del vectorize  # every step evaluates a half-ensemble in one call
+    L = _lib.lib()
+    d, t = _map_arrays(n_sys, delta_g_obs, delta_t)
+    m = _model(n_sys, model, use_skewed, sigma_min)
     cfg = _lib.RunConfig()
     L.sm_run_config_default(ctypes.byref(cfg))
     cfg.model, cfg.skew, cfg.sigma_min = m.kind, m.skew, float(sigma_min)
     cfg.n_walkers, cfg.n_steps, cfg.n_burn = int(n_walkers), int(n_steps), int(n_burn)
-    if not 0 <= int(seed) <= 0xFFFFFFFF:
-        raise ValueError(f"seed {seed}: must be in 0..4294967295")
-    cfg.seed = int(seed)
+    cfg.seed = _seed32(seed)
     if basis not in _lib.BASES:
         raise ValueError(f"unknown basis '{basis}' (rotated or original)")
     cfg.basis = _lib.BASES[basis]
-    keep = []  # byte strings and arrays the C side borrows during the run
+    keep = []  # byte strings and arrays the run borrows for its lifetime
     for field, value in (("backend", backend), ("device", device), ("precision", precision)):
         if value is not None:
-            keep.append(str(value).encode())
+            keep.append(_enc(value))
             setattr(cfg, field, keep[-1])
     if init is not None:
         p0 = _f64(init, "init", 2)
@@ -136,79 +293,184 @@ def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
 
     data, run = ctypes.c_void_p(), ctypes.c_void_p()
     try:
-        _lib.check(L.sm_data_create(ctypes.byref(data), d.size, n_sys, _ptr(d), _ptr(t), None))
+        data = _new_data(L, d, t)
         _lib.check(L.sm_run_create(ctypes.byref(run), data, ctypes.byref(cfg)))
-        prog = _Progress(progress)
-        status = L.sm_run_execute(run, None if out is None else str(out).encode(), 0,
-                                  prog.callback, None)
+        prog = Progress(progress, cfg.n_steps, progress_kwargs)
+        try:
+            status = L.sm_run_execute(run, _enc(out), 0, prog.callback, None)
+        finally:
+            prog.close()
         if prog.interrupted:
-            raise KeyboardInterrupt(_lib.lib().sm_last_error().decode())
+            raise KeyboardInterrupt(L.sm_last_error().decode())
         _lib.check(status)
-        result = _collect(L, run, cfg, model, use_skewed, n_sys)
-    finally:
+    except BaseException:
         L.sm_run_free(run)
         L.sm_data_free(data)
-    return result.get_chain(discard=n_burn, flat=True), result
+        raise
+    log_prob_fn = LogProb(n_sys, model, d, t, use_skewed, sigma_min, False, backend, device,
+                          precision)  # opened on first use only
+    sampler = Sampler(L, run, data, cfg, keep, log_prob_fn,
+                      dict(model=model, use_skewed=bool(use_skewed), n_sys=int(n_sys),
+                           n_burn=int(n_burn), seed=int(cfg.seed), basis=basis))
+    sampler._warn(2)
+    return sampler.get_chain(discard=int(n_burn), flat=True), sampler
 
 
-def _array(ptr, *shape):
-    return np.ctypeslib.as_array(ptr, shape=shape).copy()
+class AnalyticSampler:
+    """sys-mapping's _AnalyticSampler: acceptance_fraction 1, rhat 1,
+    num_divergences 0, ess = n_samples (exact i.i.d. draws), n_samples,
+    n_dim; plus the exact posterior from libsysmap: a_ols (the mean of a),
+    cov_a (its marginal covariance), alpha, beta (sigma^2 ~ InvGamma), rss,
+    sigma_median."""
+
+    def __init__(self, n_samples, n_dim):
+        self.acceptance_fraction = 1.0
+        self.num_divergences = 0
+        self.rhat = 1.0
+        self.ess = float(n_samples)
+        self.n_samples = n_samples
+        self.n_dim = n_dim
 
 
-def _collect(L, run, cfg, model, use_skewed, n_sys):
-    r = RunResult()
-    n_dim = L.sm_model_n_dim(L.sm_run_model(run))
-    w, n = cfg.n_walkers, cfg.n_steps
-    r.chain = _array(L.sm_run_chain(run), n, w, n_dim)
-    r.log_prob = _array(L.sm_run_log_prob(run), n, w)
-    s = L.sm_run_summary(run).contents
-    for name, shape in (("median", (n_dim,)), ("std", (n_dim,)), ("var_a", (n_sys,)),
-                        ("var_b", (n_sys,)), ("cov_a", (n_sys, n_sys)), ("cov_b", (n_sys, n_sys)),
-                        ("acceptance_fraction", (w,)), ("autocorr_time", (n_dim,)),
-                        ("ess", (n_dim,))):
-        setattr(r, name, _array(getattr(s, name), *shape))
-    r.autocorr_too_short = bool(s.autocorr_too_short)
-    r.wall_s, r.evals_per_s = s.wall_s, s.evals_per_s
-    r.param_names = [L.sm_run_param_name(run, i).decode() for i in range(n_dim)]
-    be = L.sm_run_backend(run)
-    r.backend = L.sm_backend_name(be).decode()
-    r.device = L.sm_backend_device(be).decode()
-    r.precision = L.sm_backend_precision(be).decode()
-    r.model, r.use_skewed, r.n_sys = model, bool(use_skewed), n_sys
-    r.n_walkers, r.n_steps, r.n_burn, r.seed = w, n, cfg.n_burn, cfg.seed
-    return r
+def run_additive_analytic(n_sys, *, delta_g_obs, delta_t, n_samples=100_000, seed=42):
+    """Draws the exact posterior of the additive model
+    (sys_mapping.run_additive_analytic): with flat priors on a and sigma,
+    sigma^2 ~ InvGamma(alpha = (N - S - 1)/2, beta = RSS/2) and
+    a | sigma^2 ~ N(a_ols, sigma^2 (X^T X)^-1), X = delta_t^T.
+
+    a_ols, (X^T X)^-1, alpha and beta come from libsysmap
+    (sm_additive_posterior); the draws from numpy's
+    Generator(default_rng(seed)): sigma first, then a. They differ from
+    sys-mapping's draws (JAX's PRNG stream) but have the same distribution.
+    The library needs N > S + 3 pixels (a finite covariance of a).
+
+    Returns
+    -------
+    flat_chain : (n_samples, n_sys + 1), layout [a_1..a_S, sigma]
+    sampler : AnalyticSampler
+    """
+    d = _f64(delta_g_obs, "delta_g_obs", 1)
+    rng = np.random.default_rng(seed)
+    n_samples = int(n_samples)
+    if n_sys == 0:
+        # sigma alone: RSS = d.d (nothing for the library to solve).
+        alpha = max((d.size - 1) / 2.0, 1e-3)
+        sigma = np.sqrt(0.5 * float(d @ d) / rng.gamma(alpha, 1.0, n_samples))
+        return sigma[:, None], AnalyticSampler(n_samples, 1)
+    L = _lib.lib()
+    d, t = _map_arrays(n_sys, d, delta_t)
+    data = _new_data(L, d, t)
+    post = ctypes.POINTER(_lib.AdditivePosterior)()
+    try:
+        _lib.check(L.sm_additive_posterior(data, ctypes.byref(post)))
+        p = post.contents
+        s = int(p.n_sys)
+        a_ols = np.ctypeslib.as_array(p.a_ols, shape=(s,)).copy()
+        xtx_inv = np.ctypeslib.as_array(p.xtx_inv, shape=(s, s)).copy()
+        cov_a = np.ctypeslib.as_array(p.cov_a, shape=(s, s)).copy()
+        alpha, beta, rss, sigma_median = p.alpha, p.beta, p.rss, p.sigma_median
+    finally:
+        L.sm_additive_posterior_free(post)
+        L.sm_data_free(data)
+    sigma = np.sqrt(beta / rng.gamma(alpha, 1.0, n_samples))
+    # a = a_ols + sigma C z with C C^T = (X^T X)^-1.
+    chol = np.linalg.cholesky(xtx_inv)
+    a = a_ols + sigma[:, None] * (rng.standard_normal((n_samples, s)) @ chol.T)
+    smp = AnalyticSampler(n_samples, s + 1)
+    smp.a_ols, smp.cov_a, smp.alpha, smp.beta = a_ols, cov_a, alpha, beta
+    smp.rss, smp.sigma_median = rss, sigma_median
+    return np.column_stack([a, sigma]), smp
 
 
 def get_mle_params(flat_chain):
-    """Posterior median of a flat chain (n_samples, n_dim), numpy's np.median."""
+    """Return the posterior median as a robust point estimate
+    (sys_mapping.get_mle_params): np.median(flat_chain, axis=0), computed by
+    libsysmap (sm_stats_median).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sysmap import get_mle_params
+    >>> rng = np.random.default_rng(0)
+    >>> flat_chain = rng.standard_normal((5000, 4))  # mock chain
+    >>> theta_hat = get_mle_params(flat_chain)
+    >>> theta_hat.shape
+    (4,)
+    """
     f = _f64(flat_chain, "flat_chain", 2)
     out = np.empty(f.shape[1])
     _lib.check(_lib.lib().sm_stats_median(_ptr(f), f.shape[0], f.shape[1], _ptr(out)))
     return out
 
 
+def _cov_block(f, col, k):
+    """sys-mapping's estimator of one (k, k) block: np.cov (ddof 1) for
+    k > 1, np.var (ddof 0) for k = 1; the library computes the ddof-1
+    covariance and the ddof-0 one is rescaled from it."""
+    n = f.shape[0]
+    if n < 2:  # numpy's answers: nan for ddof 1, 0 for the variance of one sample
+        return np.full((k, k), np.nan if k > 1 or n == 0 else 0.0)
+    cov = np.empty((k, k))
+    _lib.check(_lib.lib().sm_stats_covariance(_ptr(f), n, f.shape[1], col, k, _ptr(cov)))
+    return cov if k > 1 else cov * ((n - 1) / n)
+
+
 def get_param_covariance_from_chain(flat_chain, n_sys, model):
-    """cov_a, cov_b (n_sys, n_sys), ddof 1, of a flat chain in the model's
-    layout ([a, b, sigma(, gamma)]); a block the model does not free is zero.
-    (The seed returns cov(b) as cov_a for the multiplicative model and ddof 0
-    for one template; sysmap follows DESIGN.md: zeros and ddof 1.)"""
-    L = _lib.lib()
+    """cov_a, cov_b (n_sys, n_sys): the posterior covariance of the
+    contamination parameters (sys_mapping.get_param_covariance_from_chain),
+    with its conventions:
+
+    - a is columns [0, n_sys); b is columns [n_sys, 2 n_sys) (combined), a
+      itself (multiplicative: b = a, so cov_b = cov_a), or zero (additive:
+      cov_b all zeros);
+    - n_sys > 1: np.cov, ddof 1; n_sys = 1: np.var, ddof 0.
+
+    Computed by libsysmap (sm_stats_covariance); agrees with sys-mapping to
+    1e-12 relative (tests/parity_sys_mapping.py). Note that a run's own
+    summaries (sampler.cov_a, the run file) use ddof 1 throughout.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sysmap import get_param_covariance_from_chain
+    >>> rng = np.random.default_rng(0)
+    >>> n_sys, n_samples = 3, 2000
+    >>> flat_chain = rng.standard_normal((n_samples, 2 * n_sys + 1)) * 0.01
+    >>> cov_a, cov_b = get_param_covariance_from_chain(flat_chain, n_sys, "combined")
+    >>> cov_a.shape
+    (3, 3)
+    """
     f = _f64(flat_chain, "flat_chain", 2)
-    m = _model(n_sys, model)
-    n_cont = L.sm_model_n_cont(ctypes.byref(m))
-    extra = f.shape[1] - n_cont - 1
-    if extra not in (0, 1):
+    _check_model(model)
+    n_cont = n_free_params(n_sys, model)
+    if f.shape[1] < n_cont:
         raise ValueError(f"flat_chain: {f.shape[1]} columns, but the {model} model with "
                          f"{n_sys} templates has {n_cont + 1} (or {n_cont + 2} with gamma)")
-    m.skew = extra
-    cov_a, cov_b = np.empty((n_sys, n_sys)), np.empty((n_sys, n_sys))
-    _lib.check(L.sm_stats_param_covariance(_ptr(f), f.shape[0], ctypes.byref(m), _ptr(cov_a),
-                                           _ptr(cov_b)))
+    cov_a = _cov_block(f, 0, n_sys)
+    if model == "combined":
+        cov_b = _cov_block(f, n_sys, n_sys)
+    elif model == "multiplicative":
+        cov_b = cov_a.copy()
+    else:
+        cov_b = np.zeros((n_sys, n_sys))
     return cov_a, cov_b
 
 
 def get_param_variance_from_chain(flat_chain, n_sys, model):
-    """var_a, var_b (n_sys,): the diagonals of get_param_covariance_from_chain."""
+    """var_a, var_b (n_sys,): the diagonals of get_param_covariance_from_chain
+    (sys_mapping.get_param_variance_from_chain; same conventions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sysmap import get_param_variance_from_chain
+    >>> rng = np.random.default_rng(0)
+    >>> n_sys, n_samples = 3, 2000
+    >>> flat_chain = rng.standard_normal((n_samples, 2 * n_sys + 1)) * 0.01
+    >>> var_a, var_b = get_param_variance_from_chain(flat_chain, n_sys, "combined")
+    >>> var_a.shape
+    (3,)
+    """
     cov_a, cov_b = get_param_covariance_from_chain(flat_chain, n_sys, model)
     return np.diag(cov_a).copy(), np.diag(cov_b).copy()
 
@@ -236,3 +498,4 @@ def devices():
         return out
     finally:
         _lib.free(ptr)
+

@@ -2,7 +2,11 @@
 
 Writes, next to RUN.h5 unless -o DIR is given:
   RUN-corner.png   corner plot of a, b, sigma (and gamma) over the
-                   post-burn-in chain, original template basis;
+                   post-burn-in chain, original template basis: corner.corner
+                   when the corner package is installed (--no-corner: the
+                   built-in matplotlib one), with the injected values as
+                   truths when the run file, or the input map named by
+                   --truths, has them (injected_a, injected_b, injected_sigma);
   RUN-trace.png    every parameter's trace and the log-probability for a
                    subset of walkers, the burn-in shaded;
   RUN-weights.png  the systematic weight map 1/(1 + b.t) at the posterior
@@ -19,6 +23,24 @@ import h5py
 import numpy as np
 
 
+def _injected(attrs):
+    """Injected values of a synthetic map (HDF5 attributes), by parameter name."""
+    out = {}
+    for key, prefix in (("injected_a", "a_"), ("injected_b", "b_")):
+        if key in attrs:
+            out.update({f"{prefix}{i + 1}": float(v)
+                        for i, v in enumerate(np.atleast_1d(attrs[key]))})
+    if "injected_sigma" in attrs:
+        out["sigma"] = float(np.asarray(attrs["injected_sigma"]).reshape(-1)[0])
+    return out
+
+
+def truths_from(path):
+    """The injected values an HDF5 input map (sysmap run's INPUT.h5) records."""
+    with h5py.File(path, "r") as f:
+        return _injected(f.attrs)
+
+
 def _load(path):
     with h5py.File(path, "r") as f:
         if "mcmc" not in f or "sysmap" not in f:
@@ -28,6 +50,7 @@ def _load(path):
                "names": [n.decode() if isinstance(n, bytes) else str(n)
                          for n in f["sysmap/param_names"][...]],
                "n_burn": int(f["sysmap"].attrs["n_burn"]),
+               "truths": _injected(f["sysmap"].attrs),
                "title": f"{f['sysmap'].attrs['model']} model, {it} steps x "
                         f"{f['mcmc'].attrs['nwalkers']} walkers"}
         if "maps" in f:
@@ -40,9 +63,33 @@ def _load(path):
     return run
 
 
-def corner(plt, run, out, dpi):
+def _truth_list(run):
+    t = [run["truths"].get(n) for n in run["names"]]
+    return t if any(v is not None for v in t) else None
+
+
+def corner(plt, run, out, dpi, use_corner=True):
+    """corner.corner when installed (and use_corner), else a matplotlib one;
+    injected values, where known, as truths."""
     flat = run["chain"][run["n_burn"]:].reshape(-1, run["chain"].shape[2])
     names, n = run["names"], flat.shape[1]
+    truths = _truth_list(run)
+    title = (f"posterior, original template basis\n{run['title']}, "
+             f"{flat.shape[0]} post-burn-in samples"
+             + ("; injected values in blue" if truths else ""))
+    cc = None
+    if use_corner:
+        try:
+            import corner as cc
+        except ImportError:
+            cc = None
+    if cc is not None:
+        fig = cc.corner(flat, labels=names, truths=truths, quantiles=[0.16, 0.5, 0.84],
+                        show_titles=True, title_fmt=".3g", title_kwargs={"fontsize": 8})
+        fig.suptitle(title, fontsize=10, y=1.02)
+        fig.savefig(out, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        return "corner"
     size = min(1.7 * n, 20)
     fig, axes = plt.subplots(n, n, figsize=(size, size), squeeze=False)
     q = np.percentile(flat, [16, 50, 84], axis=0)
@@ -55,13 +102,17 @@ def corner(plt, run, out, dpi):
             if i == j:
                 ax.hist(flat[:, i], bins=40, histtype="step", color="k")
                 for v, ls in zip(q[:, i], ("--", "-", "--")):
-                    ax.axvline(v, color="C0", ls=ls, lw=1)
+                    ax.axvline(v, color="C3", ls=ls, lw=1)
+                if truths and truths[i] is not None:
+                    ax.axvline(truths[i], color="#4682b4", lw=1.5)
                 ax.set_title(f"{names[i]} = {q[1, i]:.4g} "
                              f"+{q[2, i] - q[1, i]:.2g} -{q[1, i] - q[0, i]:.2g}", fontsize=8)
                 ax.set_yticks([])
             else:
                 ax.hist2d(flat[:, j], flat[:, i], bins=40, cmap="Greys")
-                ax.plot(q[1, j], q[1, i], "+", color="C0")
+                ax.plot(q[1, j], q[1, i], "+", color="C3")
+                if truths and truths[i] is not None and truths[j] is not None:
+                    ax.plot(truths[j], truths[i], "s", color="#4682b4", ms=4)
             if i == n - 1:
                 ax.set_xlabel(names[j])
             else:
@@ -71,10 +122,10 @@ def corner(plt, run, out, dpi):
             elif j > 0:
                 ax.set_yticklabels([])
             ax.tick_params(labelsize=6)
-    fig.suptitle(f"posterior, original template basis\n{run['title']}, "
-                 f"{flat.shape[0]} post-burn-in samples", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
+    return "matplotlib"
 
 
 def trace(plt, run, out, dpi, n_walkers):
@@ -147,6 +198,11 @@ def main(argv=None):
     ap.add_argument("--dpi", type=int, default=100)
     ap.add_argument("--no-healpy", action="store_true",
                     help="plain projection even when healpy is installed")
+    ap.add_argument("--no-corner", action="store_true",
+                    help="the built-in corner plot even when the corner package is installed")
+    ap.add_argument("--truths", metavar="INPUT.h5",
+                    help="the run's HDF5 input map: its injected_a, injected_b, injected_sigma "
+                         "are drawn as truths (when the run file records none)")
     args = ap.parse_args(argv)
     import matplotlib
     matplotlib.use("Agg")
@@ -156,11 +212,17 @@ def main(argv=None):
     except (OSError, KeyError, ValueError) as e:
         print(f"sysmap plot: {args.run}: {e}", file=sys.stderr)
         return 1
+    if args.truths and not run["truths"]:
+        try:
+            run["truths"] = truths_from(args.truths)
+        except OSError as e:
+            print(f"sysmap plot: --truths {args.truths}: {e}", file=sys.stderr)
+            return 1
     outdir = args.outdir or os.path.dirname(os.path.abspath(args.run))
     os.makedirs(outdir, exist_ok=True)
     stem = os.path.join(outdir, os.path.splitext(os.path.basename(args.run))[0])
     written = [stem + "-corner.png", stem + "-trace.png"]
-    corner(plt, run, written[0], args.dpi)
+    kind = corner(plt, run, written[0], args.dpi, not args.no_corner)
     trace(plt, run, written[1], args.dpi, args.walkers)
     if "maps" in run:
         written.append(stem + "-weights.png")
@@ -170,6 +232,9 @@ def main(argv=None):
               "no weight map", file=sys.stderr)
     for p in written:
         print(p)
+    print(f"sysmap plot: corner plot drawn with {kind}"
+          + (f", truths for {', '.join(k for k in run['names'] if k in run['truths'])}"
+             if _truth_list(run) else ", no injected values known"), file=sys.stderr)
     return 0
 
 
