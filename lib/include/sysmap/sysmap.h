@@ -13,6 +13,7 @@
 #include "sysmap/sampler.h"
 #include "sysmap/stats.h"
 #include "sysmap/convergence.h"
+#include "sysmap/sizes.h"
 #include "sysmap/chainfile.h"
 #include "sysmap/run.h"
 #include "sysmap/healpix.h"
