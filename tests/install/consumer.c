@@ -1,4 +1,4 @@
-/* Uses the installed library: one log-probability on a two-pixel map. */
+/* Uses the installed library: one log-probability on a three-pixel map. */
 #include <math.h>
 #include <stdio.h>
 
