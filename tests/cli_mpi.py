@@ -6,17 +6,26 @@ device lost mid-run, bad per-rank options, a bad input on rank 0) ends every
 rank with a non-zero status and a message naming the rank, leaves no
 complete output file, and does not hang.
 
+options: a bad option or --help on one rank of an MPMD launch, on every rank,
+options refuted before the input is read, ranks in different precisions:
+one message, printed once, every rank non-zero (2, or 1 for precisions).
+signals: SIGTERM to mpirun, or to rank 1 alone, mid-run: the partial file
+holds every complete step (nothing flushed before), the ranks exit 130,
+and --resume continues to the uninterrupted 1-rank chain.
+
 Allowed accept/reject ties between the 1- and 2-rank chains: 0. The
 log-probabilities differ by a few ulp at most (summation order), so a tie
 needs a margin below ~1e-11 of an accept/reject draw: expected count over
 these chains ~1e-8. A difference is reported with its step and walker.
 
-usage: cli_mpi.py SYSMAP_EXE MPIEXEC SCRATCH_DIR chains|failures
+usage: cli_mpi.py SYSMAP_EXE MPIEXEC SCRATCH_DIR chains|failures|options|signals
 """
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -41,17 +50,23 @@ def plain(out, *extra):
                           text=True, timeout=TIMEOUT)
 
 
-def mpirun(out, *extra, n=2, rank1_env=None, keep=False):
-    """2 ranks of `sysmap run`; rank1_env: environment of rank 1 only."""
+def mpirun(out, *extra, n=2, rank1_env=None, rank1_args=(), keep=False):
+    """2 ranks of `sysmap run`; rank1_env, rank1_args: environment and
+    further options of rank 1 only (an MPMD launch)."""
     if not keep:
         clean(out)
     args = [EXE, "run", "-o", out, *COMMON, *extra]
-    if rank1_env is None:
+    if rank1_env is None and not rank1_args:
         cmd = [MPIEXEC, "-n", str(n), *WRAP, *args]
     else:
-        env = [x for k, v in rank1_env.items() for x in ("-x", f"{k}={v}")]
-        cmd = [MPIEXEC, "-n", "1", *WRAP, *args, ":", "-n", "1", *env, *WRAP, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+        env = [x for k, v in (rank1_env or {}).items() for x in ("-x", f"{k}={v}")]
+        cmd = [MPIEXEC, "-n", "1", *WRAP, *args, ":", "-n", "1", *env, *WRAP, *args,
+               *rank1_args]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"hang: {' '.join(cmd)} still running after {TIMEOUT} s: "
+                             f"{e.stderr}") from None
 
 
 def rank_status(proc, n=2):
@@ -79,10 +94,18 @@ def same_chain(ref_path, got_path, label):
     return attrs
 
 
-def expect_failure(label, proc, out, message, partial=False):
-    assert proc.returncode != 0, f"{label}: mpirun status 0: {proc.stderr}"
-    assert all(s != 0 for s in rank_status(proc)), f"{label}: {rank_status(proc)}: {proc.stderr}"
+def expect_failure(label, proc, out, message, partial=False, status=None):
+    """status: every rank's own exit status, all reported (options())."""
+    if status is None:
+        assert proc.returncode != 0, f"{label}: mpirun status 0: {proc.stderr}"
+        assert all(s != 0 for s in rank_status(proc)), \
+            f"{label}: {rank_status(proc)}: {proc.stderr}"
+    else:
+        assert rank_status(proc) == [status] * 2, \
+            f"{label}: ranks exit {rank_status(proc)}, expected {status}: {proc.stderr}"
     assert message in proc.stderr, f"{label}: '{message}' not in {proc.stderr!r}"
+    said = [x for x in proc.stderr.splitlines() if "sysmap" in x and "sysmap-rank" not in x]
+    assert len(said) == 1, f"{label}: not one message: {proc.stderr!r}"
     assert not os.path.exists(out), f"{label}: {out} left behind"
     assert os.path.exists(out + ".partial") == partial, f"{label}: partial file"
     line = next(x for x in proc.stderr.splitlines() if message in x)
@@ -186,6 +209,113 @@ def failures():
     print("ok  without mpirun: --rank-weights 1,3 is refused")
 
 
+def options():
+    p = path
+    out = p("opts.h5")
+    # Open MPI 4 would kill the other ranks (and their status lines) once
+    # one exits non-zero; here every rank must end by itself and report its
+    # own status (mpirun then returns 0: the per-rank statuses are checked).
+    os.environ["OMPI_MCA_orte_abort_on_non_zero_status"] = "0"
+    expect_failure("bad --walkers on rank 1 (MPMD)", mpirun(out, rank1_args=["--walkers", "bad"]),
+                   out, "sysmap run: rank 1 of 2: --walkers expects a non-negative integer",
+                   status=2)
+    expect_failure("unknown option on rank 1 (MPMD)", mpirun(out, rank1_args=["--walkerz", "8"]),
+                   out, "rank 1 of 2: unknown option --walkerz", status=2)
+    expect_failure("--help on rank 1 only (MPMD)", mpirun(out, rank1_args=["--help"]), out,
+                   "rank 1 of 2: --help on some ranks only", status=2)
+    expect_failure("bad --walkers on every rank", mpirun(out, "--walkers", "bad"), out,
+                   "rank 0 of 2 (and 1 more rank): --walkers expects", status=2)
+    proc = mpirun(out, "--help")
+    assert proc.returncode == 0 and rank_status(proc) == [0, 0], proc.stderr
+    assert proc.stdout.count("usage: sysmap run") == 1, proc.stdout
+    print("ok  --help on every rank: the usage once, every rank exits 0")
+
+    # Refuted before the input is read: the input does not even exist.
+    missing = p("missing.h5")
+    for extra, message in ((["--walkers", "5"], "5 walkers: the stretch move needs at least "
+                                                "2 x n_dim = 6 walkers"),
+                           (["--steps", "5", "--burn", "6"], "burn-in (6 steps) is longer"),
+                           (["--flush-every", "0"], "flush_every must be at least 1")):
+        expect_failure(f"{' '.join(extra)} before the load", mpirun(out, missing, *extra), out,
+                       f"rank 0 of 2 (and 1 more rank): {message}", status=1)
+        proc = plain(out, missing, *extra)
+        assert proc.returncode == 1 and message in proc.stderr \
+            and "missing.h5" not in proc.stderr, proc.stderr
+    print("ok  without mpirun: the same options are refused before the load")
+
+    expect_failure("fp64 on rank 0, fp32 on rank 1",
+                   mpirun(out, "--backend", "opencl", "--precision", "fp64",
+                          rank1_args=["--precision", "fp32"]), out,
+                   "different precisions (fp64 on rank 0; fp32 on rank 1)", status=1)
+    proc = mpirun(out, "--backend", "opencl", "--precision", "fp64", "--allow-mixed-precision",
+                  rank1_args=["--precision", "fp32"])
+    assert proc.returncode == 0, proc.stderr
+    assert load(out)[2]["precision"] == "mixed"
+    print("ok  --allow-mixed-precision: fp64 and fp32 ranks run; the file says 'mixed'")
+
+
+LONG = ["--walkers", "32", "--steps", "800", "--burn", "10", "--backend", "reference",
+        "--flush-every", "100000", "--quiet"]
+
+
+def interrupt(label, ref, kill_rank1):
+    """Stops a 2-rank run 0.3 s into its sampling (SIGTERM to mpirun, which
+    signals every rank, or to rank 1 alone), then resumes it on 2 ranks."""
+    out, pids = path("sig.h5"), path("pids")
+    clean(out)
+    os.makedirs(pids, exist_ok=True)
+    for f in os.listdir(pids):
+        os.remove(os.path.join(pids, f))
+    # Rank 1's pid (to signal it) and each rank's exit status. mpirun
+    # signals whole process groups, wrappers included: none there.
+    wrap = ["sh", "-c", '"$0" "$@" & r=${OMPI_COMM_WORLD_RANK:-$PMIX_RANK}; echo $! > '
+            f'{pids}/$r; wait $!; rc=$?; echo "sysmap-rank $r exit $rc" >&2; exit $rc']
+    proc = subprocess.Popen([MPIEXEC, "-n", "2", *(wrap if kill_rank1 else []), EXE, "run",
+                             "-o", out, *LONG],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.time()
+        while not (os.path.exists(out + ".partial")
+                   and (os.path.exists(f"{pids}/1") or not kill_rank1)):
+            assert proc.poll() is None and time.time() - t0 < TIMEOUT, "run did not start"
+            time.sleep(0.02)
+        time.sleep(0.3)
+        if kill_rank1:
+            os.kill(int(open(f"{pids}/1").read()), signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=TIMEOUT)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    assert proc.returncode != 0, f"{label}: mpirun status 0: {err}"
+    assert err.count("sysmap: interrupted: stopped after step") == 1, f"{label}: {err}"
+    if kill_rank1:
+        found = dict(re.findall(r"sysmap-rank (\d+) exit (\d+)", err))
+        assert found == {"0": "130", "1": "130"}, f"{label}: ranks exit {found}: {err}"
+    assert not os.path.exists(out), f"{label}: {out} complete"
+    with h5py.File(out + ".partial", "r") as f:
+        done = int(f["mcmc"].attrs["iteration"])
+    assert 0 < done < 800, f"{label}: the partial file holds {done} steps: {err}"
+    proc = subprocess.run([MPIEXEC, "-n", "2", EXE, "run", "-o", out, *LONG, "--resume"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    print(f"ok  {label}: {'ranks exit 130' if kill_rank1 else 'stopped'}, {done} steps saved "
+          f"(nothing flushed before)")
+    same_chain(ref, out, f"{label}, resumed")
+
+
+def signals():
+    ref = path("long.h5")
+    clean(ref)
+    proc = subprocess.run([EXE, "run", "-o", ref, *LONG], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    interrupt("SIGTERM to mpirun", ref, kill_rank1=False)
+    interrupt("SIGTERM to rank 1 alone", ref, kill_rank1=True)
+
+
 if __name__ == "__main__":
     os.makedirs(SCRATCH, exist_ok=True)
-    {"chains": chains, "failures": failures}[PART]()
+    {"chains": chains, "failures": failures, "options": options, "signals": signals}[PART]()

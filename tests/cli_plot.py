@@ -6,7 +6,9 @@ HDF5 input (no maps) gives the corner and trace plots and says why there is
 no weight map; with --truths INPUT.h5 the corner plot marks the input's
 injected values, drawn by corner.corner when the plotting Python has the
 corner package ($SYSMAP_PYTHON, else this one; the built-in plot otherwise,
-and always with --no-corner); a file that is not a run file is an error.
+and always with --no-corner); a file that is not a run file is an error, and
+bad arguments (--dpi 0, --walkers -5, -o naming a file, a folder that cannot
+be made) are usage errors or clear errors, never a Python traceback.
 Every PNG must be a real, non-blank image.
 
 usage: cli_plot.py SYSMAP_EXE SCRATCH_DIR
@@ -96,6 +98,18 @@ def main():
     proc = plot(path("map.fits"), path("bad"), status=1)
     assert "map.fits" in proc.stderr and "sysmap plot" in proc.stderr, proc.stderr
     print(f"ok  not a run file: {proc.stderr.strip()[:120]}")
+
+    a_file = path("a-file")
+    open(a_file, "w").close()
+    for label, outdir, extra, status, message in (
+            ("--dpi 0", path("args"), ["--dpi", "0"], 2, "--dpi: expects an integer from 1"),
+            ("--dpi 10^6", path("args"), ["--dpi", "1000000"], 2, "to 1000"),
+            ("--walkers -5", path("args"), ["--walkers", "-5"], 2, "--walkers: expects"),
+            ("-o FILE", a_file, [], 2, "not a folder"),
+            ("-o under a file", os.path.join(a_file, "png"), [], 1, "cannot write the PNGs")):
+        proc = plot(plain, outdir, *extra, status=status)
+        assert message in proc.stderr and "Traceback" not in proc.stderr, (label, proc.stderr)
+        print(f"ok  {label}: {proc.stderr.strip().splitlines()[-1]}")
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def main():
     old = os.path.join(SCRATCH, "v1.h5")
     shutil.copy(out + ".partial", old + ".partial")
     with h5py.File(old + ".partial", "a") as f:
-        assert f["sysmap"].attrs["format_version"] == 2
+        assert f["sysmap"].attrs["format_version"] == 3
         del f["sysmap"].attrs["format_version"]  # as files before version 2
     bad = subprocess.run(args(inp, old, "--resume"), capture_output=True, text=True)
     assert bad.returncode == 1 and "older sysmap (format version 1)" in bad.stderr and \

@@ -76,3 +76,49 @@ void ft_write_image(const char *path)
     fits_close_file(f, &status);
     ok(status, "image");
 }
+
+void ft_set_key(const char *path, const char *key, double value, const char *text)
+{
+    fitsfile *f = NULL;
+    int status = 0, type = 0;
+    fits_open_file(&f, path, READWRITE, &status);
+    fits_movabs_hdu(f, 2, &type, &status);
+    if (text != NULL)
+        fits_update_key(f, TSTRING, key, (void *)text, NULL, &status);
+    else
+        fits_update_key(f, TDOUBLE, key, &value, NULL, &status);
+    fits_close_file(f, &status);
+    ok(status, "update key");
+}
+
+/* Header cards in 2880-byte blocks, END last. */
+static void write_block(FILE *out, const char *const *cards, size_t n)
+{
+    char card[81];
+    size_t written = 0;
+    for (size_t k = 0; k <= n; k++, written++) {
+        snprintf(card, sizeof card, "%-80s", k < n ? cards[k] : "END");
+        ck_assert_uint_eq(fwrite(card, 1, 80, out), 80);
+    }
+    for (; written % 36 != 0; written++)
+        ck_assert_uint_eq(fwrite("                                                            "
+                                 "                    ",
+                                 1, 80, out),
+                          80);
+}
+
+void ft_write_cards(const char *path, const char *const *cards, size_t n_cards,
+                    size_t data_bytes)
+{
+    static const char *const primary[] = {"SIMPLE  =                    T",
+                                          "BITPIX  =                    8",
+                                          "NAXIS   =                    0",
+                                          "EXTEND  =                    T"};
+    FILE *out = fopen(path, "wb");
+    ck_assert_ptr_nonnull(out);
+    write_block(out, primary, 4);
+    write_block(out, cards, n_cards);
+    for (size_t k = 0; k < data_bytes; k++)
+        ck_assert_int_eq(fputc(1, out), 1);
+    ck_assert_int_eq(fclose(out), 0);
+}

@@ -33,4 +33,15 @@ void ft_write_map(const char *path, const char *ordering, long long nside, const
 /* A FITS file with only a primary image (not a HEALPix map). */
 void ft_write_image(const char *path);
 
+/* Sets keyword key of the binary table (HDU 2) of path to a real value
+ * (e.g. NSIDE = 8.5), or to a string when text is not NULL. */
+void ft_set_key(const char *path, const char *key, double value, const char *text);
+
+/* Writes path byte by byte, without cfitsio: an empty primary HDU, then a
+ * binary table header of the given cards ("KEY = value", padded here to 80
+ * characters; END is added) and data_bytes bytes of 0x01. For headers
+ * cfitsio would refuse to write, such as one claiming NSIDE 2^29. */
+void ft_write_cards(const char *path, const char *const *cards, size_t n_cards,
+                    size_t data_bytes);
+
 #endif

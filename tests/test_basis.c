@@ -306,8 +306,7 @@ START_TEST(test_cov_2x2)
 }
 END_TEST
 
-/* The original basis is the identity, and takes templates as they are
- * (a constant one included). */
+/* The original basis is the identity, and takes templates as they are. */
 START_TEST(test_original)
 {
     double t[S3 * NT], delta[NT];
@@ -315,7 +314,7 @@ START_TEST(test_original)
     map3_templates(t, mask);
     for (size_t j = 0; j < NT; j++) {
         delta[j] = 0.01 * (double)(j % 5);
-        t[2 * NT + j] = 1.0;
+        t[2 * NT + j] = 1.0 + 0.001 * (double)(j % 11);
     }
     sm_data_t *d = NULL;
     ck_assert_int_eq(sm_data_create(&d, NT, S3, delta, t, mask), SM_OK);
@@ -405,6 +404,56 @@ START_TEST(test_error_collinear)
 }
 END_TEST
 
+/* Both bases refuse the same templates with the same message: a zero
+ * template (no information; its b only rescales sigma) and two identical
+ * ones (only their sum is constrained). */
+START_TEST(test_bases_refuse_alike)
+{
+    const char *want[2] = {"template 2 ('t_2') is constant over the used pixels: it cannot be "
+                           "standardised, and its multiplicative term only rescales sigma",
+                           "templates are (nearly) collinear"};
+    for (int c = 0; c < 2; c++) {
+        double t[S3 * NT], delta[NT] = {0};
+        uint8_t mask[NT];
+        map3_templates(t, mask);
+        for (size_t j = 0; j < NT; j++)
+            t[1 * NT + j] = c == 0 ? 0.0 : t[0 * NT + j];
+        sm_data_t *d = NULL;
+        ck_assert_int_eq(sm_data_create(&d, NT, S3, delta, t, mask), SM_OK);
+        for (int k = 0; k < 2; k++) {
+            sm_basis_kind kind = k == 0 ? SM_BASIS_ROTATED : SM_BASIS_ORIGINAL;
+            sm_basis_t *b = (sm_basis_t *)&b;
+            ck_assert_int_eq(sm_basis_create(&b, d, kind), SM_ENUMERIC);
+            ck_assert_ptr_null(b);
+            ck_assert_msg(strstr(sm_last_error(), want[c]) != NULL, "%s basis: got '%s'",
+                          sm_basis_name(kind), sm_last_error());
+        }
+        sm_data_free(d);
+    }
+}
+END_TEST
+
+/* S x S matrices beyond memory are refused before GSL or calloc wrap. */
+START_TEST(test_error_too_many_templates)
+{
+    size_t s = (size_t)1 << 20;
+    double delta[1] = {0.1}, *t = malloc(s * sizeof *t);
+    ck_assert_ptr_nonnull(t);
+    for (size_t i = 0; i < s; i++)
+        t[i] = (double)i;
+    sm_data_t *d = NULL;
+    ck_assert_int_eq(sm_data_create(&d, 1, s, delta, t, NULL), SM_OK);
+    sm_basis_t *b = (sm_basis_t *)&b;
+    ck_assert_int_eq(sm_basis_create(&b, d, SM_BASIS_ORIGINAL), SM_ENOMEM);
+    ck_assert_ptr_null(b);
+    ck_assert_msg(strstr(sm_last_error(), "template basis (S x S): 1099511627776 elements need")
+                      != NULL,
+                  "got '%s'", sm_last_error());
+    sm_data_free(d);
+    free(t);
+}
+END_TEST
+
 START_TEST(test_error_apply_mismatch)
 {
     sm_data_t *d3 = map3();
@@ -448,6 +497,8 @@ int main(void)
     tcase_add_test(tc, test_error_constant);
     tcase_add_test(tc, test_error_collinear);
     tcase_add_test(tc, test_error_apply_mismatch);
+    tcase_add_test(tc, test_bases_refuse_alike);
+    tcase_add_test(tc, test_error_too_many_templates);
     tcase_add_test(tc, test_error_kind);
     suite_add_tcase(s, tc);
     return sm_test_run(s);

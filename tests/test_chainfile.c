@@ -44,8 +44,8 @@ static void fill_run(void)
 }
 
 /* The state after a batch that ends at step `end`: accepted counts
- * end - 2 + w, a generator state that depends on end, and walkers in the
- * sampling basis = 2 x the chain's last row. */
+ * w mod (end + 1) (at most one a step), a generator state that depends on
+ * end, and walkers in the sampling basis = 2 x the chain's last row. */
 typedef struct {
     double accepted[W], coords[W][D];
     sm_rng_state_t rng;
@@ -54,7 +54,7 @@ typedef struct {
 static void state_after(int end, batch_state *b)
 {
     for (int w = 0; w < W; w++) {
-        b->accepted[w] = end - 3 + w;
+        b->accepted[w] = w % (end + 1);
         for (int k = 0; k < D; k++)
             b->coords[w][k] = 2.0 * chain[end - 1][w][k];
     }
@@ -191,21 +191,36 @@ static void assert_attr_str(hid_t loc, const char *name, const char *want)
     H5Tclose(type);
 }
 
-/* Reads a whole float64 dataset of n values, checking its shape. */
-static void read_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, double *buf)
+/* Reads the first dims[0] rows of a float64 dataset whose other extents
+ * are dims[1..]; with `exact` the first extent must be dims[0] too (a
+ * growing dataset has room for every step of the run). */
+static void read_rows(hid_t loc, const char *name, int rank, const hsize_t *dims, int exact,
+                      double *buf)
 {
     hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
     ck_assert_msg(dset >= 0, "dataset %s missing", name);
     hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
     ck_assert(H5Tequal(type, H5T_IEEE_F64LE) > 0);
-    hsize_t got[3];
+    hsize_t got[3], start[3] = {0}, n = 1;
     ck_assert_int_eq(H5Sget_simple_extent_dims(space, got, NULL), rank);
-    for (int i = 0; i < rank; i++)
+    ck_assert_uint_ge(got[0], dims[0]);
+    for (int i = exact ? 0 : 1; i < rank; i++)
         ck_assert_uint_eq(got[i], dims[i]);
-    ck_assert_int_ge(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    hid_t mem = H5Screate_simple(1, &n, NULL);
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, dims, NULL);
+    ck_assert_int_ge(H5Dread(dset, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, buf), 0);
+    H5Sclose(mem);
     H5Tclose(type);
     H5Sclose(space);
     H5Dclose(dset);
+}
+
+/* Reads a whole float64 dataset, checking its shape. */
+static void read_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, double *buf)
+{
+    read_rows(loc, name, rank, dims, 1, buf);
 }
 
 static void assert_growing(hid_t loc, const char *name)
@@ -250,8 +265,8 @@ static void assert_mcmc(hid_t file, int steps, const batch_state *b)
     static double c[STEPS][W][D], lp[STEPS][W];
     double acc[W];
     hsize_t cd[3] = {(hsize_t)steps, W, D}, ld[2] = {(hsize_t)steps, W}, ad[1] = {W};
-    read_f64(mcmc, "chain", 3, cd, &c[0][0][0]);
-    read_f64(mcmc, "log_prob", 2, ld, &lp[0][0]);
+    read_rows(mcmc, "chain", 3, cd, 0, &c[0][0][0]);
+    read_rows(mcmc, "log_prob", 2, ld, 0, &lp[0][0]);
     read_f64(mcmc, "accepted", 1, ad, acc);
     ck_assert_int_eq(memcmp(c, chain, (size_t)steps * sizeof chain[0]), 0);
     ck_assert_int_eq(memcmp(lp, log_prob, (size_t)steps * sizeof log_prob[0]), 0);
@@ -276,6 +291,25 @@ static void assert_strings(hid_t loc, const char *name, size_t n, const char *co
         ck_assert_str_eq(got[k], want[k]);
         H5free_memory(got[k]);
     }
+    H5Sclose(space);
+    H5Dclose(dset);
+    H5Tclose(type);
+}
+
+/* sysmap/warnings: the n given, then empty strings up to its capacity. */
+static void assert_warnings(hid_t sys, size_t n, const char *const *want)
+{
+    static char got[SM_CHAINFILE_MAX_WARNINGS][SM_CHAINFILE_WARNING_LEN + 1];
+    memset(got, 0, sizeof got);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, SM_CHAINFILE_WARNING_LEN + 1);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    hid_t dset = H5Dopen2(sys, "warnings", H5P_DEFAULT);
+    hid_t space = H5Dget_space(dset);
+    ck_assert_int_eq(H5Sget_simple_extent_npoints(space), SM_CHAINFILE_MAX_WARNINGS);
+    ck_assert_int_ge(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0);
+    for (size_t k = 0; k < SM_CHAINFILE_MAX_WARNINGS; k++)
+        ck_assert_str_eq(got[k], k < n ? want[k] : "");
     H5Sclose(space);
     H5Dclose(dset);
     H5Tclose(type);
@@ -306,6 +340,27 @@ static void assert_sysmap_settings(hid_t sys, const sm_chainfile_meta_t *m)
     H5Aclose(attr);
     ck_assert_uint_eq(digest, m->data_digest);
     assert_strings(sys, "param_names", D, m->param_names);
+}
+
+/* The committed resume slot (sysmap/resume_slot) and the step it holds. */
+static int committed_slot(hid_t sys)
+{
+    uint8_t slot = 9;
+    hid_t dset = H5Dopen2(sys, "resume_slot", H5P_DEFAULT);
+    ck_assert_int_ge(H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, &slot), 0);
+    H5Dclose(dset);
+    ck_assert_uint_le(slot, 1);
+    return slot;
+}
+
+static int64_t slot_iteration(hid_t sys, int slot)
+{
+    int64_t counters[2][3];
+    hid_t dset = H5Dopen2(sys, "resume_counters", H5P_DEFAULT);
+    ck_assert_int_ge(H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, counters),
+                     0);
+    H5Dclose(dset);
+    return counters[slot][0];
 }
 
 /* ---- tests ---- */
@@ -346,11 +401,12 @@ START_TEST(written_file_has_emcee_layout)
 
     hid_t sys = H5Gopen2(file, "sysmap", H5P_DEFAULT);
     assert_sysmap_settings(sys, &meta);
-    double coords[W][D], got[W];
-    hsize_t wd[2] = {W, D}, w1[1] = {W}, d1[1] = {D}, s1[1] = {1}, ss[2] = {1, 1};
-    read_f64(sys, "resume_coords", 2, wd, &coords[0][0]);
-    ck_assert_int_eq(memcmp(coords, b.coords, sizeof coords), 0);
-    ck_assert_int_eq(attr_i64(sys, "resume_iteration"), STEPS);
+    double coords[2][W][D], got[W];
+    hsize_t wd[3] = {2, W, D}, w1[1] = {W}, d1[1] = {D}, s1[1] = {1}, ss[2] = {1, 1};
+    read_f64(sys, "resume_coords", 3, wd, &coords[0][0][0]);
+    int slot = committed_slot(sys);
+    ck_assert_int_eq(memcmp(coords[slot], b.coords, sizeof coords[slot]), 0);
+    ck_assert_int_eq(slot_iteration(sys, slot), STEPS);
     read_f64(sys, "median", 1, d1, got);
     ck_assert_int_eq(memcmp(got, median, sizeof median), 0);
     read_f64(sys, "std", 1, d1, got);
@@ -378,7 +434,7 @@ START_TEST(written_file_has_emcee_layout)
     ck_assert(isnan(got[2]));
     ck_assert_int_eq(attr_i64(sys, "n_kept"), 4);
     ck_assert_int_eq(attr_i64(sys, "format_version"), SM_CHAINFILE_FORMAT_VERSION);
-    assert_strings(sys, "warnings", 2, warnings);
+    assert_warnings(sys, 2, warnings);
     H5Gclose(sys);
     H5Fclose(file);
 }
@@ -455,7 +511,7 @@ START_TEST(resume_reads_chain_and_state_and_continues)
     hid_t mcmc = H5Gopen2(file, "mcmc", H5P_DEFAULT), sys = H5Gopen2(file, "sysmap", H5P_DEFAULT);
     ck_assert_int_eq(attr_i64(mcmc, "iteration"), STEPS + 2);
     ck_assert_int_eq(attr_i64(sys, "n_steps"), STEPS + 2);
-    ck_assert_int_eq(attr_i64(sys, "resume_iteration"), STEPS + 2);
+    ck_assert_int_eq(slot_iteration(sys, committed_slot(sys)), STEPS + 2);
     H5Gclose(sys);
     H5Gclose(mcmc);
     H5Fclose(file);
@@ -509,17 +565,35 @@ START_TEST(resume_rejects_each_changed_setting)
 }
 END_TEST
 
-/* A kill between an append's two flushes: every step of the append and
- * its state are on disk, only mcmc/iteration is behind. */
+/* Sets mcmc/iteration of path's partial file, as emcee advances it. */
+static void set_emcee_iteration(const char *path, int64_t it)
+{
+    hid_t file = H5Fopen(partial_of(path), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t mcmc = H5Gopen2(file, "mcmc", H5P_DEFAULT);
+    hid_t attr = H5Aopen(mcmc, "iteration", H5P_DEFAULT);
+    H5Awrite(attr, H5T_NATIVE_INT64, &it);
+    H5Aclose(attr);
+    H5Gclose(mcmc);
+    H5Fclose(file);
+}
+
+/* A kill after an append's commit: emcee's copy of the state (iteration,
+ * accepted, random_state) is behind or half written; the resume restores
+ * it from the committed slot. */
 START_TEST(resume_rolls_forward_an_append_cut_before_iteration)
 {
     const char *path = sm_test_tmp_path("rollforward.h5");
     write_partial(path);
+    set_emcee_iteration(path, FIRST);
     hid_t file = H5Fopen(partial_of(path), H5F_ACC_RDWR, H5P_DEFAULT);
     hid_t mcmc = H5Gopen2(file, "mcmc", H5P_DEFAULT);
-    int64_t behind = FIRST;
-    hid_t attr = H5Aopen(mcmc, "iteration", H5P_DEFAULT);
-    H5Awrite(attr, H5T_NATIVE_INT64, &behind);
+    hid_t dset = H5Dopen2(mcmc, "accepted", H5P_DEFAULT);
+    double zeros[W] = {0};
+    H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros);
+    H5Dclose(dset);
+    int64_t pos = 3;
+    hid_t attr = H5Aopen(mcmc, "random_state_2", H5P_DEFAULT);
+    H5Awrite(attr, H5T_NATIVE_INT64, &pos);
     H5Aclose(attr);
     H5Gclose(mcmc);
     H5Fclose(file);
@@ -542,21 +616,21 @@ END_TEST
 START_TEST(resume_rejects_a_file_continued_elsewhere)
 {
     const char *path = sm_test_tmp_path("continued.h5");
-    write_partial(path);
-    hid_t file = H5Fopen(partial_of(path), H5F_ACC_RDWR, H5P_DEFAULT);
-    hid_t sys = H5Gopen2(file, "sysmap", H5P_DEFAULT);
-    int64_t older = FIRST;
-    hid_t attr = H5Aopen(sys, "resume_iteration", H5P_DEFAULT);
-    H5Awrite(attr, H5T_NATIVE_INT64, &older);
-    H5Aclose(attr);
-    H5Gclose(sys);
-    H5Fclose(file);
+    fill_run();
+    sm_chainfile_meta_t meta0 = test_meta();
+    sm_chainfile_t *cf0 = NULL;
+    ck_assert_int_eq(sm_chainfile_create(&cf0, path, &meta0), SM_OK);
+    append_batch(cf0, 0, FIRST);
+    sm_chainfile_free(cf0);
+    set_emcee_iteration(path, STEPS);
 
     sm_chainfile_meta_t meta = test_meta();
     sm_chainfile_t *cf = NULL;
     size_t it = 0;
     ck_assert_fails(sm_chainfile_resume(&cf, path, &meta, &it), SM_EMISMATCH,
                     "the chain has 5 steps but sysmap's walker state is from step 2");
+    ck_assert_ptr_null(cf);
+    ck_assert_msg(strstr(sm_last_error(), partial_of(path)) != NULL, "%s", sm_last_error());
     ck_assert_ptr_null(cf);
 }
 END_TEST
@@ -596,7 +670,10 @@ START_TEST(resume_rejects_other_format_versions)
     ck_assert_ptr_null(cf);
     set_format_version(path, SM_CHAINFILE_FORMAT_VERSION + 1);
     ck_assert_fails(sm_chainfile_resume(&cf, path, &meta, &it), SM_EMISMATCH,
-                    "written by a newer sysmap (format version 3");
+                    "written by a newer sysmap (format version 4");
+    set_format_version(path, 2);
+    ck_assert_fails(sm_chainfile_resume(&cf, path, &meta, &it), SM_EMISMATCH,
+                    "older sysmap (format version 2): it kept one copy of the resume state");
     set_format_version(path, SM_CHAINFILE_FORMAT_VERSION);
     ck_assert_int_eq(sm_chainfile_resume(&cf, path, &meta, &it), SM_OK);
     ck_assert_uint_eq(it, STEPS);
@@ -718,6 +795,143 @@ START_TEST(append_and_finish_fail_when_the_file_is_gone)
 }
 END_TEST
 
+/* Outputs checked before any work, and one run at a time on a PATH. */
+START_TEST(outputs_are_checked_and_locked)
+{
+    char dir[8192];
+    snprintf(dir, sizeof dir, "%s", sm_test_tmp_path("outdir"));
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_fails(sm_chainfile_check_output(""), SM_EINVAL, "the output path is empty");
+    ck_assert_fails(sm_chainfile_check_output(dir), SM_EIO, "is a directory");
+    ck_assert_fails(sm_chainfile_check_output("/nonexistent-sysmap-dir/run.h5"), SM_EIO,
+                    "the folder /nonexistent-sysmap-dir: No such file");
+    const char *path = sm_test_tmp_path("locked.h5");
+    ck_assert_int_eq(sm_chainfile_check_output(path), SM_OK);
+
+    sm_chainfile_meta_t meta = test_meta();
+    sm_chainfile_t *cf = NULL, *other = (sm_chainfile_t *)&other;
+    size_t it = 99;
+    ck_assert_int_eq(sm_chainfile_create(&cf, path, &meta), SM_OK);
+    /* Open-file-description locks: another open of the file conflicts even
+     * in this process, as another process would. */
+    ck_assert_fails(sm_chainfile_check_output(path), SM_EIO, "another run is writing");
+    ck_assert_fails(sm_chainfile_create(&other, path, &meta), SM_EIO, "another run is writing");
+    ck_assert_ptr_null(other);
+    ck_assert_fails(sm_chainfile_resume(&other, path, &meta, &it), SM_EIO,
+                    "another run is writing");
+    ck_assert(exists(partial_of(path))); /* the refused calls left it alone */
+    sm_chainfile_discard(cf);             /* a failed run: no file */
+    ck_assert(!exists(partial_of(path)));
+    ck_assert_int_eq(sm_chainfile_check_output(path), SM_OK);
+
+    /* An empty partial file (a run killed while it made the file) resumes
+     * from step 0; a free keeps the file and releases the lock. */
+    FILE *f = fopen(partial_of(path), "w");
+    fclose(f);
+    ck_assert_int_eq(sm_chainfile_resume(&cf, path, &meta, &it), SM_OK);
+    ck_assert_uint_eq(it, 0);
+    sm_chainfile_free(cf);
+    ck_assert(exists(partial_of(path)));
+    ck_assert_int_eq(sm_chainfile_check_output(path), SM_OK);
+    /* A failed create leaves a file it did not make as it was. */
+    meta.n_walkers = 0;
+    ck_assert_fails(sm_chainfile_create(&cf, path, &meta), SM_EINVAL, "n_walkers");
+    ck_assert(exists(partial_of(path)));
+}
+END_TEST
+
+/* Flips one bit of element `index` of dataset name (in group grp) of path's
+ * partial file. */
+static void flip_bit(const char *path, const char *name, size_t index)
+{
+    hid_t file = H5Fopen(partial_of(path), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t space = H5Dget_space(dset);
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    uint64_t *v = malloc((size_t)n * sizeof *v);
+    hid_t type = H5Dget_type(dset);
+    ck_assert_uint_eq(H5Tget_size(type), 8);
+    ck_assert_int_ge(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    v[index] ^= UINT64_C(1) << 20;
+    ck_assert_int_ge(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    free(v);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Dclose(dset);
+    H5Fclose(file);
+}
+
+/* One flipped bit anywhere in the resume state or the chain is found and
+ * named; nothing resumes silently into another chain. */
+START_TEST(resume_finds_a_flipped_bit)
+{
+    const char *path = sm_test_tmp_path("flipped.h5");
+    const struct {
+        const char *name;
+        size_t index;
+        const char *message;
+    } cases[] = {
+        /* two appends: the first commits slot 1, the second slot 0 */
+        {"sysmap/resume_coords", 4, "sysmap/resume_coords does not match its checksum"},
+        {"sysmap/resume_accepted", 2, "sysmap/resume_accepted does not match"},
+        {"sysmap/resume_counters", 1, "resume_counters and resume_rng_gauss does not match"},
+        {"mcmc/chain", 7, "mcmc/chain does not match its checksum"},
+        {"mcmc/log_prob", W * STEPS - 1, "mcmc/log_prob does not match its checksum"},
+        {"sysmap/resume_digest", 3, "mcmc/chain does not match its checksum"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        write_partial(path);
+        flip_bit(path, cases[c].name, cases[c].index);
+        sm_chainfile_meta_t meta = test_meta();
+        sm_chainfile_t *cf = NULL;
+        size_t it = 0;
+        static double ch[STEPS][W][D], lp[STEPS][W];
+        /* the resume checks the state (it restores emcee's copy from it),
+         * reading the chain checks the chain */
+        sm_status st = sm_chainfile_resume(&cf, path, &meta, &it);
+        if (st == SM_OK)
+            st = sm_chainfile_read_chain(cf, &ch[0][0][0], &lp[0][0]);
+        ck_assert_msg(st == SM_EFORMAT, "%s: status %d (%s)", cases[c].name, (int)st,
+                      sm_last_error());
+        ck_assert_msg(strstr(sm_last_error(), cases[c].message) != NULL, "%s: %s",
+                      cases[c].name, sm_last_error());
+        ck_assert_msg(strstr(sm_last_error(), partial_of(path)) != NULL, "%s", sm_last_error());
+        sm_chainfile_free(cf);
+    }
+}
+END_TEST
+
+/* The warnings dataset has room for SM_CHAINFILE_MAX_WARNINGS; a longer
+ * warning is cut, saying so. */
+START_TEST(warnings_fit_their_room)
+{
+    const char *path = sm_test_tmp_path("warnings.h5");
+    fill_run();
+    sm_chainfile_meta_t meta = test_meta();
+    sm_chainfile_t *cf = NULL;
+    ck_assert_int_eq(sm_chainfile_create(&cf, path, &meta), SM_OK);
+    const char *many[SM_CHAINFILE_MAX_WARNINGS + 1] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+    ck_assert_fails(sm_chainfile_write_warnings(cf, SM_CHAINFILE_MAX_WARNINGS + 1, many),
+                    SM_EINVAL, "9 warnings, room for 8");
+    char *longer = malloc(SM_CHAINFILE_WARNING_LEN + 100);
+    memset(longer, 'x', SM_CHAINFILE_WARNING_LEN + 99);
+    longer[SM_CHAINFILE_WARNING_LEN + 99] = '\0';
+    const char *one[1] = {longer};
+    ck_assert_int_eq(sm_chainfile_write_warnings(cf, 1, one), SM_OK);
+    ck_assert_int_eq(sm_chainfile_finish(cf), SM_OK);
+    longer[SM_CHAINFILE_WARNING_LEN - 3] = '.';
+    longer[SM_CHAINFILE_WARNING_LEN - 2] = '.';
+    longer[SM_CHAINFILE_WARNING_LEN - 1] = '.';
+    longer[SM_CHAINFILE_WARNING_LEN] = '\0';
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t sys = H5Gopen2(file, "sysmap", H5P_DEFAULT);
+    assert_warnings(sys, 1, one);
+    H5Gclose(sys);
+    H5Fclose(file);
+    free(longer);
+}
+END_TEST
+
 static Suite *chainfile_suite(void)
 {
     Suite *s = suite_create("chainfile");
@@ -733,6 +947,9 @@ static Suite *chainfile_suite(void)
     tcase_add_test(tc, create_fails_on_unwritable_path);
     tcase_add_test(tc, calls_reject_bad_arguments);
     tcase_add_test(tc, append_and_finish_fail_when_the_file_is_gone);
+    tcase_add_test(tc, outputs_are_checked_and_locked);
+    tcase_add_test(tc, resume_finds_a_flipped_bit);
+    tcase_add_test(tc, warnings_fit_their_room);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,13 +1,16 @@
 /* sm_data: construction, validation, accessors, digest, and the HDF5
  * loaders against files written here with the HDF5 C API. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hdf5.h>
 
+#include "h5util.h"
 #include "sysmap/data.h"
 #include "testutil.h"
 
@@ -135,6 +138,29 @@ START_TEST(create_rejects_bad_input)
     ck_assert_fails(sm_data_create(&data, NT, S, delta6, tmpl6, m), SM_EINVAL,
                     "templates: NaN at template 1, pixel 4");
     ck_assert_ptr_null(data);
+}
+END_TEST
+
+/* Squares of values beyond SM_DATA_VALUE_MAX overflow: refused at load,
+ * named by dataset and pixel; masked pixels may hold anything. */
+START_TEST(create_rejects_overflowing_values)
+{
+    const double d[4] = {0.1, -0.2, 1e300, 0.3}, t[8] = {1, 2, 3, 4, 5, 6, -1e101, 8};
+    const double edge[4] = {1e100, -1e100, 0.5, 0.25}, ok_t[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    const uint8_t skip2[4] = {1, 1, 0, 1};
+    sm_data_t *data = NULL;
+    ck_assert_fails(sm_data_create(&data, 4, 2, d, ok_t, NULL), SM_EINVAL,
+                    "delta_g_obs: value 1e+300 at pixel 2 is beyond +-1e+100, where squares of "
+                    "values overflow");
+    ck_assert_ptr_null(data);
+    ck_assert_fails(sm_data_create(&data, 4, 2, edge, t, NULL), SM_EINVAL,
+                    "templates: value -1e+101 at template 1, pixel 2 is beyond +-1e+100");
+    ck_assert_int_eq(sm_data_create(&data, 4, 2, d, ok_t, skip2), SM_OK);
+    ck_assert_uint_eq(sm_data_n_pix(data), 3);
+    sm_data_free(data);
+    ck_assert_int_eq(sm_data_create(&data, 4, 2, edge, ok_t, NULL), SM_OK);
+    ck_assert_double_eq(sm_data_delta(data)[0], 1e100);
+    sm_data_free(data);
 }
 END_TEST
 
@@ -457,6 +483,143 @@ START_TEST(walkers_load)
     ck_assert_fails(sm_walkers_load_hdf5(sm_test_tmp_path("no-p0.h5"), 4, 3, got), SM_EIO,
                     "no-p0.h5: No such file");
     ck_assert_fails(sm_walkers_load_hdf5(NULL, 4, 3, got), SM_EINVAL, "path");
+    ck_assert_fails(sm_walkers_load_hdf5(path, SIZE_MAX / 2, 3, got), SM_EINVAL,
+                    "initial walkers: 9223372036854775807 x 3 overflows");
+}
+END_TEST
+
+/* A FIFO, a directory and a device are refused at once, naming the path
+ * and what it is (a FIFO used to block the open forever). */
+START_TEST(load_refuses_non_regular_files)
+{
+    char fifo[4096], dir[4096];
+    snprintf(fifo, sizeof fifo, "%s", sm_test_tmp_path("input.fifo"));
+    snprintf(dir, sizeof dir, "%s", sm_test_tmp_path("input-dir.h5"));
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    time_t start = time(NULL);
+    char want[4200];
+    snprintf(want, sizeof want, "HDF5 input %s is a FIFO (named pipe), not a regular file", fifo);
+    expect_load_failure(fifo, SM_EIO, want);
+    snprintf(want, sizeof want, "HDF5 input %s is a directory, not a regular file", dir);
+    expect_load_failure(dir, SM_EIO, want);
+    expect_load_failure("/dev/null", SM_EIO,
+                        "HDF5 input /dev/null is a character device, not a regular file");
+    double p0[6];
+    snprintf(want, sizeof want, "initial walkers file %s is a FIFO (named pipe)", fifo);
+    ck_assert_fails(sm_walkers_load_hdf5(fifo, 2, 3, p0), SM_EIO, want);
+    /* The helper every HDF5 reader and the run file go through. */
+    hid_t file = H5I_INVALID_HID;
+    snprintf(want, sizeof want, "HDF5 file %s is a FIFO (named pipe)", fifo);
+    ck_assert_fails(sm_h5_open_file(fifo, H5F_ACC_RDWR, &file), SM_EIO, want);
+    ck_assert_int_lt(file, 0);
+    ck_assert_int_le(time(NULL) - start, 5);
+}
+END_TEST
+
+/* Datasets whose values the file does not hold are refused before any
+ * buffer is allocated for them. */
+START_TEST(load_refuses_unstored_data)
+{
+    const char *path = sm_test_tmp_path("unstored.h5");
+    hsize_t n = NT, st[2] = {S, NT};
+    fill_map();
+    hid_t file = new_file(path);
+    put(file, "delta_g_obs", H5T_NATIVE_DOUBLE, 1, &n, delta6);
+    hid_t space = H5Screate_simple(2, st, NULL);
+    H5Dclose(H5Dcreate2(file, "templates", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT));
+    H5Fclose(file);
+    expect_load_failure(path, SM_EFORMAT,
+                        "templates: 12 values need 96 bytes, but the file stores 0 bytes of them "
+                        "(truncated, never written or damaged)");
+
+    /* Compressed and never written. */
+    file = new_file(path);
+    put(file, "delta_g_obs", H5T_NATIVE_DOUBLE, 1, &n, delta6);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[2] = {1, NT};
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_deflate(dcpl, 4);
+    H5Dclose(H5Dcreate2(file, "templates", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl,
+                        H5P_DEFAULT));
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(file);
+    expect_load_failure(path, SM_EFORMAT, "but the file stores 0 bytes of them compressed");
+
+    /* 2^40 pixels and no templates: the map alone exceeds any memory. */
+    hsize_t huge = (hsize_t)1 << 40, none[2] = {0, (hsize_t)1 << 40};
+    file = new_file(path);
+    space = H5Screate_simple(1, &huge, NULL);
+    H5Dclose(H5Dcreate2(file, "delta_g_obs", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT,
+                        H5P_DEFAULT, H5P_DEFAULT));
+    H5Sclose(space);
+    space = H5Screate_simple(2, none, NULL);
+    H5Dclose(H5Dcreate2(file, "templates", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT));
+    H5Sclose(space);
+    H5Fclose(file);
+    expect_load_failure(path, SM_ENOMEM, "delta_g_obs: 1099511627776 elements need");
+
+    /* S x N beyond memory. */
+    hsize_t big[2] = {(hsize_t)1 << 20, (hsize_t)1 << 20}, nbig = (hsize_t)1 << 20;
+    file = new_file(path);
+    space = H5Screate_simple(1, &nbig, NULL);
+    H5Dclose(H5Dcreate2(file, "delta_g_obs", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT,
+                        H5P_DEFAULT, H5P_DEFAULT));
+    H5Sclose(space);
+    space = H5Screate_simple(2, big, NULL);
+    H5Dclose(H5Dcreate2(file, "templates", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT));
+    H5Sclose(space);
+    H5Fclose(file);
+    expect_load_failure(path, SM_ENOMEM, "templates: 1099511627776 elements need");
+}
+END_TEST
+
+/* A filter that writes but never has to undo anything. */
+static size_t pass_through(unsigned flags, size_t n_values, const unsigned values[],
+                           size_t nbytes, size_t *buf_size, void **buf)
+{
+    (void)flags, (void)n_values, (void)values, (void)buf_size, (void)buf;
+    return nbytes;
+}
+
+/* Writes the test map with templates through filter id (registered for
+ * the write only, named name), as h5py writes LZF or Blosc. */
+static void write_filtered(const char *path, H5Z_filter_t id, const char *name)
+{
+    H5Z_class2_t cls = {H5Z_CLASS_T_VERS, id, 1, 1, name, NULL, NULL, pass_through};
+    ck_assert_int_ge(H5Zregister(&cls), 0);
+    hsize_t n = NT, st[2] = {S, NT}, chunk[2] = {1, NT};
+    fill_map();
+    hid_t file = new_file(path);
+    put(file, "delta_g_obs", H5T_NATIVE_DOUBLE, 1, &n, delta6);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), space = H5Screate_simple(2, st, NULL);
+    H5Pset_chunk(dcpl, 2, chunk);
+    ck_assert_int_ge(H5Pset_filter(dcpl, id, H5Z_FLAG_MANDATORY, 0, NULL), 0);
+    hid_t dset = H5Dcreate2(file, "templates", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl,
+                            H5P_DEFAULT);
+    ck_assert_int_ge(H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmpl6), 0);
+    H5Dclose(dset);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    H5Fclose(file);
+    ck_assert_int_ge(H5Zunregister(id), 0);
+}
+
+START_TEST(load_names_missing_filters)
+{
+    const char *path = sm_test_tmp_path("filtered.h5");
+    write_filtered(path, 32000, "lzf");
+    expect_load_failure(path, SM_EFORMAT,
+                        "dataset 'templates' uses filter LZF (id 32000), which this HDF5 "
+                        "library lacks");
+    write_filtered(path, 40000, "my own filter");
+    expect_load_failure(path, SM_EFORMAT, "uses filter my own filter (id 40000)");
+    write_filtered(path, 40001, NULL);
+    expect_load_failure(path, SM_EFORMAT, "uses filter (unnamed) (id 40001)");
 }
 END_TEST
 
@@ -477,6 +640,10 @@ static Suite *data_suite(void)
     tcase_add_test(tc, load_rejects_unreadable_files);
     tcase_add_test(tc, load_never_prints_and_restores_handler);
     tcase_add_test(tc, walkers_load);
+    tcase_add_test(tc, create_rejects_overflowing_values);
+    tcase_add_test(tc, load_refuses_non_regular_files);
+    tcase_add_test(tc, load_refuses_unstored_data);
+    tcase_add_test(tc, load_names_missing_filters);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fitsio.h>
@@ -258,7 +260,10 @@ START_TEST(bad_files)
     double v[48] = {0};
     int pix[2] = {0, 1};
     char path[8192];
-    expect_read_error(sm_test_tmp_path("missing.fits"), NULL, SM_EIO, "no such file");
+    expect_read_error(sm_test_tmp_path("missing.fits"), NULL, SM_EIO,
+                      "cannot open HEALPix map");
+    ck_assert_msg(strstr(sm_last_error(), "No such file or directory") != NULL, "%s",
+                  sm_last_error());
     snprintf(path, sizeof path, "%s", sm_test_tmp_path("bad.fits"));
     FILE *txt = fopen(path, "w");
     fputs("PIXTYPE = HEALPIX\n", txt);
@@ -326,6 +331,179 @@ START_TEST(bad_files)
 }
 END_TEST
 
+/* NSIDE must be an integer as written (cfitsio would truncate 8.5). */
+START_TEST(nside_must_be_an_integer)
+{
+    double v[768];
+    for (int p = 0; p < 768; p++)
+        v[p] = 0.001 * p;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", sm_test_tmp_path("nside.fits"));
+    ft_write_map(path, "RING", 8, "SIGNAL", v);
+    ft_set_key(path, "NSIDE", 8.5, NULL);
+    expect_read_error(path, NULL, SM_EFORMAT, "NSIDE 8.5 is not an integer");
+    ft_set_key(path, "NSIDE", 1e10, NULL);
+    expect_read_error(path, NULL, SM_EFORMAT, "NSIDE 10000000000 is out of range 1..2^29");
+    ft_set_key(path, "NSIDE", 0, "eight");
+    expect_read_error(path, NULL, SM_EFORMAT, "no NSIDE keyword (or not a number)");
+    ft_set_key(path, "NSIDE", 8.0, NULL); /* a real that is an integer is one */
+    sm_hpx_map_t *m = read_ok(path, NULL);
+    ck_assert_int_eq(m->nside, 8);
+    ck_assert_double_eq(m->values[767], 0.767);
+    sm_hpx_free(m);
+}
+END_TEST
+
+/* Headers that promise more than a file can hold: refused before any of
+ * it is allocated, naming NSIDE and the size. */
+START_TEST(hostile_headers)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", sm_test_tmp_path("hostile.fits"));
+    /* tests/regressions/fits/make_nside29_header.py: NSIDE 2^29, two byte
+     * columns of 2^30 values per row, 12 x 2^28 rows. */
+    const char *nside29[] = {
+        "XTENSION= 'BINTABLE'",           "BITPIX  =                    8",
+        "NAXIS   =                    2", "NAXIS1  =           2147483648",
+        "NAXIS2  =           3221225472", "PCOUNT  =                    0",
+        "GCOUNT  =                    1", "TFIELDS =                    2",
+        "TTYPE1  = 'A       '",           "TFORM1  = '1073741824B'",
+        "TTYPE2  = 'B       '",           "TFORM2  = '1073741824B'",
+        "PIXTYPE = 'HEALPIX '",           "ORDERING= 'RING    '",
+        "NSIDE   =            536870912", "INDXSCHM= 'IMPLICIT'"};
+    ft_write_cards(path, nside29, 16, 28800);
+    expect_read_error(path, NULL, SM_EINVAL,
+                      "NSIDE 536870912 (12 x NSIDE^2 = 3458764513820540928 pixels, 2 columns): "
+                      "map values: 6917529027641081856 x 8 overflows the size range");
+
+    /* NSIDE 1024 in 100 bytes: 12582912 rows of one double (in 2880-byte blocks). */
+    const char *short1024[] = {
+        "XTENSION= 'BINTABLE'",           "BITPIX  =                    8",
+        "NAXIS   =                    2", "NAXIS1  =                    8",
+        "NAXIS2  =             12582912", "PCOUNT  =                    0",
+        "GCOUNT  =                    1", "TFIELDS =                    1",
+        "TTYPE1  = 'SIGNAL  '",           "TFORM1  = 'D       '",
+        "PIXTYPE = 'HEALPIX '",           "ORDERING= 'NESTED  '",
+        "NSIDE   =                 1024"};
+    ft_write_cards(path, short1024, 13, 100);
+    expect_read_error(path, NULL, SM_EFORMAT,
+                      "the table's header (NSIDE 1024) promises 100664640 bytes of data, but the "
+                      "file holds 100: truncated or a bad header");
+
+    /* Rows times values per row beyond any count. */
+    const char *wrap[] = {
+        "XTENSION= 'BINTABLE'",           "BITPIX  =                    8",
+        "NAXIS   =                    2", "NAXIS1  =              8388608",
+        "NAXIS2  =        1099511627776", "PCOUNT  =                    0",
+        "GCOUNT  =                    1", "TFIELDS =                    1",
+        "TTYPE1  = 'SIGNAL  '",           "TFORM1  = '8388608B'",
+        "PIXTYPE = 'HEALPIX '",           "ORDERING= 'RING    '",
+        "NSIDE   =                    1"};
+    ft_write_cards(path, wrap, 13, 100);
+    expect_read_error(path, NULL, SM_EFORMAT,
+                      "column 'SIGNAL': 1099511627776 rows of 8388608 values overflow a count");
+
+    /* Compressed files whose stated size deflate cannot reach (cfitsio
+     * would allocate it): a gzip trailer and a zip header. */
+    unsigned char gz[64] = {0x1f, 0x8b, 8, 0};
+    memset(gz + 60, 0xff, 4);
+    FILE *out = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(gz, 1, sizeof gz, out), sizeof gz);
+    fclose(out);
+    expect_read_error(path, NULL, SM_EFORMAT,
+                      "its gzip trailer claims 4294967295 bytes uncompressed, more than 64 "
+                      "compressed bytes can hold: a damaged file");
+    unsigned char zip[26] = {'P', 'K', 3, 4};
+    memset(zip + 22, 0x7f, 4);
+    out = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(zip, 1, sizeof zip, out), sizeof zip);
+    fclose(out);
+    expect_read_error(path, NULL, SM_EFORMAT, "its zip header claims 2139062143 bytes");
+
+    /* Header cards cfitsio 4.2 would overrun its buffers on (an unquoted
+     * 70-character TTYPE1 aborts a fortified build) or that are no text. */
+    char long_name[96];
+    snprintf(long_name, sizeof long_name, "TTYPE1  = %070d", 7);
+    const char *overlong[] = {
+        "XTENSION= 'BINTABLE'",           "BITPIX  =                    8",
+        "NAXIS   =                    2", "NAXIS1  =                    8",
+        "NAXIS2  =                   12", "PCOUNT  =                    0",
+        "GCOUNT  =                    1", "TFIELDS =                    1",
+        long_name,                        "TFORM1  = 'D       '"};
+    ft_write_cards(path, overlong, 10, 2880);
+    expect_read_error(path, NULL, SM_EFORMAT,
+                      "HDU 2, header card 9 (TTYPE1  ): an unquoted value of 70 characters");
+    overlong[8] = "TTYPE1  = 'SIGNAL' / caf\xc3\xa9";
+    ft_write_cards(path, overlong, 10, 2880);
+    expect_read_error(path, NULL, SM_EFORMAT,
+                      "HDU 2, header card 9: byte 0xc3 is not printable ASCII (not a FITS header)");
+    /* A header without END: refused after a bounded read. */
+    const char *endless[] = {"XTENSION= 'BINTABLE'"};
+    ft_write_cards(path, endless, 1, 0);
+    FILE *grow = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(grow);
+    ck_assert_int_eq(fseek(grow, 2880 + 80, SEEK_SET), 0); /* over the END card */
+    for (int k = 0; k < 36 * 1000; k++)
+        ck_assert_int_eq(fprintf(grow, "%-80s", "COMMENT no end"), 80);
+    fclose(grow);
+    expect_read_error(path, NULL, SM_EFORMAT, "HDU 2: no END card in its first 1000 header blocks");
+
+    /* A partial map listing more rows than NSIDE 1 has pixels. */
+    int pix[13];
+    double v[13] = {0};
+    for (int r = 0; r < 13; r++)
+        pix[r] = r;
+    ft_header_t h = {"HEALPIX", "RING", "EXPLICIT", 1, NULL};
+    ft_col_t cols[2] = {{"PIXEL", "J", TINT, pix, 13}, {"SIGNAL", "D", TDOUBLE, v, 13}};
+    ft_write_table(path, &h, 13, 2, cols);
+    expect_read_error(path, NULL, SM_EFORMAT,
+                      "a partial-sky map of 13 rows lists more than the 12 pixels there are");
+}
+END_TEST
+
+/* A FIFO, a directory, a device: refused at once, never waited on. */
+START_TEST(non_regular_files)
+{
+    char fifo[4096], dir[4096], want[4200];
+    snprintf(fifo, sizeof fifo, "%s", sm_test_tmp_path("map.fifo"));
+    snprintf(dir, sizeof dir, "%s", sm_test_tmp_path("map-dir.fits"));
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    time_t start = time(NULL);
+    snprintf(want, sizeof want, "HEALPix map %s is a FIFO (named pipe), not a regular file",
+             fifo);
+    expect_read_error(fifo, NULL, SM_EIO, want);
+    snprintf(want, sizeof want, "HEALPix map %s is a directory", dir);
+    expect_read_error(dir, NULL, SM_EIO, want);
+    expect_read_error("/dev/null", NULL, SM_EIO, "HEALPix map /dev/null is a character device");
+    ck_assert_int_le(time(NULL) - start, 5);
+}
+END_TEST
+
+/* Sizes of conversions and writes are checked, not wrapped. */
+START_TEST(huge_nside_conversions)
+{
+    double v[12] = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s", sm_test_tmp_path("small.fits"));
+    ft_write_map(path, "NESTED", 1, "SIGNAL", v);
+    sm_hpx_map_t *m = read_ok(path, NULL);
+    ck_assert_int_eq(sm_hpx_resample(m, SM_HPX_NSIDE_MAX), SM_EINVAL);
+    ck_assert_msg(strstr(sm_last_error(), "NSIDE 536870912: resampled map: "
+                                          "3458764513820540928 x 8 overflows") != NULL,
+                  "%s", sm_last_error());
+    ck_assert_int_eq(m->nside, 1);
+    sm_hpx_free(m);
+    const char *names[] = {"X"};
+    ck_assert_int_eq(sm_hpx_write(path, SM_HPX_NSIDE_MAX, SM_HPX_RING, 0, NULL, 1, names, v,
+                                  NULL, 0),
+                     SM_EINVAL);
+    ck_assert_msg(strstr(sm_last_error(), "NSIDE 536870912: map column: 3458764513820540928 x 8 "
+                                          "overflows") != NULL,
+                  "%s", sm_last_error());
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("healpix");
@@ -339,6 +517,10 @@ int main(void)
     tcase_add_test(tc, pixel_angles);
     tcase_add_test(tc, unseen_tolerance);
     tcase_add_test(tc, bad_files);
+    tcase_add_test(tc, nside_must_be_an_integer);
+    tcase_add_test(tc, hostile_headers);
+    tcase_add_test(tc, non_regular_files);
+    tcase_add_test(tc, huge_nside_conversions);
     suite_add_tcase(s, tc);
     return sm_test_run(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fitsio.h>
 #include <hdf5.h>
@@ -346,6 +347,45 @@ static void write_h5(const char *path, int with_mask)
     H5Fclose(f);
 }
 
+/* Values whose squares overflow are refused where they are read, named by
+ * file, column and HEALPix pixel; so is a FIFO given as a template. */
+START_TEST(hostile_healpix_inputs)
+{
+    files_t f;
+    sm_input_t in;
+    make_files(&f);
+    double v[NPIX2];
+    const char *bad = tmp("huge.fits");
+    for (int p = 0; p < NPIX2; p++)
+        v[p] = p == 5 ? 1e300 : 0.1 * p;
+    ft_write_map(bad, "RING", 2, "T", v);
+    healpix_input(&in, &f);
+    sm_hpx_source_t one[1] = {{bad, NULL}};
+    in.templates = one;
+    in.n_templates = 1;
+    expect_error(&in, SM_EINVAL,
+                 "value 1e+300 at pixel 5 of column 'T' is beyond +-1e+100, where squares of "
+                 "values overflow",
+                 bad);
+    /* Counts over a mask weight of 1e-300 make a huge overdensity. */
+    for (int p = 0; p < NPIX2; p++)
+        v[p] = p == 7 ? 1e-300 : 1.0;
+    ft_write_map(bad, "RING", 2, "W", v);
+    healpix_input(&in, &f);
+    in.mask.path = bad;
+    expect_error(&in, SM_EINVAL, "pixel 7: 12 galaxies at mask weight 1e-300 give an overdensity",
+                 f.map);
+
+    const char *fifo = tmp("template.fifo");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    healpix_input(&in, &f);
+    one[0].path = fifo;
+    in.templates = one;
+    in.n_templates = 1;
+    expect_error(&in, SM_EIO, "is a FIFO (named pipe), not a regular file", fifo);
+}
+END_TEST
+
 START_TEST(hdf5_through_the_same_loader)
 {
     const char *path = tmp("input.h5");
@@ -398,6 +438,7 @@ int main(void)
     tcase_add_test(tc, reorder_and_resample_on_request);
     tcase_add_test(tc, bad_healpix_inputs);
     tcase_add_test(tc, hdf5_through_the_same_loader);
+    tcase_add_test(tc, hostile_healpix_inputs);
     tcase_add_test(tc, pixel_layout_checks);
     suite_add_tcase(s, tc);
     return sm_test_run(s);

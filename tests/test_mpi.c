@@ -5,6 +5,7 @@
  * reference backend on the whole map, and pixel sums accumulated here in
  * long double; splits computed by hand. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +27,35 @@ typedef struct {
     const char *message;  /* in the returned message */
 } session_t;
 
+/* Rank 1's stop flag, set as if a signal had reached rank 1 only. */
+static volatile sig_atomic_t rank1_stop = 1;
+
 static const session_t sessions[] = {
     /* 0: sharded = reference, every model; rank 1 weighs 3 */
-    {{"reference", NULL, NULL, 3.0, 0}, NULL, SM_OK, ""},
+    {{"reference", NULL, NULL, 3.0, 0, 0, NULL}, NULL, SM_OK, ""},
     /* 1: auto weights on both ranks */
-    {{"reference", NULL, NULL, SM_MPI_WEIGHT_AUTO, 8}, NULL, SM_OK, ""},
+    {{"reference", NULL, NULL, SM_MPI_WEIGHT_AUTO, 8, 0, NULL}, NULL, SM_OK, ""},
     /* 2: a bad weight on rank 1 */
-    {{"reference", NULL, NULL, 0.0, 0}, NULL, SM_EINVAL, "rank 1 of 2: weight 0"},
+    {{"reference", NULL, NULL, 0.0, 0, 0, NULL}, NULL, SM_EINVAL, "rank 1 of 2: weight 0"},
     /* 3: an unknown backend on rank 1 */
-    {{"nosuch", NULL, NULL, 1.0, 0}, NULL, SM_EINVAL, "rank 1 of 2: unknown backend 'nosuch'"},
+    {{"nosuch", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+     "rank 1 of 2: unknown backend 'nosuch'"},
     /* 4: rank 0's slice is empty, then a good setup on the same ranks */
-    {{"reference", NULL, NULL, 1.0, 0}, NULL, SM_EINVAL, "rank 0 of 2: its slice is empty"},
+    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+     "rank 0 of 2: its slice is empty"},
     /* 5: rank 1's device fails from its 2nd evaluation on */
-    {{"reference", NULL, NULL, 1.0, 0}, "2", SM_EDEVICE, "rank 1 of 2: injected fault"},
+    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, "2", SM_EDEVICE, "rank 1 of 2: injected fault"},
     /* 6: rank 0 ends with a failure */
-    {{"reference", NULL, NULL, 1.0, 0}, NULL, SM_ECANCELLED, "rank 0 of 2 stopped the run"},
+    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_ECANCELLED,
+     "rank 0 of 2 stopped the run"},
+    /* 7: rank 1 in fp32 beside rank 0's fp64: refused on rank 0, which then
+     * ends with that failure */
+    {{"opencl", NULL, "fp32", 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+     "rank 0 of 2 ended the run with an error"},
+    /* 8: the same, allowed by rank 0 */
+    {{"opencl", NULL, "fp32", 1.0, 0, 0, NULL}, NULL, SM_OK, ""},
+    /* 9: a stop requested on rank 1 only */
+    {{"reference", NULL, NULL, 1.0, 0, 0, &rank1_stop}, NULL, SM_OK, ""},
 };
 #define N_SESSIONS (sizeof sessions / sizeof sessions[0])
 
@@ -66,7 +81,7 @@ static void release_session(void)
 
 static sm_mpi_rank_t rank0(double weight)
 {
-    sm_mpi_rank_t self = {"reference", NULL, NULL, weight, 0};
+    sm_mpi_rank_t self = {"reference", NULL, NULL, weight, 0, 0, NULL};
     return self;
 }
 
@@ -323,6 +338,57 @@ START_TEST(test_session_rank0_fails)
 }
 END_TEST
 
+/* Session 7: fp64 here, fp32 on rank 1; session 8: allowed. */
+START_TEST(test_session_mixed_precision)
+{
+    sm_model_t m = {SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_backend_t *be;
+    sm_mpi_rank_t self = rank0(1.0);
+    self.allow_mixed_precision = _i == 1;
+    sm_status st = sm_mpi_backend_create(&be, MPI_COMM_WORLD, map, &m, &self, NULL);
+    if (_i == 0) {
+        ck_assert_int_eq(st, SM_EINVAL);
+        ck_assert_ptr_null(be);
+        ck_assert_msg(strstr(sm_last_error(), "different precisions (fp64 on rank 0; fp32 on "
+                                              "rank 1)") != NULL &&
+                          strstr(sm_last_error(), "--allow-mixed-precision") != NULL,
+                      "%s", sm_last_error());
+        release_status = SM_EINVAL; /* as sysmap run ends after it */
+        return;
+    }
+    ck_assert_int_eq(st, SM_OK);
+    ck_assert_str_eq(sm_backend_precision(be), "mixed");
+    double p[N_WALKERS * 8], lp[N_WALKERS];
+    make_walkers(&m, p);
+    ck_assert_int_eq(sm_backend_log_prob(be, N_WALKERS, p, lp), SM_OK);
+    ck_assert(isfinite(lp[0]));
+    sm_backend_free(be);
+}
+END_TEST
+
+/* Session 9: rank 1's stop flag reaches rank 0's with the first
+ * evaluation, which still returns its results. */
+START_TEST(test_session_stop_elsewhere)
+{
+    sm_model_t m = {SM_MODEL_COMBINED, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    volatile sig_atomic_t stop = 0;
+    sm_backend_t *ref, *be;
+    sm_mpi_rank_t self = rank0(1.0);
+    self.stop = &stop;
+    double p[N_WALKERS * 8], lp[N_WALKERS], want[N_WALKERS];
+    make_walkers(&m, p);
+    ck_assert_int_eq(sm_reference_create(&ref, map, &m), SM_OK);
+    ck_assert_int_eq(sm_mpi_backend_create(&be, MPI_COMM_WORLD, map, &m, &self, NULL), SM_OK);
+    ck_assert_int_eq(stop, 0);
+    ck_assert_int_eq(sm_backend_log_prob(be, N_WALKERS, p, lp), SM_OK);
+    ck_assert_int_eq(stop, 1);
+    ck_assert_int_eq(sm_backend_log_prob(ref, N_WALKERS, p, want), SM_OK);
+    ck_assert_close(lp[0], want[0], 1e-13, 0.0);
+    sm_backend_free(be);
+    sm_backend_free(ref);
+}
+END_TEST
+
 static Suite *mpi_suite(void)
 {
     Suite *s = suite_create("mpi");
@@ -341,6 +407,8 @@ static Suite *mpi_suite(void)
     tcase_add_test(tc, test_session_empty_slice_then_recovery);
     tcase_add_test(tc, test_session_fault_mid_run);
     tcase_add_test(tc, test_session_rank0_fails);
+    tcase_add_loop_test(tc, test_session_mixed_precision, 0, 2);
+    tcase_add_test(tc, test_session_stop_elsewhere);
     suite_add_tcase(s, tc);
     return s;
 }

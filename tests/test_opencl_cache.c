@@ -1,13 +1,16 @@
 /* The program binary cache: the file store on its own (FNV-1a 64 reference
- * vectors, key layout, directory rules, entry layout, damaged files), then
+ * vectors, key layout, directory rules, entry layout, damaged files, who
+ * may write the directory and entries, FIFOs), then
  * sm_cl_build_program on OpenCL device 0 (PoCL in CI) with a kernel
  * out[i] = 2 * in[i] + OPT whose outputs are checked by hand arithmetic. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -306,6 +309,86 @@ START_TEST(test_damaged_files_miss)
     count_files(dir, &entries, &others, NULL, 0);
     ck_assert_int_eq(entries + others, 0);
     free(good);
+    sm_cache_entry_free(&e);
+}
+END_TEST
+
+/* Someone else's uid, for the cases only root can make. */
+#define OTHER_UID 65534
+
+/* Only a directory of this user's that nobody else may write is used. */
+START_TEST(test_private_directory_only)
+{
+    char root[1024], dir[2048];
+    scratch_dir("private", root, sizeof root);
+    static const mode_t modes[] = {0755, 0700, 0777, 0770, 0757};
+    for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+        snprintf(dir, sizeof dir, "%s/mode-%o", root, (unsigned)modes[k]);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        ck_assert_int_eq(chmod(dir, modes[k]), 0);
+        use_cache_dir(dir);
+        char *got = sm_cache_dir();
+        int usable = (modes[k] & 022) == 0;
+        ck_assert_msg((got != NULL) == usable, "mode %o: %s", (unsigned)modes[k],
+                      got ? got : "(none)");
+        const char *fields[] = {"x"};
+        sm_cache_entry_t e;
+        ck_assert_int_eq(sm_cache_entry_init(&e, fields, 1), usable);
+        ck_assert_int_eq(sm_cache_store(&e, "x", 1), usable);
+        sm_cache_entry_free(&e);
+        free(got);
+    }
+    if (geteuid() == 0) {
+        snprintf(dir, sizeof dir, "%s/foreign", root);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        ck_assert_int_eq(chown(dir, OTHER_UID, OTHER_UID), 0);
+        use_cache_dir(dir);
+        ck_assert_ptr_null(sm_cache_dir());
+    }
+}
+END_TEST
+
+/* Entry files others may write or own, FIFOs and oversized files are
+ * misses; the next store replaces them. */
+START_TEST(test_entry_file_rules)
+{
+    char dir[4096];
+    scratch_dir("entries", dir, sizeof dir);
+    use_cache_dir(dir);
+    const char *fields[] = {"ab", "c"};
+    sm_cache_entry_t e;
+    ck_assert_int_eq(sm_cache_entry_init(&e, fields, 2), 1);
+    unsigned char *data;
+    size_t size;
+    ck_assert_int_eq(sm_cache_store(&e, "foobar", 6), 1);
+    ck_assert_int_eq(chmod(e.path, 0666), 0);
+    ck_assert_int_eq(sm_cache_load(&e, &data, &size), 0);
+    ck_assert_int_eq(chmod(e.path, 0644), 0);
+    ck_assert_int_eq(sm_cache_load(&e, &data, &size), 1);
+    ck_assert_int_eq(memcmp(data, "foobar", 6), 0);
+    free(data);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(e.path, OTHER_UID, OTHER_UID), 0);
+        ck_assert_int_eq(sm_cache_load(&e, &data, &size), 0);
+    }
+
+    /* A FIFO at the entry's path: skipped at once, then replaced. */
+    ck_assert_int_eq(unlink(e.path), 0);
+    ck_assert_int_eq(mkfifo(e.path, 0600), 0);
+    time_t start = time(NULL);
+    ck_assert_int_eq(sm_cache_load(&e, &data, &size), 0);
+    ck_assert_int_le(time(NULL) - start, 5);
+    ck_assert_int_eq(sm_cache_store(&e, "foobar", 6), 1);
+    ck_assert_int_eq(sm_cache_load(&e, &data, &size), 1);
+    free(data);
+
+    /* Beyond SM_CACHE_ENTRY_MAX (a sparse file): not even read. */
+    int fd = open(e.path, O_WRONLY | O_TRUNC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)SM_CACHE_ENTRY_MAX + 1), 0);
+    close(fd);
+    ck_assert_int_eq(sm_cache_load(&e, &data, &size), 0);
+    ck_assert_ptr_null(data);
     sm_cache_entry_free(&e);
 }
 END_TEST
@@ -640,6 +723,47 @@ START_TEST(test_xdg_cache_home)
 }
 END_TEST
 
+/* An entry whose binary is cut in half but whose length and digest were
+ * rewritten to match (PoCL aborts on such a binary): planted in a cache
+ * directory anyone may write, it is never loaded, since such a directory
+ * is not used at all. */
+START_TEST(test_forged_entry_in_shared_dir)
+{
+    char own[4096], shared[4096], path[4200], planted[8400];
+    env_t env;
+    open_device(&env);
+    scratch_dir("own", own, sizeof own);
+    use_cache_dir(own);
+    ck_assert_int_eq(build_and_run(&env, 5), 0);
+    only_entry(own, path, sizeof path);
+    size_t size;
+    unsigned char *file = slurp(path, &size);
+    size_t key_len = (size_t)le64(file + 8), payload = size - 32 - key_len, cut = payload / 2;
+    unsigned char field[8];
+    uint64_t hash = sm_cache_hash(file + 32 + key_len, cut);
+    for (int i = 0; i < 8; i++)
+        field[i] = (unsigned char)(cut >> (8 * i));
+    memcpy(file + 16, field, 8);
+    for (int i = 0; i < 8; i++)
+        field[i] = (unsigned char)(hash >> (8 * i));
+    memcpy(file + 24, field, 8);
+
+    scratch_dir("shared", shared, sizeof shared);
+    ck_assert_int_eq(chmod(shared, 0777), 0);
+    snprintf(planted, sizeof planted, "%s/%s", shared, strrchr(path, '/') + 1);
+    spill(planted, file, 32 + key_len + cut);
+    use_cache_dir(shared);
+    ck_assert_int_eq(build_and_run(&env, 5), 0); /* from source, outputs checked */
+    ck_assert_int_eq(build_and_run(&env, 5), 0); /* and nothing stored there */
+    size_t left;
+    unsigned char *after = slurp(planted, &left);
+    ck_assert_uint_eq(left, 32 + key_len + cut);
+    free(after);
+    free(file);
+    env_close(&env);
+}
+END_TEST
+
 #define N_BUILDERS 3
 
 /* Builders released together into an empty cache. The test process must
@@ -695,6 +819,8 @@ static Suite *opencl_cache_suite(void)
     tcase_add_test(store, test_directory_rules);
     tcase_add_test(store, test_store_load_layout);
     tcase_add_test(store, test_damaged_files_miss);
+    tcase_add_test(store, test_private_directory_only);
+    tcase_add_test(store, test_entry_file_rules);
     suite_add_tcase(s, store);
     TCase *build = tcase_create("build");
     tcase_add_test(build, test_miss_then_hit);
@@ -706,6 +832,7 @@ static Suite *opencl_cache_suite(void)
     tcase_add_test(build, test_unusable_cache_still_builds);
     tcase_add_test(build, test_xdg_cache_home);
     tcase_add_test(build, test_concurrent_builders);
+    tcase_add_test(build, test_forged_entry_in_shared_dir);
     suite_add_tcase(s, build);
     return s;
 }

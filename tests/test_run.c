@@ -10,6 +10,7 @@
 #include "sysmap/convergence.h"
 #include "sysmap/run.h"
 #include "sysmap/stats.h"
+#include "error.h"
 #include "testutil.h"
 
 #ifndef M_PI
@@ -332,6 +333,206 @@ START_TEST(test_burn_in_warning)
 }
 END_TEST
 
+/* Counts that overflow or exceed the machine's memory are refused before
+ * any allocation, naming the quantity (they used to wrap to a tiny chain). */
+START_TEST(test_sizes_are_refused)
+{
+    const double a[2] = {0.01, 0.0}, b[2] = {0.0, 0.0};
+    sm_data_t *data = make_map(50, 2, a, b);
+    sm_run_config_t cfg;
+    sm_run_t *run = (sm_run_t *)&run;
+    const size_t big = (size_t)1 << 61;
+    sm_run_config_default(&cfg);
+    cfg.n_steps = big;
+    ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_EINVAL);
+    ck_assert_ptr_null(run);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "2305843009213693952 steps x 250 walkers"));
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "overflows"));
+    sm_run_config_default(&cfg);
+    cfg.n_walkers = big;
+    ck_assert_int_eq(sm_run_config_check(&cfg, 2), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "2305843009213693952 walkers"));
+    sm_run_config_default(&cfg);
+    cfg.n_steps = (size_t)1 << 40; /* fits, but not in any machine's memory */
+    ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_ENOMEM);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "more than this machine's"));
+
+    run = reference_run(data, 10, 5, 1);
+    ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
+    ck_assert_int_eq(sm_run_extend(run, SIZE_MAX - 2, NULL, NULL), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "overflow"));
+    ck_assert_int_eq(sm_run_extend(run, big, NULL, NULL), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "steps x 10 walkers"));
+    ck_assert_int_eq(sm_run_extend(run, 2, NULL, NULL), SM_OK); /* still continues */
+    ck_assert_uint_eq(sm_run_config(run)->n_steps, 7);
+    sm_run_free(run);
+    sm_data_free(data);
+}
+END_TEST
+
+/* Every initial walker at zero probability is an error naming the cause,
+ * with no file left; some of them, a warning with the count. */
+START_TEST(test_zero_probability_start)
+{
+    const double a[2] = {0.01, 0.0}, b[2] = {0.0, 0.0};
+    sm_data_t *data = make_map(300, 2, a, b);
+    const char *path = sm_test_tmp_path("zero.h5");
+    char partial[4200];
+    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    cfg.backend = "reference";
+    cfg.n_walkers = 10;
+    cfg.n_steps = 8;
+    cfg.n_burn = 2;
+    cfg.sigma_min = 10.0;
+    sm_run_t *run;
+    ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
+    ck_assert_int_eq(sm_run_execute(run, path, 0, NULL, NULL), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "every initial walker has zero probability"));
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "not above sigma_min = 10"));
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "lower sigma_min"));
+    ck_assert_int_ne(access(partial, F_OK), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    sm_run_free(run);
+
+    /* A constant map: the seeded sigma is 0. */
+    double delta[300], templates[600];
+    unsigned long rng = 5UL;
+    for (size_t j = 0; j < 300; j++) {
+        delta[j] = 0.25;
+        templates[j] = sm_test_normal(&rng);
+        templates[300 + j] = sm_test_normal(&rng);
+    }
+    sm_data_t *flat;
+    ck_assert_int_eq(sm_data_create(&flat, 300, 2, delta, templates, NULL), SM_OK);
+    cfg.sigma_min = SM_SIGMA_MIN_DEFAULT;
+    ck_assert_int_eq(sm_run_create(&run, flat, &cfg), SM_OK);
+    ck_assert_int_eq(sm_run_execute(run, path, 0, NULL, NULL), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "the map is constant"));
+    ck_assert_int_ne(access(partial, F_OK), 0);
+    sm_run_free(run);
+    sm_data_free(flat);
+
+    /* Three of ten given walkers below sigma_min: a warning. */
+    size_t w = 10, d = 5;
+    double init[50];
+    for (size_t i = 0; i < w; i++)
+        for (size_t k = 0; k < d; k++)
+            init[i * d + k] = k == 4 ? (i < 3 ? -0.1 : 0.1 + 0.01 * sm_test_normal(&rng))
+                                     : 0.01 * sm_test_normal(&rng);
+    cfg.init = init;
+    ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
+    ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
+    ck_assert_uint_ge(sm_run_n_warnings(run), 1);
+    ck_assert_msg(strncmp(sm_run_warning(run, 0), "3 of 10 initial walkers have zero probability",
+                          45) == 0, "%s", sm_run_warning(run, 0));
+    sm_run_free(run);
+    /* ... and every one of them: an error naming the given walkers. */
+    for (size_t i = 0; i < w; i++)
+        init[i * d + 4] = 1e-9 * (double)(i + 1);
+    ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
+    ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "give initial walkers with sigma above"));
+    sm_run_free(run);
+    sm_data_free(data);
+}
+END_TEST
+
+/* A reference backend whose evaluations fail from the fail_at-th on, with
+ * status. */
+typedef struct {
+    size_t fail_at;
+    sm_status status;
+} failure_t;
+
+typedef struct {
+    sm_backend_t *inner;
+    size_t calls;
+    failure_t failure;
+} failing_t;
+
+static sm_status failing_sums(void *ctx, size_t k, const double *params, const int *in_prior,
+                              sm_pixel_sums_t *sums)
+{
+    failing_t *f = ctx;
+    if (++f->calls >= f->failure.fail_at)
+        return sm_fail(f->failure.status, "injected failure (call %zu)", f->calls);
+    return sm_backend_pixel_sums(f->inner, k, params, in_prior, sums);
+}
+
+static void failing_free(void *ctx)
+{
+    failing_t *f = ctx;
+    sm_backend_free(f->inner);
+    free(f);
+}
+
+static sm_status failing_factory(void *user, const sm_data_t *work, const sm_model_t *model,
+                                 sm_backend_t **out)
+{
+    static const sm_backend_ops_t ops = {failing_sums, failing_free};
+    failing_t *f = calloc(1, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    f->failure = *(failure_t *)user;
+    sm_status st = sm_backend_open("reference", NULL, NULL, work, model, &f->inner);
+    if (st != SM_OK) {
+        free(f);
+        return st;
+    }
+    /* named as the reference backend, so that it may resume its files */
+    return sm_backend_create(out, &ops, f, model, sm_data_n_pix(work),
+                             sm_backend_name(f->inner), sm_backend_device(f->inner),
+                             sm_backend_precision(f->inner));
+}
+
+/* A run that fails part way leaves no file, but for a lost device: its
+ * steps so far stay for --resume, as an interrupted run's. A resumed run
+ * that fails keeps the partial file it continued. Every kept file resumes
+ * to the uninterrupted chain. */
+START_TEST(test_failed_runs_and_their_files)
+{
+    const double a[3] = {0.02, 0.0, -0.01}, b[3] = {0.05, -0.03, 0.0};
+    sm_data_t *data = make_map(300, 3, a, b);
+    char path[4096], partial[4200];
+    snprintf(path, sizeof path, "%s", sm_test_tmp_path("failing.h5"));
+    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    cfg.n_walkers = 16;
+    cfg.n_steps = 60;
+    cfg.n_burn = 10;
+    cfg.flush_every = 7;
+    cfg.seed = 11;
+    cfg.backend = "reference";
+    sm_run_t *run, *whole;
+    ck_assert_int_eq(sm_run_create(&whole, data, &cfg), SM_OK);
+    ck_assert_int_eq(sm_run_execute(whole, NULL, 0, NULL, NULL), SM_OK);
+    /* two calls a step: step 20, after two flushes; then step 30 of the resume */
+    const failure_t failures[] = {{41, SM_ENUMERIC}, {41, SM_EDEVICE}, {21, SM_EDEVICE}};
+    const int resumed[] = {0, 0, 1}, kept[] = {0, 1, 1};
+    for (size_t c = 0; c < 3; c++) {
+        ck_assert_int_eq(sm_run_create_with_backend(&run, data, &cfg, failing_factory,
+                                                    (void *)&failures[c]),
+                         SM_OK);
+        sm_status st = sm_run_execute(run, path, resumed[c], NULL, NULL);
+        ck_assert_msg(st == failures[c].status, "%zu: %d: %s", c, (int)st, sm_last_error());
+        ck_assert_int_ne(access(path, F_OK), 0);
+        ck_assert_msg((access(partial, F_OK) == 0) == kept[c], "case %zu: partial file", c);
+        sm_run_free(run);
+    }
+    sm_run_t *second;
+    ck_assert_int_eq(sm_run_create(&second, data, &cfg), SM_OK);
+    ck_assert_int_eq(sm_run_execute(second, path, 1, NULL, NULL), SM_OK);
+    ck_assert_int_eq(memcmp(sm_run_chain(whole), sm_run_chain(second),
+                            60 * 16 * 7 * sizeof(double)), 0);
+    sm_run_free(whole);
+    sm_run_free(second);
+    sm_data_free(data);
+    unlink(path);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -344,6 +545,9 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_extend_refuses_a_file_run);
     tcase_add_test(tc, test_empty_posterior);
     tcase_add_test(tc, test_burn_in_warning);
+    tcase_add_test(tc, test_sizes_are_refused);
+    tcase_add_test(tc, test_zero_probability_start);
+    tcase_add_test(tc, test_failed_runs_and_their_files);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,7 @@
 #ifndef SYSMAP_TOOLS_CLI_H
 #define SYSMAP_TOOLS_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -19,6 +20,11 @@ int cli_plot(int argc, char **argv);
 /* Prints "sysmap: <what>: <library message>" to stderr; returns CLI_ERROR. */
 int cli_error(const char *what);
 
+/* The decimal digits at the start of text as a count into *out, *end after
+ * them: 1, or 0 when there are none or the value does not fit a size_t.
+ * Unlike strtoull, no sign or leading space ("-2" is not 2^64 - 2). */
+int cli_parse_count(const char *text, const char **end, size_t *out);
+
 /* Terminal progress bar on stderr: steps, rate, ETA. Returns non-zero once
  * SIGINT or SIGTERM arrived, which stops the run at the next step. */
 typedef struct {
@@ -31,6 +37,8 @@ void cli_progress_init(cli_progress_t *bar, int enabled);
 int cli_progress_update(void *bar, size_t done, size_t total);
 void cli_progress_finish(cli_progress_t *bar);
 void cli_install_signal_handlers(void);
+/* The flag those handlers set: MPI ranks share it (cli_mpi.c). */
+volatile sig_atomic_t *cli_stop_flag(void);
 
 /* The end-of-run summary table. */
 void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data,

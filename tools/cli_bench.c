@@ -11,6 +11,7 @@
 #include "sysmap/data.h"
 #include "sysmap/rng.h"
 #include "sysmap/run.h"
+#include "sysmap/sizes.h"
 #include "cli.h"
 
 #define MAX_LIST 8
@@ -76,17 +77,18 @@ static int cmp_double(const void *a, const void *b)
 static int parse_sizes(const char *opt, const char *text, size_list_t *out)
 {
     out->n = 0;
-    for (const char *p = text; *p != '\0';) {
-        char *end;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (end == p || v == 0 || (*end != ',' && *end != '\0') || out->n == MAX_LIST) {
-            fprintf(stderr, "sysmap bench: %s expects up to %d positive integers separated "
-                            "by commas, got '%s'\n", opt, MAX_LIST, text);
+    const char *p = text, *end;
+    do {
+        size_t v = 0;
+        if (!cli_parse_count(p, &end, &v) || v == 0 || (*end != ',' && *end != '\0') ||
+            out->n == MAX_LIST) {
+            fprintf(stderr, "sysmap bench: %s expects up to %d positive integers (digits only) "
+                            "separated by commas, got '%s'\n", opt, MAX_LIST, text);
             return CLI_USAGE;
         }
-        out->values[out->n++] = (size_t)v;
-        p = *end == ',' ? end + 1 : end;
-    }
+        out->values[out->n++] = v;
+        p = end + 1;
+    } while (*end == ',');
     return CLI_OK;
 }
 
@@ -291,12 +293,40 @@ static void print_row(const bench_args_t *a, const sm_model_t *m, size_t n, size
     printf("\n");
 }
 
+/* The memory of one problem, refused up front when a count overflows or
+ * the machine has less: the templates twice (the host's and the backend's
+ * copy), then the walkers with a log-prob each. */
+static int check_problem_size(size_t n, size_t s, size_t w, const sm_model_t *m)
+{
+    char what[160];
+    snprintf(what, sizeof what, "a problem of %zu pixels x %zu templates and %zu walkers", n,
+             s, w);
+    size_t count, bytes;
+    sm_status st = sm_size_mul(&count, n, s, what);
+    if (st == SM_OK)
+        st = sm_size_mul(&count, count, 2, what);
+    if (st == SM_OK)
+        st = sm_size_bytes(&bytes, count, sizeof(double), what);
+    /* n_dim is small once the templates fit */
+    if (st == SM_OK)
+        st = sm_size_mul(&count, w, sm_model_n_dim(m) + 1, what);
+    if (st == SM_OK)
+        st = sm_size_bytes(&bytes, count, sizeof(double), what);
+    if (st != SM_OK) {
+        fprintf(stderr, "sysmap bench: %s\n", sm_last_error());
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
+
 static int bench_case(const bench_args_t *a, const sm_model_t *m, size_t n, size_t w,
                       double *gpw)
 {
     sm_data_t *data = NULL;
     double *walkers = NULL;
-    int rc = CLI_OK;
+    int rc = check_problem_size(n, m->n_sys, w, m);
+    if (rc != CLI_OK)
+        return rc;
     if (make_problem(n, m->n_sys, w, m, &data, &walkers) != SM_OK) {
         free(walkers);
         fprintf(stderr, "sysmap bench: cannot make a map of %zu pixels x %zu templates\n", n,
@@ -339,9 +369,16 @@ int cli_bench(int argc, char **argv)
     }
     if (rc != CLI_OK)
         return rc;
-    double *gpw = malloc(a.repeats * sizeof *gpw);
-    if (gpw == NULL)
+    size_t gpw_bytes;
+    if (sm_size_bytes(&gpw_bytes, a.repeats, sizeof(double), "--repeats") != SM_OK) {
+        fprintf(stderr, "sysmap bench: %s\n", sm_last_error());
+        return CLI_USAGE;
+    }
+    double *gpw = malloc(gpw_bytes);
+    if (gpw == NULL) {
+        fprintf(stderr, "sysmap bench: out of memory for %zu repeats\n", a.repeats);
         return CLI_ERROR;
+    }
     if (!a.json) {
         printf("sysmap bench: G pixel-walker evaluations per second, median [min, max] of %zu "
                "repeats of >= %.2f s; us per log-prob evaluation",

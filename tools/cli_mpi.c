@@ -4,11 +4,16 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 #ifdef SYSMAP_MPI
 #include "sysmap/mpi.h"
+
+/* Room for one rank's complaint about its options. */
+#define CLI_MPI_TEXT 512
 
 static struct {
     int active;        /* MPI_Init was called */
@@ -16,7 +21,59 @@ static struct {
     int serving;       /* configured with size > 1: rank 0 must release the others */
     char device[256];
     sm_mpi_rank_t self;
+    FILE *held;        /* stderr's text until the options are agreed on */
+    int saved_fd;      /* the real stderr meanwhile */
 } mpi;
+
+/* A rank's complaint about its options waits until every rank has parsed
+ * its own, so that one rank prints one message (cli_mpi_agree_options)
+ * instead of K ranks K copies. Without a temporary file, nothing is held. */
+static void hold_stderr(void)
+{
+    fflush(stderr);
+    mpi.held = tmpfile();
+    mpi.saved_fd = mpi.held != NULL ? dup(STDERR_FILENO) : -1;
+    if (mpi.saved_fd >= 0 && dup2(fileno(mpi.held), STDERR_FILENO) >= 0)
+        return;
+    if (mpi.saved_fd >= 0)
+        close(mpi.saved_fd);
+    if (mpi.held != NULL)
+        fclose(mpi.held);
+    mpi.held = NULL;
+}
+
+/* Restores stderr; text receives what was held. */
+static void release_stderr(char text[CLI_MPI_TEXT])
+{
+    text[0] = '\0';
+    if (mpi.held == NULL)
+        return;
+    fflush(stderr);
+    dup2(mpi.saved_fd, STDERR_FILENO);
+    close(mpi.saved_fd);
+    rewind(mpi.held);
+    text[fread(text, 1, CLI_MPI_TEXT - 1, mpi.held)] = '\0';
+    fclose(mpi.held);
+    mpi.held = NULL;
+}
+
+/* The held complaint as a message of its own: without the program prefix
+ * (the printing rank adds it once) and on one line. */
+static const char *complaint(char *text)
+{
+    static const char *const prefixes[] = {"sysmap run: ", "sysmap: "};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(text, prefixes[i], strlen(prefixes[i])) == 0) {
+            text += strlen(prefixes[i]);
+            break;
+        }
+    size_t n = strlen(text);
+    while (n > 0 && text[n - 1] == '\n')
+        text[--n] = '\0';
+    for (char *p = strchr(text, '\n'); p != NULL; p = strchr(p, '\n'))
+        *p = ' ';
+    return n > 0 ? text : "bad options";
+}
 
 /* Set by Open MPI's mpirun, by PMIx launchers (Open MPI 5, Slurm) and by
  * PMI launchers (MPICH's hydra, Slurm). A plain `sysmap run` never starts
@@ -40,12 +97,52 @@ void cli_mpi_init(void)
     mpi.active = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &mpi.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &mpi.size);
+    if (mpi.size > 1)
+        hold_stderr();
+}
+
+int cli_mpi_agree_options(int rc, void (*usage)(FILE *out))
+{
+    char text[CLI_MPI_TEXT];
+    release_stderr(text);
+    enum { HELP, RUN, FAILED, STATUS, N_VERDICT };
+    int help = rc == -1, failed = !help && rc != CLI_OK;
+    /* One MPI_MAX: whether any rank asked for help, for a run, failed, and
+     * the highest failure status. */
+    int mine[N_VERDICT] = {help, !help, failed, failed ? rc : CLI_OK}, any[N_VERDICT];
+    memcpy(any, mine, sizeof any);
+    if (mpi.active && mpi.size > 1)
+        MPI_Allreduce(mine, any, N_VERDICT, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (!any[FAILED] && !any[HELP]) {
+        fputs(text, stderr); /* whatever an accepted option said */
+        return CLI_OK;
+    }
+    if (!any[FAILED] && !any[RUN]) {
+        if (!mpi.active || mpi.rank == 0)
+            usage(stdout);
+        return -1;
+    }
+    if (!mpi.active || mpi.size == 1)
+        return rc; /* its message went straight to stderr */
+    /* A bad option anywhere, or --help on some ranks only: one message,
+     * naming the (lowest) rank, from rank 0; every rank exits with it. */
+    int culprit = any[FAILED] ? failed : help;
+    const char *why = failed ? complaint(text)
+                             : "--help on some ranks only (their command lines differ); "
+                               "nothing ran";
+    sm_mpi_agree_text(MPI_COMM_WORLD, culprit ? SM_EINVAL : SM_OK, why);
+    if (mpi.rank == 0)
+        fprintf(stderr, "sysmap run: %s\n", sm_last_error());
+    return any[FAILED] ? any[STATUS] : CLI_USAGE;
 }
 
 int cli_mpi_finalize(int rc)
 {
     if (!mpi.active)
         return rc;
+    char text[CLI_MPI_TEXT];
+    release_stderr(text); /* held only when cli_run returned before agreeing */
+    fputs(text, stderr);
     if (mpi.serving && mpi.rank == 0)
         sm_mpi_release(MPI_COMM_WORLD, rc == CLI_OK            ? SM_OK
                                        : rc == CLI_INTERRUPTED ? SM_ECANCELLED
@@ -54,7 +151,7 @@ int cli_mpi_finalize(int rc)
     return rc;
 }
 
-int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights)
+int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int allow_mixed)
 {
     int rank = mpi.active ? mpi.rank : 0, size = mpi.active ? mpi.size : 1;
     double weight;
@@ -77,6 +174,9 @@ int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights)
     mpi.self.precision = cfg->precision;
     mpi.self.weight = weight;
     mpi.self.batch = cfg->n_walkers / 2;
+    mpi.self.allow_mixed_precision = allow_mixed;
+    /* A signal on any rank stops the run after the step (rank 0 flushes). */
+    mpi.self.stop = cli_stop_flag();
     mpi.serving = 1;
     return CLI_OK;
 }
@@ -88,7 +188,9 @@ int cli_mpi_is_server(void)
 
 int cli_mpi_serve(void)
 {
-    /* Rank 0 prints the failure, naming the rank it happened on. */
+    /* Rank 0 prints the failure, naming the rank it happened on. A signal
+     * here is rank 0's to act on (mpi.self.stop), not this rank's alone. */
+    cli_install_signal_handlers();
     sm_status st = sm_mpi_serve(MPI_COMM_WORLD, &mpi.self);
     return st == SM_OK ? CLI_OK : st == SM_ECANCELLED ? CLI_INTERRUPTED : CLI_ERROR;
 }
@@ -131,14 +233,22 @@ sm_status cli_mpi_run_create(sm_run_t **run, const sm_data_t *data, const sm_run
 
 void cli_mpi_init(void) {}
 
+int cli_mpi_agree_options(int rc, void (*usage)(FILE *out))
+{
+    if (rc == -1)
+        usage(stdout);
+    return rc;
+}
+
 int cli_mpi_finalize(int rc)
 {
     return rc;
 }
 
-int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights)
+int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int allow_mixed)
 {
     (void)cfg;
+    (void)allow_mixed; /* one process has one precision */
     if (rank_weights == NULL)
         return CLI_OK;
     fprintf(stderr, "sysmap run: --rank-weights needs a build with MPI (cmake -DSYSMAP_MPI=ON) "

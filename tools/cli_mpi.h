@@ -5,16 +5,28 @@
 #ifndef SYSMAP_TOOLS_CLI_MPI_H
 #define SYSMAP_TOOLS_CLI_MPI_H
 
+#include <stdio.h>
+
 #include "sysmap/run.h"
 
-/* MPI_Init, when an MPI launcher started this process. */
+/* MPI_Init, when an MPI launcher started this process; with more than one
+ * rank, stderr is held until cli_mpi_agree_options. */
 void cli_mpi_init(void);
 /* Rank 0 releases the serving ranks (telling them whether rc is a
  * failure); then MPI_Finalize. Returns rc. */
 int cli_mpi_finalize(int rc);
-/* Every rank, right after option parsing (collective): this rank's device
- * and weight, agreed on by all ranks. Returns a CLI status. */
-int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights);
+/* Every rank, right after option parsing and before anything else
+ * (collective): rc is this rank's verdict on its options (CLI_OK, -1 for
+ * --help, else a failure whose message went to stderr, held back since
+ * cli_mpi_init). Returns the verdict of all ranks: CLI_OK; -1 when every
+ * rank asked for help (printed once with usage); else, after rank 0
+ * printed one message naming the (lowest) rank that failed, the highest
+ * failure status (CLI_USAGE for --help on some ranks only). */
+int cli_mpi_agree_options(int rc, void (*usage)(FILE *out));
+/* Every rank, after cli_mpi_agree_options (collective): this rank's device
+ * and weight, agreed on by all ranks; allow_mixed: accept ranks in
+ * different precisions (rank 0's counts). Returns a CLI status. */
+int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int allow_mixed);
 /* Non-zero on the ranks other than 0 of a run with more than one rank. */
 int cli_mpi_is_server(void);
 /* Those ranks: serve rank 0 until it is done; returns the exit status. */

@@ -1,14 +1,18 @@
 /* sysmap run: option parsing and the run itself. */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "sysmap/chainfile.h"
 #include "sysmap/data.h"
 #include "sysmap/run.h"
+#include "sysmap/sizes.h"
 #include "cli.h"
 #include "cli_input.h"
 #include "cli_mpi.h"
@@ -45,6 +49,9 @@ static void usage(FILE *out)
             "  --rank-weights W      under mpirun: each rank's share of the pixels, one number\n"
             "                        per rank (e.g. 1,3) or auto (measured throughput); default\n"
             "                        equal; --device also takes one entry per rank (0,1)\n"
+            "  --allow-mixed-precision  under mpirun: accept ranks computing in different\n"
+            "                        precisions (fp64 and fp32; the chain then differs from a\n"
+            "                        one-rank run's); refused by default\n"
             "  --basis B             sampling basis: rotated (default, standardised PCA) or\n"
             "                        original; outputs are always in the original basis\n"
             "  --sigma-min X         prior bound: sigma <= X has zero probability (default 1e-6)\n"
@@ -59,14 +66,12 @@ static void usage(FILE *out)
 
 static int parse_size(const char *opt, const char *text, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
-        fprintf(stderr, "sysmap run: %s expects a non-negative integer, got '%s'\n", opt, text);
+    const char *end;
+    if (!cli_parse_count(text, &end, out) || *end != '\0') {
+        fprintf(stderr, "sysmap run: %s expects a non-negative integer (digits only, at most "
+                        "%zu), got '%s'\n", opt, (size_t)SIZE_MAX, text);
         return CLI_USAGE;
     }
-    *out = (size_t)v;
     return CLI_OK;
 }
 
@@ -86,7 +91,7 @@ static int parse_double(const char *opt, const char *text, double *out)
 typedef struct {
     sm_run_config_t cfg;
     const char *input, *output, *init, *rank_weights;
-    int resume, quiet;
+    int resume, quiet, allow_mixed;
     cli_input_t hpx; /* HEALPix inputs and map outputs (cli_input.c) */
 } run_args_t;
 
@@ -114,6 +119,9 @@ static int parse_args(int argc, char **argv, run_args_t *args)
             takes_value = 0;
         } else if (strcmp(a, "--resume") == 0) {
             args->resume = 1;
+            takes_value = 0;
+        } else if (strcmp(a, "--allow-mixed-precision") == 0) {
+            args->allow_mixed = 1;
             takes_value = 0;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             args->quiet = 1;
@@ -184,17 +192,118 @@ static int parse_args(int argc, char **argv, run_args_t *args)
     return CLI_OK;
 }
 
+/* What the options refute without the data, so that a bad value is not
+ * reported after a long load: the walkers are checked against the fewest
+ * templates the input can have (sm_run_create checks the exact count). */
+static int check_before_load(const run_args_t *args)
+{
+    size_t n_sys = args->hpx.in.n_templates > 0 ? args->hpx.in.n_templates : 1;
+    if (sm_run_config_check(&args->cfg, n_sys) == SM_OK)
+        return CLI_OK;
+    fprintf(stderr, "sysmap run: %s\n", sm_last_error());
+    return CLI_ERROR; /* as when sm_run_create refutes them */
+}
+
+/* Folder identity and name of a path that does not exist yet. */
+static int folder_and_name(const char *path, struct stat *folder, char *name, size_t len)
+{
+    char *a = strdup(path), *b = strdup(path);
+    int ok = a != NULL && b != NULL && stat(dirname(a), folder) == 0;
+    if (ok)
+        snprintf(name, len, "%s", basename(b));
+    free(a);
+    free(b);
+    return ok;
+}
+
+/* Whether a and b name one file: through symbolic and hard links (device
+ * and inode), and, for files still to be made, one name in one folder. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea || eb)
+        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char na[PATH_MAX], nb[PATH_MAX];
+    return folder_and_name(a, &sa, na, sizeof na) && folder_and_name(b, &sb, nb, sizeof nb) &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && strcmp(na, nb) == 0;
+}
+
+/* Before any work: every output can be written, and none is an input or
+ * another output (a run would replace its own input). */
+static int check_outputs(const run_args_t *args)
+{
+    size_t n_out = strlen(args->output);
+    char *partial = malloc(n_out + sizeof SM_PARTIAL_SUFFIX);
+    if (partial == NULL) {
+        fprintf(stderr, "sysmap run: out of memory\n");
+        return CLI_ERROR;
+    }
+    memcpy(partial, args->output, n_out);
+    memcpy(partial + n_out, SM_PARTIAL_SUFFIX, sizeof SM_PARTIAL_SUFFIX);
+    const sm_input_t *in = &args->hpx.in;
+    const char *outputs[][2] = {{"-o", args->output},
+                                {"-o (its partial file)", partial},
+                                {"--maps-out", args->hpx.maps_out}};
+    size_t n_inputs = 5 + in->n_templates;
+    const char **inputs = calloc(n_inputs, sizeof *inputs);
+    int rc = inputs != NULL ? CLI_OK : CLI_ERROR;
+    if (inputs != NULL) {
+        const char *fixed[5] = {args->input, in->map.path, in->mask.path, args->init, NULL};
+        memcpy(inputs, fixed, sizeof fixed);
+        for (size_t t = 0; t < in->n_templates; t++)
+            inputs[4 + t] = in->templates[t].path;
+    }
+    for (size_t o = 0; o < 3 && rc == CLI_OK; o++) {
+        const char *out = outputs[o][1];
+        for (size_t i = 0; out != NULL && i < n_inputs && rc == CLI_OK; i++)
+            if (inputs[i] != NULL && same_file(out, inputs[i])) {
+                fprintf(stderr, "sysmap run: %s %s is the input %s (the same file): the run "
+                                "would overwrite it; name another output\n",
+                        outputs[o][0], out, inputs[i]);
+                rc = CLI_USAGE;
+            }
+        for (size_t p = 0; out != NULL && p < o && rc == CLI_OK; p++)
+            if (same_file(out, outputs[p][1])) {
+                fprintf(stderr, "sysmap run: %s %s is the file of %s %s: the run would "
+                                "overwrite it; name another output\n",
+                        outputs[o][0], out, outputs[p][0], outputs[p][1]);
+                rc = CLI_USAGE;
+            }
+    }
+    /* -o through the library (it checks again when it runs), --maps-out alike */
+    for (size_t o = 0; o < 3 && rc == CLI_OK; o += 2)
+        if (outputs[o][1] != NULL) {
+            sm_status st = sm_chainfile_check_output(outputs[o][1]);
+            if (st != SM_OK) {
+                fprintf(stderr, "sysmap run: %s: %s\n", outputs[o][0], sm_last_error());
+                rc = st == SM_EINVAL ? CLI_USAGE : CLI_ERROR;
+            }
+        }
+    if (inputs == NULL)
+        fprintf(stderr, "sysmap run: out of memory\n");
+    free(inputs);
+    free(partial);
+    return rc;
+}
+
 int cli_run(int argc, char **argv)
 {
     run_args_t args = {0};
     int rc = parse_args(argc, argv, &args);
-    if (rc == -1)
-        usage(stdout);
+    if (rc == CLI_OK)
+        rc = check_before_load(&args);
+    if (rc == CLI_OK)
+        rc = check_outputs(&args);
+    /* Under mpirun every rank reaches this verdict before any other
+     * collective call, so a rank's bad option cannot leave the others
+     * waiting. -1: help, printed. */
+    rc = cli_mpi_agree_options(rc, usage);
     if (rc != CLI_OK) {
         cli_input_free(&args.hpx);
         return rc == -1 ? CLI_OK : rc;
     }
-    rc = cli_mpi_configure(&args.cfg, args.rank_weights);
+    rc = cli_mpi_configure(&args.cfg, args.rank_weights, args.allow_mixed);
     if (rc == CLI_OK && cli_mpi_is_server())
         rc = cli_mpi_serve();
     if (rc != CLI_OK || cli_mpi_is_server()) {
@@ -213,8 +322,14 @@ int cli_run(int argc, char **argv)
     if (args.init != NULL) {
         sm_model_t model = {args.cfg.model, args.cfg.skew, sm_data_n_sys(data),
                             args.cfg.sigma_min};
-        size_t n_dim = sm_model_n_dim(&model);
-        init = malloc(args.cfg.n_walkers * n_dim * sizeof *init);
+        size_t n_dim = sm_model_n_dim(&model), count, bytes;
+        if (sm_size_mul(&count, args.cfg.n_walkers, n_dim, "--init: walkers x parameters") !=
+                SM_OK ||
+            sm_size_bytes(&bytes, count, sizeof *init, "--init: the initial walkers") != SM_OK) {
+            rc = cli_error("--init");
+            goto done;
+        }
+        init = malloc(bytes);
         if (init == NULL) {
             fprintf(stderr, "sysmap: out of memory for %zu initial walkers\n", args.cfg.n_walkers);
             rc = CLI_ERROR;

@@ -25,6 +25,11 @@ void cli_install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+volatile sig_atomic_t *cli_stop_flag(void)
+{
+    return &stop_requested;
+}
+
 static double now_s(void)
 {
     struct timespec ts;

@@ -1,4 +1,5 @@
 /* sysmap: command-line front end of libsysmap. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,21 @@ int cli_error(const char *what)
 {
     fprintf(stderr, "sysmap: %s: %s\n", what, sm_last_error());
     return CLI_ERROR;
+}
+
+int cli_parse_count(const char *text, const char **end, size_t *out)
+{
+    size_t v = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        size_t digit = (size_t)(*p - '0');
+        if (v > (SIZE_MAX - digit) / 10)
+            return 0;
+        v = 10 * v + digit;
+    }
+    *end = p;
+    *out = v;
+    return p != text;
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "ksum.h"
+#include "sysmap/sizes.h"
 
 /* Relative size of the smallest correlation eigenvalue below which the
  * templates count as collinear: M would amplify roundoff beyond use. */
@@ -55,20 +56,29 @@ const char *sm_basis_name(sm_basis_kind kind)
     return "unknown";
 }
 
-static sm_basis_t *basis_alloc(size_t s, sm_basis_kind kind)
+/* The S x S matrices are checked first: S comes from the data, and GSL's
+ * S x S workspace would wrap as silently as calloc's product. */
+static sm_status basis_alloc(size_t s, sm_basis_kind kind, sm_basis_t **out)
 {
+    size_t cells, bytes;
+    sm_status st = sm_size_mul(&cells, s, s, "template basis (S x S)");
+    if (st == SM_OK)
+        st = sm_size_bytes(&bytes, cells, 4 * sizeof(double), "template basis (S x S)");
+    if (st != SM_OK)
+        return st;
     sm_basis_t *b = calloc(1, sizeof *b);
-    if (!b)
-        return NULL;
-    b->kind = kind;
-    b->n_sys = s;
-    b->m = calloc(s * s, sizeof *b->m);
-    b->m_inv = calloc(s * s, sizeof *b->m_inv);
-    if (!b->m || !b->m_inv) {
-        sm_basis_free(b);
-        return NULL;
+    if (b != NULL) {
+        b->kind = kind;
+        b->n_sys = s;
+        b->m = calloc(cells, sizeof *b->m);
+        b->m_inv = calloc(cells, sizeof *b->m_inv);
     }
-    return b;
+    if (b == NULL || b->m == NULL || b->m_inv == NULL) {
+        sm_basis_free(b);
+        return SM_FAIL_NOMEM("the template basis");
+    }
+    *out = b;
+    return SM_OK;
 }
 
 void sm_basis_free(sm_basis_t *basis)
@@ -102,8 +112,8 @@ static sm_status template_moments(const sm_data_t *data, double *mean, double *s
         sd[i] = sqrt(sm_ksum_value(&sq) / (double)n);
         if (sd[i] <= SM_BASIS_CONSTANT_RTOL * peak)
             return sm_fail(SM_ENUMERIC,
-                           "template %zu ('%s') is constant over the used pixels; "
-                           "it cannot be standardised",
+                           "template %zu ('%s') is constant over the used pixels: it cannot "
+                           "be standardised, and its multiplicative term only rescales sigma",
                            i + 1, sm_data_template_name(data, i));
     }
     return SM_OK;
@@ -147,8 +157,12 @@ static void fix_sign(gsl_matrix *evec, size_t c)
     }
 }
 
-/* Fills M = R D^-1 and M^-1 = D R^T from the decomposed correlation. */
-static sm_status rotated_matrices(sm_basis_t *b, const sm_data_t *data)
+/* Checks the templates (none constant, none a combination of others) and
+ * fills M: R D^-1 and M^-1 = D R^T from the decomposed correlation, or the
+ * identity for the original basis. Both bases check alike, so a sampler
+ * never runs on templates that leave the posterior improper in one basis
+ * and are refused in the other. */
+static sm_status basis_matrices(sm_basis_t *b, const sm_data_t *data)
 {
     size_t s = b->n_sys;
     sm_status st = SM_OK;
@@ -181,6 +195,11 @@ static sm_status rotated_matrices(sm_basis_t *b, const sm_data_t *data)
                      lmin, lmax);
         goto done;
     }
+    if (b->kind == SM_BASIS_ORIGINAL) {
+        for (size_t i = 0; i < s; i++)
+            b->m[i * s + i] = b->m_inv[i * s + i] = 1.0;
+        goto done;
+    }
     for (size_t k = 0; k < s; k++) {
         fix_sign(evec, k);
         for (size_t i = 0; i < s; i++) {
@@ -204,19 +223,14 @@ sm_status sm_basis_create(sm_basis_t **out, const sm_data_t *data, sm_basis_kind
     *out = NULL;
     if (kind != SM_BASIS_ROTATED && kind != SM_BASIS_ORIGINAL)
         return sm_fail(SM_EINVAL, "unknown basis kind %d", (int)kind);
-    size_t s = sm_data_n_sys(data);
-    sm_basis_t *b = basis_alloc(s, kind);
-    if (!b)
-        return SM_FAIL_NOMEM("the template basis");
-    if (kind == SM_BASIS_ORIGINAL) {
-        for (size_t i = 0; i < s; i++)
-            b->m[i * s + i] = b->m_inv[i * s + i] = 1.0;
-    } else {
-        sm_status st = rotated_matrices(b, data);
-        if (st != SM_OK) {
-            sm_basis_free(b);
-            return st;
-        }
+    sm_basis_t *b = NULL;
+    sm_status st = basis_alloc(sm_data_n_sys(data), kind, &b);
+    if (st != SM_OK)
+        return st;
+    st = basis_matrices(b, data);
+    if (st != SM_OK) {
+        sm_basis_free(b);
+        return st;
     }
     *out = b;
     return SM_OK;

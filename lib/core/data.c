@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "fileutil.h"
 #include "h5util.h"
+#include "sysmap/sizes.h"
 
 /* No check of N against the number of parameters here: whether the map
  * constrains a model (N > n_dim) depends on the model, so the run checks it. */
@@ -37,28 +39,38 @@ static const char *nonfinite_name(double x)
     return isnan(x) ? "NaN" : x > 0 ? "Inf" : "-Inf";
 }
 
-/* Masked pixels are never read, so they may hold NaN or HEALPix's UNSEEN. */
-static sm_status check_finite(const double *x, const uint8_t *mask, size_t n, const char *what,
+/* Masked pixels are never read, so they may hold NaN or HEALPix's UNSEEN.
+ * Values beyond SM_DATA_VALUE_MAX are refused here rather than left to
+ * overflow later into "initial walkers not finite" or NaN eigenvalues. */
+static sm_status check_values(const double *x, const uint8_t *mask, size_t n, const char *what,
                               size_t row, int has_row)
 {
     for (size_t j = 0; j < n; j++) {
-        if ((mask == NULL || mask[j]) && !isfinite(x[j])) {
-            const char *kind = nonfinite_name(x[j]);
-            if (has_row)
-                return sm_fail(SM_EINVAL, "%s: %s at template %zu, pixel %zu", what, kind, row, j);
-            return sm_fail(SM_EINVAL, "%s: %s at pixel %zu", what, kind, j);
-        }
+        if ((mask != NULL && !mask[j]) || fabs(x[j]) <= SM_DATA_VALUE_MAX)
+            continue; /* NaN fails the comparison */
+        char where[64];
+        if (has_row)
+            snprintf(where, sizeof where, "template %zu, pixel %zu", row, j);
+        else
+            snprintf(where, sizeof where, "pixel %zu", j);
+        if (!isfinite(x[j]))
+            return sm_fail(SM_EINVAL, "%s: %s at %s", what, nonfinite_name(x[j]), where);
+        return sm_fail(SM_EINVAL, "%s: value %g at %s is beyond +-%g, where squares of values "
+                                  "overflow",
+                       what, x[j], where, SM_DATA_VALUE_MAX);
     }
     return SM_OK;
 }
 
-/* S x N doubles must be addressable before anything is allocated. */
+/* S x N doubles: refused before anything is allocated when the product
+ * wraps or exceeds the machine's memory. */
 static sm_status check_size(size_t n_sys, size_t n_pix)
 {
-    if (n_sys != 0 && n_pix > SIZE_MAX / sizeof(double) / n_sys)
-        return sm_fail(SM_EINVAL, "templates: %zu x %zu values overflow memory sizes", n_sys,
-                       n_pix);
-    return SM_OK;
+    size_t cells, bytes;
+    sm_status st = sm_size_mul(&cells, n_sys, n_pix, "templates");
+    if (st == SM_OK)
+        st = sm_size_bytes(&bytes, cells, sizeof(double), "templates");
+    return st;
 }
 
 static void compact(double *dst, const double *src, const uint8_t *mask, size_t n)
@@ -106,9 +118,9 @@ sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
         if (n_used == 0)
             return sm_fail(SM_EINVAL, "mask: all %zu pixels are masked", n_pix_total);
     }
-    st = check_finite(delta_g_obs, mask, n_pix_total, "delta_g_obs", 0, 0);
+    st = check_values(delta_g_obs, mask, n_pix_total, "delta_g_obs", 0, 0);
     for (size_t i = 0; i < n_sys && st == SM_OK; i++)
-        st = check_finite(templates + i * n_pix_total, mask, n_pix_total, "templates", i, 1);
+        st = check_values(templates + i * n_pix_total, mask, n_pix_total, "templates", i, 1);
     if (st != SM_OK)
         return st;
 
@@ -160,8 +172,10 @@ static sm_status open_inputs(hid_t file, input_sets *in)
                        sm_h5_format_shape(b, sizeof b, 1, dn));
     in->n_pix = (size_t)dn[0];
     in->n_sys = (size_t)dt[0];
-    if (H5Lexists(file, "mask", H5P_DEFAULT) <= 0)
-        return SM_OK;
+    int has_mask;
+    st = sm_h5_exists(file, "mask", "dataset", &has_mask);
+    if (st != SM_OK || !has_mask)
+        return st;
     st = sm_h5_open_dataset(file, "mask", &in->mask);
     if (st == SM_OK)
         st = sm_h5_shape(in->mask, "mask", 1, dm);
@@ -181,6 +195,12 @@ static sm_status read_inputs(hid_t file, sm_data_t **out)
     if (st != SM_OK)
         goto done;
     st = check_size(in.n_sys, in.n_pix);
+    if (st == SM_OK)
+        st = sm_h5_check_storage(in.delta, "delta_g_obs", sizeof *delta);
+    if (st == SM_OK)
+        st = sm_h5_check_storage(in.templates, "templates", sizeof *templates);
+    if (st == SM_OK && in.mask >= 0)
+        st = sm_h5_check_storage(in.mask, "mask", 1);
     if (st != SM_OK)
         goto done;
     /* At least one element each: empty maps are reported by sm_data_create. */
@@ -213,13 +233,15 @@ done:
 static sm_status read_names(hid_t file, sm_data_t *data)
 {
     size_t s = data->n_sys;
-    if (!sm_h5_has_attr(file, "template_names"))
-        return SM_OK;
+    int has;
+    sm_status st = sm_h5_exists(file, "template_names", "attribute", &has);
+    if (st != SM_OK || !has)
+        return st;
     char **names = calloc(s, sizeof *names);
     if (names == NULL)
         return SM_FAIL_NOMEM("template names");
     hid_t attr = H5I_INVALID_HID;
-    sm_status st = sm_h5_open_attr(file, "template_names", &attr);
+    st = sm_h5_open_attr(file, "template_names", &attr);
     if (st == SM_OK)
         st = sm_h5_read_strings(attr, "template_names", s, names);
     sm_h5_close(attr);
@@ -235,11 +257,13 @@ static sm_status read_names(hid_t file, sm_data_t *data)
 /* Optional root attribute name (injected_a or injected_b): S float64s. */
 static sm_status read_injected(hid_t file, const char *name, size_t s, double **dst)
 {
-    if (!sm_h5_has_attr(file, name))
-        return SM_OK;
+    int has;
+    sm_status st = sm_h5_exists(file, name, "attribute", &has);
+    if (st != SM_OK || !has)
+        return st;
     hid_t attr = H5I_INVALID_HID;
     hsize_t dims[1];
-    sm_status st = sm_h5_open_attr(file, name, &attr);
+    st = sm_h5_open_attr(file, name, &attr);
     if (st == SM_OK)
         st = sm_h5_shape(attr, name, 1, dims);
     if (st == SM_OK && dims[0] != s)
@@ -258,11 +282,14 @@ sm_status sm_data_load_hdf5(sm_data_t **out, const char *path)
     if (out == NULL || path == NULL)
         return sm_fail(SM_EINVAL, "sm_data_load_hdf5: %s is NULL", out == NULL ? "out" : "path");
     *out = NULL;
+    sm_status st = sm_file_check_regular(path, "HDF5 input");
+    if (st != SM_OK)
+        return st;
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
     hid_t file = H5I_INVALID_HID;
     sm_data_t *data = NULL;
-    sm_status st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
+    st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
     if (st == SM_OK) {
         st = read_inputs(file, &data);
         if (st == SM_OK)
@@ -284,7 +311,8 @@ sm_status sm_data_load_hdf5(sm_data_t **out, const char *path)
     return SM_OK;
 }
 
-static sm_status read_walkers(hid_t file, size_t n_walkers, size_t n_dim, double *out)
+static sm_status read_walkers(hid_t file, size_t n_walkers, size_t n_dim, size_t n,
+                              double *out)
 {
     hid_t dset = H5I_INVALID_HID;
     hsize_t dims[2], want[2] = {n_walkers, n_dim};
@@ -297,9 +325,11 @@ static sm_status read_walkers(hid_t file, size_t n_walkers, size_t n_dim, double
                      sm_h5_format_shape(a, sizeof a, 2, dims),
                      sm_h5_format_shape(b, sizeof b, 2, want));
     if (st == SM_OK)
+        st = sm_h5_check_storage(dset, "p0", sizeof *out);
+    if (st == SM_OK)
         st = sm_h5_read_f64(dset, "p0", out);
     sm_h5_close(dset);
-    for (size_t k = 0; k < n_walkers * n_dim && st == SM_OK; k++)
+    for (size_t k = 0; k < n && st == SM_OK; k++)
         if (!isfinite(out[k]))
             st = sm_fail(SM_EINVAL, "p0: %s at walker %zu, parameter %zu",
                          nonfinite_name(out[k]), k / n_dim, k % n_dim);
@@ -311,12 +341,18 @@ sm_status sm_walkers_load_hdf5(const char *path, size_t n_walkers, size_t n_dim,
     if (path == NULL || out == NULL)
         return sm_fail(SM_EINVAL, "sm_walkers_load_hdf5: %s is NULL",
                        path == NULL ? "path" : "out");
+    size_t n;
+    sm_status st = sm_size_mul(&n, n_walkers, n_dim, "initial walkers");
+    if (st == SM_OK)
+        st = sm_file_check_regular(path, "initial walkers file");
+    if (st != SM_OK)
+        return st;
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
     hid_t file = H5I_INVALID_HID;
-    sm_status st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
+    st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
     if (st == SM_OK) {
-        st = read_walkers(file, n_walkers, n_dim, out);
+        st = read_walkers(file, n_walkers, n_dim, n, out);
         H5Fclose(file);
         if (st != SM_OK)
             sm_fail_context(st, "%s", path);

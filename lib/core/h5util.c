@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "error.h"
+#include "fileutil.h"
+#include "h5guard.h"
+#include "sysmap/sizes.h"
 
 void sm_h5_quiet_begin(sm_h5_quiet_t *saved)
 {
@@ -74,12 +76,16 @@ static hid_t file_access_plist(void)
 
 sm_status sm_h5_open_file(const char *path, unsigned flags, hid_t *out)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return sm_fail(SM_EIO, "cannot open %s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return sm_fail(SM_EIO, "cannot open %s: is a directory", path);
+    sm_status st = sm_file_check_regular(path, "HDF5 file");
+    if (st != SM_OK)
+        return st;
+    /* Files only read go through the guard; files this library writes or
+     * resumes keep HDF5's own driver. */
     hid_t fapl = file_access_plist();
+    if (fapl >= 0 && flags == H5F_ACC_RDONLY && H5Pset_driver(fapl, sm_h5_guard_driver(), NULL) < 0) {
+        H5Pclose(fapl);
+        fapl = H5I_INVALID_HID;
+    }
     if (fapl < 0)
         return sm_fail(SM_EIO, "cannot open %s: HDF5 property list failed", path);
     hid_t file = H5Fopen(path, flags, fapl);
@@ -109,18 +115,39 @@ sm_status sm_h5_create_file(const char *path, hid_t *out)
     return SM_OK;
 }
 
+sm_status sm_h5_exists(hid_t loc, const char *name, const char *kind, int *exists)
+{
+    htri_t found = strcmp(kind, "attribute") == 0 ? H5Aexists(loc, name)
+                                                  : H5Lexists(loc, name, H5P_DEFAULT);
+    char detail[256];
+    *exists = found > 0;
+    if (found < 0)
+        return sm_fail(SM_EIO, "cannot look up %s '%s': the file is corrupt (%s)", kind, name,
+                       h5_error_detail(detail));
+    return SM_OK;
+}
+
 static sm_status open_link(hid_t loc, const char *name, const char *kind, H5O_type_t want,
                            hid_t *out)
 {
     H5O_info_t info;
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+    char detail[256];
+    int exists;
+    sm_status st = sm_h5_exists(loc, name, kind, &exists);
+    if (st != SM_OK)
+        return st;
+    if (!exists)
         return sm_fail(SM_EFORMAT, "missing %s '%s'", kind, name);
-    if (H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) < 0 || info.type != want)
+    if (H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) < 0)
+        return sm_fail(SM_EIO, "cannot read %s '%s': the file is corrupt (%s)", kind, name,
+                       h5_error_detail(detail));
+    if (info.type != want)
         return sm_fail(SM_EFORMAT, "'%s' is not a %s", name, kind);
     hid_t id = want == H5O_TYPE_DATASET ? H5Dopen2(loc, name, H5P_DEFAULT)
                                         : H5Gopen2(loc, name, H5P_DEFAULT);
     if (id < 0)
-        return sm_fail(SM_EIO, "cannot open %s '%s'", kind, name);
+        return sm_fail(SM_EIO, "cannot open %s '%s': the file is corrupt (%s)", kind, name,
+                       h5_error_detail(detail));
     *out = id;
     return SM_OK;
 }
@@ -142,11 +169,17 @@ int sm_h5_has_attr(hid_t loc, const char *name)
 
 sm_status sm_h5_open_attr(hid_t loc, const char *name, hid_t *out)
 {
-    if (!sm_h5_has_attr(loc, name))
+    char detail[256];
+    int exists;
+    sm_status st = sm_h5_exists(loc, name, "attribute", &exists);
+    if (st != SM_OK)
+        return st;
+    if (!exists)
         return sm_fail(SM_EFORMAT, "missing attribute '%s'", name);
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
     if (attr < 0)
-        return sm_fail(SM_EIO, "cannot open attribute '%s'", name);
+        return sm_fail(SM_EIO, "cannot open attribute '%s': the file is corrupt (%s)", name,
+                       h5_error_detail(detail));
     *out = attr;
     return SM_OK;
 }
@@ -206,6 +239,57 @@ sm_status sm_h5_shape(hid_t obj, const char *name, int rank, hsize_t *dims)
     return SM_OK;
 }
 
+/* Deflate, HDF5's strongest compression, shrinks data at most about 1032
+ * times (constant data); no filter makes data larger than this bound. */
+#define SM_H5_MAX_RATIO 1100
+/* Chunks larger than their dataset are allowed up to this size (64 MiB). */
+#define SM_H5_CHUNK_MAX (64.0 * 1024 * 1024)
+
+/* Bytes of one chunk of dataset creation list dcpl (0 when not chunked),
+ * in elements of elem bytes. */
+static double chunk_bytes(hid_t dcpl, size_t elem)
+{
+    hsize_t dims[H5S_MAX_RANK];
+    int rank = H5Pget_layout(dcpl) == H5D_CHUNKED ? H5Pget_chunk(dcpl, H5S_MAX_RANK, dims) : 0;
+    double bytes = rank > 0 ? (double)elem : 0;
+    for (int k = 0; k < rank; k++)
+        bytes *= (double)dims[k];
+    return bytes;
+}
+
+sm_status sm_h5_check_storage(hid_t dset, const char *name, size_t elem_size)
+{
+    hid_t space = H5Dget_space(dset), dcpl = H5Dget_create_plist(dset), type = H5Dget_type(dset);
+    hssize_t points = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    int filters = dcpl < 0 ? -1 : H5Pget_nfilters(dcpl);
+    size_t file_elem = type < 0 ? 0 : H5Tget_size(type);
+    double chunk = dcpl < 0 || file_elem == 0 ? 0 : chunk_bytes(dcpl, file_elem);
+    hsize_t stored = H5Dget_storage_size(dset);
+    sm_h5_close(space);
+    sm_h5_close(dcpl);
+    sm_h5_close(type);
+    if (points < 0 || filters < 0 || file_elem == 0)
+        return sm_fail(SM_EFORMAT, "%s: unreadable extent, type or layout", name);
+    /* HDF5 allocates a whole chunk to read one: a chunk far larger than the
+     * data (possible only for datasets made to grow) is a damaged layout. */
+    double data = (double)points * (double)file_elem;
+    if (chunk > data && chunk > SM_H5_CHUNK_MAX)
+        return sm_fail(SM_EFORMAT, "%s: chunks of %.0f bytes for %.0f bytes of values: a "
+                                   "damaged layout",
+                       name, chunk, data);
+    size_t bytes;
+    sm_status st = sm_size_bytes(&bytes, (size_t)points, elem_size, name);
+    if (st != SM_OK)
+        return st;
+    /* In the file's own type, so a wrong type is still named as one. */
+    if (data > (double)stored * (filters > 0 ? SM_H5_MAX_RATIO : 1))
+        return sm_fail(SM_EFORMAT, "%s: %lld values need %.0f bytes, but the file stores %llu "
+                                   "bytes of them%s (truncated, never written or damaged)",
+                       name, (long long)points, data, (unsigned long long)stored,
+                       filters > 0 ? " compressed" : "");
+    return SM_OK;
+}
+
 /* For messages: "float64", "int32", "uint8", "string", ... */
 static const char *type_name(hid_t type, char *buf, size_t len)
 {
@@ -247,6 +331,57 @@ static int is_byte(hid_t t)
     return H5Tget_size(t) == 1 && (is_unsigned(t) || H5Tget_class(t) == H5T_ENUM);
 }
 
+/* Filters that h5py and its plugins write but libhdf5 itself lacks. */
+static const char *filter_label(H5Z_filter_t id, const char *stored)
+{
+    static const struct {
+        H5Z_filter_t id;
+        const char *name;
+    } known[] = {{307, "bzip2"},      {32000, "LZF"},  {32001, "Blosc"}, {32004, "LZ4"},
+                 {32008, "bitshuffle"}, {32013, "ZFP"}, {32015, "Zstandard"}, {32017, "SZ"}};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (known[k].id == id)
+            return known[k].name;
+    return stored[0] != '\0' ? stored : "(unnamed)";
+}
+
+/* SM_EFORMAT naming the first filter of dataset obj that this HDF5 cannot
+ * apply; SM_OK when it can apply them all (or obj is an attribute). */
+static sm_status check_filters(hid_t obj, const char *name)
+{
+    if (is_attr(obj))
+        return SM_OK;
+    hid_t dcpl = H5Dget_create_plist(obj);
+    int n = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
+    sm_status st = SM_OK;
+    for (int i = 0; i < n && st == SM_OK; i++) {
+        unsigned flags = 0, config = 0;
+        size_t n_values = 0;
+        char stored[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &n_values, NULL,
+                                         sizeof stored, stored, &config);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0)
+            st = sm_fail(SM_EFORMAT, "dataset '%s' uses filter %s (id %d), which this HDF5 "
+                                     "library lacks",
+                         name, filter_label(id, stored), (int)id);
+    }
+    sm_h5_close(dcpl);
+    return st;
+}
+
+/* Why a read failed: a filter this HDF5 lacks, else HDF5's innermost
+ * reason (a check of the guard, a truncated file, ...). */
+static sm_status read_failure(hid_t obj, const char *name)
+{
+    char detail[256];
+    h5_error_detail(detail); /* first: any HDF5 call clears the stack */
+    sm_status st = check_filters(obj, name);
+    if (st != SM_OK)
+        return st;
+    return sm_fail(SM_EIO, "%s: read failed, the file is corrupt (%s)", name,
+                   detail[0] ? detail : "no detail from HDF5");
+}
+
 /* Checks the stored type with ok() and reads the whole object as mtype,
  * or as the stored type itself when mtype < 0 (bytes need no conversion). */
 static sm_status read_checked(hid_t obj, const char *name, int (*ok)(hid_t),
@@ -259,12 +394,11 @@ static sm_status read_checked(hid_t obj, const char *name, int (*ok)(hid_t),
     type_name(type, found, sizeof found);
     int good = ok(type);
     herr_t rc = good ? obj_read(obj, mtype < 0 ? type : mtype, buf) : 0;
+    sm_status st = rc < 0 ? read_failure(obj, name) : SM_OK;
     H5Tclose(type);
     if (!good)
         return sm_fail(SM_EFORMAT, "%s: expected %s, found %s", name, expected, found);
-    if (rc < 0)
-        return sm_fail(SM_EIO, "%s: read failed (file corrupt?)", name);
-    return SM_OK;
+    return st;
 }
 
 sm_status sm_h5_read_f64(hid_t obj, const char *name, double *buf)
@@ -341,9 +475,12 @@ sm_status sm_h5_read_strings(hid_t obj, const char *name, size_t n, char **out)
         goto done;
     }
     if (mtype < 0 || (variable && (H5Tset_size(mtype, H5T_VARIABLE) < 0 ||
-                                   H5Tset_cset(mtype, H5Tget_cset(type)) < 0)) ||
-        obj_read(obj, mtype, raw) < 0) {
-        st = sm_fail(SM_EIO, "%s: read failed (file corrupt?)", name);
+                                   H5Tset_cset(mtype, H5Tget_cset(type)) < 0))) {
+        st = sm_fail(SM_EIO, "%s: cannot make its memory type", name);
+        goto done;
+    }
+    if (obj_read(obj, mtype, raw) < 0) {
+        st = read_failure(obj, name);
         goto done;
     }
     st = copy_strings(name, raw, variable, size, n, out);

@@ -26,7 +26,12 @@ void sm_h5_quiet_end(const sm_h5_quiet_t *saved);
 void sm_h5_close(hid_t id);
 
 /* Opens an existing file (H5F_ACC_RDONLY or H5F_ACC_RDWR). SM_EIO naming
- * path when it is missing or unreadable, or "not an HDF5 file or corrupt". */
+ * path when it is missing, unreadable or not a regular file (a FIFO is
+ * refused, never waited on), or "not an HDF5 file or corrupt". Read-only
+ * files are read through a guard that checks the metadata HDF5 1.10 would
+ * trust (object headers, attribute messages, heaps) before HDF5 decodes
+ * them; the reason of a refusal is quoted in the messages of the readers
+ * below ("read failed, the file is corrupt (...)"). */
 sm_status sm_h5_open_file(const char *path, unsigned flags, hid_t *out);
 /* Creates (truncating) a file; SM_EIO naming path and the system error. */
 sm_status sm_h5_create_file(const char *path, hid_t *out);
@@ -36,10 +41,21 @@ sm_status sm_h5_open_dataset(hid_t loc, const char *name, hid_t *out);
 sm_status sm_h5_open_group(hid_t loc, const char *name, hid_t *out);
 sm_status sm_h5_open_attr(hid_t loc, const char *name, hid_t *out);
 int sm_h5_has_attr(hid_t loc, const char *name);
+/* *exists = whether loc has the link (kind "dataset", "group", ...) or, for
+ * kind "attribute", the attribute name; SM_EIO naming it when the file is
+ * too damaged to tell (an optional object must not read as absent then). */
+sm_status sm_h5_exists(hid_t loc, const char *name, const char *kind, int *exists);
 
 /* Checks that obj has the given rank (0 = scalar) and stores its extent
  * in dims (rank entries). */
 sm_status sm_h5_shape(hid_t obj, const char *name, int rank, hsize_t *dims);
+/* Checks, before a buffer is allocated for it, that dataset dset (of
+ * elements of elem_size bytes in memory) is stored in the file: a few kB
+ * declaring gigabytes of values is refused naming it (SM_EFORMAT), as are
+ * more bytes than the machine's memory (SM_ENOMEM), or chunks far larger
+ * than the data (HDF5 allocates a whole chunk to read it). Compressed data
+ * may expand up to deflate's limit of about 1000 times. */
+sm_status sm_h5_check_storage(hid_t dset, const char *name, size_t elem_size);
 /* "(3, 100)" into buf. */
 const char *sm_h5_format_shape(char *buf, size_t len, int rank, const hsize_t *dims);
 

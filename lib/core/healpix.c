@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chealpix.h>
 #include <fitsio.h>
+#include <fitsio2.h> /* ffgbyt: reading a header's raw bytes before cfitsio parses it */
 
 #include "error.h"
 #include "fileutil.h"
+#include "sysmap/sizes.h"
 
 const char *sm_hpx_order_name(sm_hpx_order order)
 {
@@ -62,18 +65,96 @@ typedef struct {
     int index_col;          /* 1-based PIXEL/INDEX column of a partial map, 0 if none */
 } table_t;
 
-/* Moves to the first binary table: HEALPix maps are never images. */
+/* Header blocks read while checking one HDU (a 2.9 MB header is no map). */
+#define SM_FITS_MAX_HEADER_BLOCKS 1000
+
+/* One header card cfitsio can parse without overrunning its buffers:
+ * printable ASCII, as FITS requires, and a value that is a quoted string
+ * or no longer than one can be (an unquoted 70-character TTYPEn overflows
+ * cfitsio 4.2's 70-byte column name; a fortified build aborts). */
+static sm_status check_card(const char *c, int hdu, int n)
+{
+    for (int i = 0; i < 80; i++)
+        if (c[i] < 0x20 || c[i] > 0x7e)
+            return sm_fail(SM_EFORMAT, "HDU %d, header card %d: byte 0x%02x is not printable "
+                                       "ASCII (not a FITS header)",
+                           hdu, n, (unsigned)(unsigned char)c[i]);
+    if (memcmp(c + 8, "= ", 2) != 0)
+        return SM_OK;
+    const char *v = c + 10, *end = c + 80;
+    while (v < end && *v == ' ')
+        v++;
+    if (v < end && *v == '\'')
+        return SM_OK;
+    const char *slash = memchr(v, '/', (size_t)(end - v)), *stop = slash ? slash : end;
+    while (stop > v && stop[-1] == ' ')
+        stop--;
+    if (stop - v > 68)
+        return sm_fail(SM_EFORMAT, "HDU %d, header card %d (%.8s): an unquoted value of %d "
+                                   "characters",
+                       hdu, n, c, (int)(stop - v));
+    return SM_OK;
+}
+
+/* Checks the raw header of the HDU after the current one, before cfitsio
+ * parses it (the primary one it parsed on opening). *more = 0 when the
+ * file ends instead. */
+static sm_status check_next_header(fitsfile *f, int hdu, int *more)
+{
+    LONGLONG head = 0, start = 0, end = 0;
+    int status = 0;
+    *more = 0;
+    if (fits_get_hduaddrll(f, &head, &start, &end, &status) != 0 ||
+        end >= f->Fptr->filesize) {
+        fits_clear_errmsg();
+        return SM_OK; /* cfitsio reports the end itself */
+    }
+    *more = 1;
+    char block[2880];
+    for (int b = 0; b < SM_FITS_MAX_HEADER_BLOCKS; b++) {
+        /* cfitsio reads whole blocks only, and a failed read leaves its
+         * buffer in a state it then parses: a block the file does not
+         * hold whole is left alone (cfitsio cannot read it either). */
+        LONGLONG at = end + 2880 * (LONGLONG)b;
+        if (at + 2880 > f->Fptr->filesize)
+            return SM_OK;
+        if (ffmbyt(f, at, REPORT_EOF, &status) != 0 ||
+            ffgbyt(f, sizeof block, block, &status) != 0) {
+            fits_clear_errmsg();
+            return fits_fail(SM_EFORMAT, status, "reading a header");
+        }
+        for (int k = 0; k < 36; k++) {
+            const char *card = block + 80 * k;
+            sm_status st = check_card(card, hdu, 36 * b + k + 1);
+            if (st != SM_OK)
+                return st;
+            if (memcmp(card, "END     ", 8) == 0)
+                return SM_OK;
+        }
+    }
+    return sm_fail(SM_EFORMAT, "HDU %d: no END card in its first %d header blocks", hdu,
+                   SM_FITS_MAX_HEADER_BLOCKS);
+}
+
+/* Moves to the first binary table: HEALPix maps are never images. HDUs are
+ * visited one by one, each header checked first (counting them all, as
+ * fits_get_num_hdus does, would parse headers past the table too). */
 static sm_status find_table(fitsfile *f)
 {
-    int status = 0, n_hdus = 0, type = 0;
-    if (fits_get_num_hdus(f, &n_hdus, &status) != 0)
-        return fits_fail(SM_EFORMAT, status, "reading the FITS structure");
-    for (int h = 1; h <= n_hdus; h++) {
-        if (fits_movabs_hdu(f, h, &type, &status) != 0)
-            return fits_fail(SM_EFORMAT, status, "reading the FITS structure");
+    int status = 0, type = 0, h = 1, more = 1;
+    for (;; h++) {
+        sm_status st = h > 1 ? check_next_header(f, h, &more) : SM_OK;
+        if (st != SM_OK)
+            return st;
+        if (!more || fits_movabs_hdu(f, h, &type, &status) != 0)
+            break;
         if (type == BINARY_TBL)
             return SM_OK;
     }
+    if (status != 0 && status != END_OF_FILE)
+        return fits_fail(SM_EFORMAT, status, "reading the FITS structure");
+    fits_clear_errmsg();
+    int n_hdus = h - 1;
     return sm_fail(SM_EFORMAT, "not a HEALPix map: no binary table in its %d HDU%s (a HEALPix map "
                                "is a FITS binary table)",
                    n_hdus, n_hdus == 1 ? "" : "s");
@@ -92,6 +173,23 @@ static int read_str_key(fitsfile *f, const char *key, char value[FLEN_VALUE])
     return 1;
 }
 
+/* NSIDE as written: cfitsio, asked for an integer, turns 8.5 into 8. */
+static sm_status read_nside(fitsfile *f, LONGLONG *nside)
+{
+    double x = 0;
+    int status = 0;
+    if (fits_read_key(f, TDOUBLE, "NSIDE", &x, NULL, &status) != 0) {
+        fits_clear_errmsg();
+        return sm_fail(SM_EFORMAT, "no NSIDE keyword (or not a number)");
+    }
+    if (!(x >= 1 && x <= (double)SM_HPX_NSIDE_MAX))
+        return sm_fail(SM_EFORMAT, "NSIDE %.17g is out of range 1..2^29", x);
+    if (x != floor(x))
+        return sm_fail(SM_EFORMAT, "NSIDE %.17g is not an integer", x);
+    *nside = (LONGLONG)x;
+    return SM_OK;
+}
+
 static sm_status read_header(table_t *t)
 {
     char v[FLEN_VALUE];
@@ -107,19 +205,16 @@ static sm_status read_header(table_t *t)
         t->order = SM_HPX_NESTED;
     else
         return sm_fail(SM_EFORMAT, "ORDERING is '%s', not RING or NESTED", v);
-    int status = 0;
     LONGLONG nside = 0;
-    if (fits_read_key(t->f, TLONGLONG, "NSIDE", &nside, NULL, &status) != 0) {
-        fits_clear_errmsg();
-        return sm_fail(SM_EFORMAT, "no NSIDE keyword (or not an integer)");
-    }
-    if (nside < 1 || nside > SM_HPX_NSIDE_MAX)
-        return sm_fail(SM_EFORMAT, "NSIDE %lld is out of range 1..2^29", nside);
+    sm_status st = read_nside(t->f, &nside);
+    if (st != SM_OK)
+        return st;
     if (t->order == SM_HPX_NESTED && !is_pow2(nside))
         return sm_fail(SM_EFORMAT, "NSIDE %lld of a NESTED map is not a power of two", nside);
     t->nside = nside;
     t->npix = sm_hpx_npix(nside);
     t->explicit_index = read_str_key(t->f, "INDXSCHM", v) && strcasecmp(v, "EXPLICIT") == 0;
+    int status = 0;
     if (fits_get_num_rowsll(t->f, &t->n_rows, &status) != 0 ||
         fits_get_num_cols(t->f, &t->n_cols, &status) != 0)
         return fits_fail(SM_EFORMAT, status, "reading the table size");
@@ -164,11 +259,18 @@ static sm_status check_column(const table_t *t, int col, const char *name, int *
                            name, repeat);
         return SM_OK;
     }
-    if (t->n_rows * repeat != t->npix)
+    /* Both come from the header: their product may exceed any count. */
+    size_t values = 0;
+    if (t->n_rows < 0 || repeat < 0 ||
+        sm_size_mul(&values, (size_t)t->n_rows, (size_t)repeat, name) != SM_OK ||
+        values > (size_t)INT64_MAX)
+        return sm_fail(SM_EFORMAT, "column '%s': %lld rows of %lld values overflow a count",
+                       name, (long long)t->n_rows, (long long)repeat);
+    if ((int64_t)values != t->npix)
         return sm_fail(SM_EFORMAT,
                        "column '%s' holds %lld values, but NSIDE %lld needs 12 x %lld^2 = %lld",
-                       name, (long long)(t->n_rows * repeat), (long long)t->nside,
-                       (long long)t->nside, (long long)t->npix);
+                       name, (long long)values, (long long)t->nside, (long long)t->nside,
+                       (long long)t->npix);
     return SM_OK;
 }
 
@@ -262,6 +364,44 @@ static sm_status pick_columns(table_t *t, const char *column, int *cols, size_t 
     return SM_OK;
 }
 
+/* The memory the map takes, checked before any of it is asked for: NSIDE
+ * 2^29 means 3.5e18 pixels, whose bytes wrap a size_t. A partial map lists
+ * each pixel at most once, so its rows take no more than the map. */
+static sm_status check_sizes(const table_t *t, size_t n_cols)
+{
+    size_t cells, bytes;
+    sm_status st = sm_size_mul(&cells, n_cols, (size_t)t->npix, "map values");
+    if (st == SM_OK)
+        st = sm_size_bytes(&bytes, cells, sizeof(double), "map values");
+    if (st == SM_OK && t->explicit_index && t->n_rows > t->npix)
+        st = sm_fail(SM_EFORMAT, "a partial-sky map of %lld rows lists more than the %lld "
+                                 "pixels there are",
+                     (long long)t->n_rows, (long long)t->npix);
+    if (st != SM_OK)
+        return sm_fail_context(st, "NSIDE %lld (12 x NSIDE^2 = %lld pixels, %zu column%s)",
+                               (long long)t->nside, (long long)t->npix, n_cols,
+                               n_cols == 1 ? "" : "s");
+    return SM_OK;
+}
+
+/* A header may promise far more rows than the file holds (a few kB
+ * claiming NSIDE 8192): refused before the map's memory is asked for.
+ * The last block's padding may be missing; cfitsio reports that itself. */
+static sm_status check_data_present(const table_t *t)
+{
+    LONGLONG head = 0, start = 0, end = 0;
+    int status = 0;
+    if (fits_get_hduaddrll(t->f, &head, &start, &end, &status) != 0)
+        return fits_fail(SM_EFORMAT, status, "reading the table's position");
+    LONGLONG size = t->f->Fptr->filesize; /* of the decompressed image for .gz files */
+    if (end > size + 2880)
+        return sm_fail(SM_EFORMAT, "the table's header (NSIDE %lld) promises %lld bytes of data, "
+                                   "but the file holds %lld: truncated or a bad header",
+                       (long long)t->nside, (long long)(end - start),
+                       (long long)(size > start ? size - start : 0));
+    return SM_OK;
+}
+
 static sm_status read_map(table_t *t, const char *column, sm_hpx_map_t *map)
 {
     sm_status st = find_table(t->f);
@@ -274,6 +414,10 @@ static sm_status read_map(table_t *t, const char *column, sm_hpx_map_t *map)
         return SM_FAIL_NOMEM("column list");
     size_t n = 0;
     st = pick_columns(t, column, cols, &n);
+    if (st == SM_OK)
+        st = check_sizes(t, n);
+    if (st == SM_OK)
+        st = check_data_present(t);
     int64_t *pix = NULL;
     double *buf = NULL;
     if (st == SM_OK && t->explicit_index) {
@@ -308,13 +452,53 @@ static sm_status read_map(table_t *t, const char *column, sm_hpx_map_t *map)
     return st;
 }
 
+/* cfitsio opens a gzip or zip file (by its magic bytes, whatever its name)
+ * by allocating the uncompressed size its trailer or header claims, then
+ * inflating into it. A claim deflate cannot produce from the compressed
+ * bytes (it expands data at most about 1032 times) marks a damaged file; an
+ * honest claim must still fit in memory. */
+static sm_status check_compressed(int fd, const char *path)
+{
+    unsigned char head[30] = {0}, tail[4];
+    struct stat st;
+    ssize_t n = fstat(fd, &st) == 0 ? pread(fd, head, sizeof head, 0) : -1;
+    uint64_t claimed;
+    const char *kind;
+    if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+        if (st.st_size < 4 || pread(fd, tail, 4, st.st_size - 4) != 4)
+            return SM_OK; /* cfitsio reports a gzip file this short itself */
+        claimed = (uint64_t)tail[0] | (uint64_t)tail[1] << 8 | (uint64_t)tail[2] << 16 |
+                  (uint64_t)tail[3] << 24;
+        kind = "gzip trailer";
+    } else if (n >= 26 && head[0] == 'P' && head[1] == 'K') { /* cfitsio looks no further */
+        claimed = (uint64_t)head[22] | (uint64_t)head[23] << 8 | (uint64_t)head[24] << 16 |
+                  (uint64_t)head[25] << 24;
+        kind = "zip header";
+    } else {
+        return SM_OK;
+    }
+    if (claimed > (uint64_t)st.st_size * 1100 + 65536)
+        return sm_fail(SM_EFORMAT, "%s: its %s claims %llu bytes uncompressed, more than %lld "
+                                   "compressed bytes can hold: a damaged file",
+                       path, kind, (unsigned long long)claimed, (long long)st.st_size);
+    size_t bytes;
+    sm_status rc = sm_size_bytes(&bytes, (size_t)claimed, 1, "the uncompressed file");
+    return rc == SM_OK ? SM_OK : sm_fail_context(rc, "%s", path);
+}
+
 sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out)
 {
     if (path == NULL || out == NULL)
         return sm_fail(SM_EINVAL, "sm_hpx_read: %s is NULL", path == NULL ? "path" : "out");
     *out = NULL;
-    if (access(path, R_OK) != 0)
-        return sm_fail(SM_EIO, "cannot open %s: no such file or not readable", path);
+    int fd;
+    sm_status st = sm_file_open_regular(path, "HEALPix map", &fd);
+    if (st == SM_OK) {
+        st = check_compressed(fd, path);
+        close(fd);
+    }
+    if (st != SM_OK)
+        return st;
     table_t t = {0};
     int status = 0;
     if (fits_open_diskfile(&t.f, path, READONLY, &status) != 0) {
@@ -322,7 +506,7 @@ sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out)
         return sm_fail_context(SM_EIO, "%s", path);
     }
     sm_hpx_map_t *map = calloc(1, sizeof *map);
-    sm_status st = map != NULL ? SM_OK : SM_FAIL_NOMEM("map");
+    st = map != NULL ? SM_OK : SM_FAIL_NOMEM("map");
     if (st == SM_OK && (map->path = strdup(path)) == NULL)
         st = SM_FAIL_NOMEM("map path");
     if (st == SM_OK)
@@ -414,7 +598,13 @@ sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside)
     if (st != SM_OK)
         return st;
     size_t npix_in = (size_t)sm_hpx_npix(map->nside), npix_out = (size_t)sm_hpx_npix(nside);
-    double *values = malloc(map->n_cols * npix_out * sizeof *values);
+    size_t cells, bytes;
+    st = sm_size_mul(&cells, map->n_cols, npix_out, "resampled map");
+    if (st == SM_OK)
+        st = sm_size_bytes(&bytes, cells, sizeof(double), "resampled map");
+    if (st != SM_OK)
+        return sm_fail_context(st, "%s: NSIDE %lld", map->path, (long long)nside);
+    double *values = malloc(bytes);
     if (values == NULL)
         return SM_FAIL_NOMEM("resampled map");
     for (size_t c = 0; c < map->n_cols; c++)
@@ -464,8 +654,11 @@ static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order order,
                              const int64_t *pixels, size_t n_cols, const char *const *names,
                              const double *values, const sm_hpx_key_t *keys, size_t n_keys)
 {
-    size_t npix = (size_t)sm_hpx_npix(nside);
-    double *col = malloc(npix * sizeof *col);
+    size_t npix = (size_t)sm_hpx_npix(nside), bytes;
+    sm_status st = sm_size_bytes(&bytes, npix, sizeof(double), "map column");
+    if (st != SM_OK)
+        return sm_fail_context(st, "NSIDE %lld", (long long)nside);
+    double *col = malloc(bytes);
     char **forms = calloc(n_cols, sizeof *forms);
     if (col == NULL || forms == NULL) {
         free(col);

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "h5util.h"
+#include "sysmap/sizes.h"
 
 struct sm_pixels {
     size_t n_total, n, n_dropped;
@@ -98,7 +99,10 @@ static sm_status hdf5_layout(hid_t file, size_t n_used, sm_pixels_t **out)
     if (st == SM_OK)
         st = sm_h5_shape(dset, "delta_g_obs", 1, dims);
     size_t n_total = st == SM_OK ? (size_t)dims[0] : 0;
-    if (st == SM_OK && H5Lexists(file, "mask", H5P_DEFAULT) > 0) {
+    int has_mask = 0;
+    if (st == SM_OK)
+        st = sm_h5_exists(file, "mask", "dataset", &has_mask);
+    if (st == SM_OK && has_mask) {
         mask = malloc(n_total);
         st = mask != NULL ? sm_h5_open_dataset(file, "mask", &mset) : SM_FAIL_NOMEM("mask");
         if (st == SM_OK)
@@ -193,13 +197,28 @@ static sm_status conform(const build_t *b, sm_hpx_map_t *m)
     return sm_hpx_reorder(m, ref->order);
 }
 
+/* A used value: finite, and within SM_DATA_VALUE_MAX (sm_data_create's
+ * bound), named here by its file, column and HEALPix pixel. */
 static sm_status check_value(const sm_hpx_map_t *m, size_t col, int64_t pixel, double x)
 {
-    if (isfinite(x))
-        return SM_OK;
-    return sm_fail(SM_EINVAL, "%s: %s at pixel %lld of column '%s' (use UNSEEN for no value)",
-                   m->path, isnan(x) ? "NaN" : x > 0 ? "Inf" : "-Inf", (long long)pixel,
-                   m->col_names[col]);
+    if (!isfinite(x))
+        return sm_fail(SM_EINVAL, "%s: %s at pixel %lld of column '%s' (use UNSEEN for no "
+                                  "value)",
+                       m->path, isnan(x) ? "NaN" : x > 0 ? "Inf" : "-Inf", (long long)pixel,
+                       m->col_names[col]);
+    if (fabs(x) > SM_DATA_VALUE_MAX)
+        return sm_fail(SM_EINVAL, "%s: value %g at pixel %lld of column '%s' is beyond +-%g, "
+                                  "where squares of values overflow",
+                       m->path, x, (long long)pixel, m->col_names[col], SM_DATA_VALUE_MAX);
+    return SM_OK;
+}
+
+/* count x n doubles, checked against wrapping and the machine's memory. */
+static sm_status table_bytes(size_t count, size_t n, const char *what, size_t *bytes)
+{
+    size_t cells;
+    sm_status st = sm_size_mul(&cells, count, n, what);
+    return st == SM_OK ? sm_size_bytes(bytes, cells, sizeof(double), what) : st;
 }
 
 static sm_status read_mask(build_t *b)
@@ -274,9 +293,11 @@ static sm_status add_templates(build_t *b, const sm_hpx_source_t *src)
         st = conform(b, m);
     double *tvals = NULL;
     char **names = NULL;
+    size_t bytes = 0, s = b->n_sys + (m != NULL ? m->n_cols : 0);
+    if (st == SM_OK)
+        st = table_bytes(s, b->n_fp, "templates", &bytes);
     if (st == SM_OK) {
-        size_t s = b->n_sys + m->n_cols;
-        tvals = realloc(b->tvals, s * b->n_fp * sizeof *tvals);
+        tvals = realloc(b->tvals, bytes);
         if (tvals != NULL)
             b->tvals = tvals;
         names = realloc(b->names, s * sizeof *names);
@@ -325,9 +346,16 @@ static sm_status counts_to_overdensity(const build_t *b, const int64_t *used, si
     if (!(sum_n > 0))
         return sm_fail(SM_EINVAL, "%s: no galaxies in the %zu used pixels", b->map->path, n);
     double nbar = sum_n / sum_w;
-    for (size_t j = 0; j < n; j++)
-        delta[j] = counts[used[j]] / (nbar * (b->weight != NULL ? b->weight[used[j]] : 1.0)) -
-                   1.0;
+    for (size_t j = 0; j < n; j++) {
+        double w = b->weight != NULL ? b->weight[used[j]] : 1.0;
+        delta[j] = counts[used[j]] / (nbar * w) - 1.0;
+        /* A tiny mask weight makes a huge overdensity. */
+        if (!(fabs(delta[j]) <= SM_DATA_VALUE_MAX))
+            return sm_fail(SM_EINVAL, "%s: pixel %lld: %g galaxies at mask weight %g give an "
+                                      "overdensity of %g, beyond +-%g",
+                           b->map->path, (long long)used[j], counts[used[j]], w, delta[j],
+                           SM_DATA_VALUE_MAX);
+    }
     return SM_OK;
 }
 
@@ -359,6 +387,7 @@ static sm_status finish(build_t *b, sm_data_t **data, sm_pixels_t **pixels)
     if (n == 0)
         return sm_fail(SM_EINVAL, "no pixel of %s's footprint has a value in every template",
                        b->map->path);
+    /* s x n <= s x n_fp, which add_templates has checked. */
     int64_t *used = malloc(n * sizeof *used);
     double *delta = malloc(n * sizeof *delta), *t = malloc(s * n * sizeof *t);
     sm_status st = used && delta && t ? SM_OK : SM_FAIL_NOMEM("used pixels");

@@ -17,6 +17,7 @@
 #include "sysmap/convergence.h"
 #include "sysmap/rng.h"
 #include "sysmap/sampler.h"
+#include "sysmap/sizes.h"
 #include "sysmap/stats.h"
 #include "error.h"
 
@@ -73,24 +74,42 @@ void sm_run_config_default(sm_run_config_t *cfg)
     cfg->flush_every = 50;
 }
 
-static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
-                          const sm_data_t *data)
+/* What a run of n_steps holds in memory, the chain (n_steps, W, n_dim)
+ * and its log-probabilities (n_steps, W) in bytes, refused before any
+ * allocation when the count overflows or the machine has less memory. */
+static sm_status chain_bytes(size_t n_steps, size_t w, size_t d, size_t *chain, size_t *lp)
 {
-    sm_status st = sm_model_validate(model);
+    char what[192];
+    snprintf(what, sizeof what,
+             "a chain of %zu steps x %zu walkers x %zu parameters and its log-probabilities",
+             n_steps, w, d);
+    size_t rows, total;
+    sm_status st = sm_size_mul(&rows, n_steps, w, what);
+    if (st == SM_OK)
+        st = sm_size_mul(&total, rows, d + 1, what);
+    if (st == SM_OK)
+        st = sm_size_bytes(&total, total, sizeof(double), what);
+    /* Parts of a checked total: these products cannot wrap. */
+    *chain = st == SM_OK ? rows * d * sizeof(double) : 0;
+    *lp = st == SM_OK ? rows * sizeof(double) : 0;
+    return st;
+}
+
+sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys)
+{
+    if (cfg == NULL)
+        return sm_fail(SM_EINVAL, "run: NULL configuration");
+    sm_model_t model = {cfg->model, cfg->skew, n_sys, cfg->sigma_min};
+    sm_status st = sm_model_validate(&model);
     if (st != SM_OK)
         return st;
-    size_t n_dim = sm_model_n_dim(model), n = sm_data_n_pix(data);
-    if (n <= n_dim)
-        return sm_fail(SM_EINVAL,
-                       "%zu used pixels for %zu parameters: the model needs more pixels than "
-                       "parameters",
-                       n, n_dim);
+    size_t n_dim = sm_model_n_dim(&model);
     if (cfg->n_walkers < 2 * n_dim)
         return sm_fail(SM_EINVAL,
                        "%zu walkers: the stretch move needs at least 2 x n_dim = %zu walkers "
-                       "for the %s%s model with %zu templates",
-                       cfg->n_walkers, 2 * n_dim, sm_model_name(model->kind),
-                       model->skew ? " skew-normal" : "", model->n_sys);
+                       "for the %s%s model with %zu template%s",
+                       cfg->n_walkers, 2 * n_dim, sm_model_name(model.kind),
+                       model.skew ? " skew-normal" : "", n_sys, n_sys == 1 ? "" : "s");
     if (cfg->n_steps == 0)
         return sm_fail(SM_EINVAL, "the number of steps must be at least 1");
     /* n_burn == n_steps is accepted, as emcee does: an empty posterior,
@@ -100,6 +119,22 @@ static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
                        cfg->n_burn, cfg->n_steps);
     if (cfg->flush_every == 0)
         return sm_fail(SM_EINVAL, "flush_every must be at least 1 step");
+    size_t chain, lp;
+    return chain_bytes(cfg->n_steps, cfg->n_walkers, n_dim, &chain, &lp);
+}
+
+static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
+                          const sm_data_t *data)
+{
+    sm_status st = sm_run_config_check(cfg, model->n_sys);
+    if (st != SM_OK)
+        return st;
+    size_t n_dim = sm_model_n_dim(model), n = sm_data_n_pix(data);
+    if (n <= n_dim)
+        return sm_fail(SM_EINVAL,
+                       "%zu used pixels for %zu parameters: the model needs more pixels than "
+                       "parameters",
+                       n, n_dim);
     return SM_OK;
 }
 
@@ -135,11 +170,12 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
     run->model = model;
     run->data = data;
     run->n_dim = sm_model_n_dim(&model);
-    size_t w = cfg->n_walkers, d = run->n_dim, s = model.n_sys;
+    size_t w = cfg->n_walkers, d = run->n_dim, s = model.n_sys, chain_size, lp_size;
+    chain_bytes(cfg->n_steps, w, d, &chain_size, &lp_size); /* checked by validate */
     run->names = calloc(d, sizeof *run->names);
     run->name_ptrs = calloc(d, sizeof *run->name_ptrs);
-    run->chain = malloc(cfg->n_steps * w * d * sizeof *run->chain);
-    run->log_prob = malloc(cfg->n_steps * w * sizeof *run->log_prob);
+    run->chain = malloc(chain_size);
+    run->log_prob = malloc(lp_size);
     run->cap_steps = cfg->n_steps;
     run->median = calloc(d, sizeof(double));
     run->std = calloc(d, sizeof(double));
@@ -157,7 +193,7 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
         sm_run_free(run);
         return sm_fail(SM_ENOMEM, "out of memory for a chain of %zu steps x %zu walkers x %zu "
                                   "parameters (%.1f MB)",
-                       cfg->n_steps, w, d, (double)(cfg->n_steps * w * d * 8) / 1e6);
+                       cfg->n_steps, w, d, (double)(chain_size + lp_size) / 1e6);
     }
     for (size_t i = 0; i < d; i++) {
         sm_model_param_name(&model, i, run->names[i], SM_PARAM_NAME_LEN);
@@ -427,10 +463,58 @@ static sm_status summarise(sm_run_t *run, double wall_s, double evals)
     return st;
 }
 
+/* Walkers at zero probability move only when a proposal lands where it is
+ * not zero: all of them would leave the chain in place (acceptance 0), an
+ * error naming the likely cause; some of them, a warning. */
+static sm_status check_initial_probability(sm_run_t *run)
+{
+    const sm_run_config_t *c = &run->cfg;
+    const double *lp = sm_sampler_log_prob(run->sampler), *x = sm_sampler_coords(run->sampler);
+    size_t w = c->n_walkers, d = run->n_dim, is = sm_model_sigma_index(&run->model);
+    size_t zero = 0, low = 0;
+    double sigma_max = -INFINITY, sigma_min = run->model.sigma_min;
+    for (size_t i = 0; i < w; i++) {
+        /* sigma is the same in both bases (the basis turns a and b only) */
+        double sigma = x[i * d + is];
+        zero += !(lp[i] > -INFINITY);
+        low += !(sigma > sigma_min);
+        sigma_max = fmax(sigma_max, sigma);
+    }
+    const char *origin = c->init != NULL ? "given" : "seeded";
+    if (zero > 0 && zero < w)
+        return add_warning(run,
+                           "%zu of %zu initial walkers have zero probability (%zu with sigma <= "
+                           "sigma_min = %g); they stay where they are until a proposal lands "
+                           "where the probability is not zero, so the first steps are biased",
+                           zero, w, low, sigma_min);
+    if (zero == 0)
+        return SM_OK;
+    double spread = sm_data_delta_std(run->data);
+    if (low == w)
+        return sm_fail(SM_EINVAL, "every initial walker has zero probability: their %s sigma "
+                                  "(at most %g) is not above sigma_min = %g, against the map's "
+                                  "standard deviation %g; %s",
+                       origin, sigma_max, sigma_min, spread,
+                       c->init != NULL ? "give initial walkers with sigma above sigma_min"
+                                       : "lower sigma_min below the map's spread");
+    return sm_fail(SM_ENUMERIC, "every initial walker has zero probability: the log-likelihood "
+                                "is not finite at any of the %zu %s walkers (e.g. 1 + b.t = 0 "
+                                "at some pixel)",
+                   w, origin);
+}
+
 static sm_status fresh_start(sm_run_t *run, double *coords_work, sm_chainfile_t **file,
                              const char *out_path, const sm_chainfile_meta_t *meta)
 {
     const sm_run_config_t *c = &run->cfg;
+    /* Else every seeded sigma is 0: zero probability, and walkers that
+     * emcee's independence check refuses without saying why. */
+    if (c->init == NULL && sm_data_delta_std(run->data) == 0)
+        return sm_fail(SM_EINVAL, "the map is constant (standard deviation 0 over its %zu used "
+                                  "pixels): the seeded sigma, std(map) (1 + N(0, 0.1)), is 0, "
+                                  "not above sigma_min = %g, so every walker would have zero "
+                                  "probability; check the input map",
+                       sm_data_n_pix(run->data), run->model.sigma_min);
     if (c->init != NULL)
         sm_basis_params_to_working(run->basis, &run->model, c->n_walkers, c->init, coords_work);
     else
@@ -438,9 +522,29 @@ static sm_status fresh_start(sm_run_t *run, double *coords_work, sm_chainfile_t 
     /* The walkers are checked before any file exists, so bad initial walkers
      * leave nothing behind. */
     sm_status st = sm_sampler_set_state(run->sampler, coords_work, NULL);
+    if (st == SM_OK)
+        st = check_initial_probability(run);
     if (st == SM_OK && out_path != NULL)
         st = sm_chainfile_create(file, out_path, meta);
     return st;
+}
+
+/* The stored walkers are the chain's last row, in the sampling basis: a
+ * file whose two disagree would continue another chain. */
+static sm_status check_resumed_walkers(const sm_run_t *run, const double *coords_work,
+                                       size_t start)
+{
+    size_t w = run->cfg.n_walkers, d = run->n_dim;
+    double *orig = malloc(w * d * sizeof *orig);
+    if (orig == NULL)
+        return SM_FAIL_NOMEM("resume check");
+    sm_basis_params_to_original(run->basis, &run->model, w, coords_work, orig);
+    int same = memcmp(orig, run->chain + (start - 1) * w * d, w * d * sizeof *orig) == 0;
+    free(orig);
+    if (same)
+        return SM_OK;
+    return sm_fail(SM_EFORMAT, "sysmap/resume_coords are not the walkers of mcmc/chain's step "
+                               "%zu: the file is inconsistent; start a new run", start);
 }
 
 /* Continues a partial file: its chain, walkers, acceptance counts and
@@ -459,6 +563,8 @@ static sm_status resume_start(sm_run_t *run, double *coords_work, sm_chainfile_t
         st = sm_chainfile_read_chain(*file, run->chain, run->log_prob);
         if (st == SM_OK)
             st = sm_chainfile_read_state(*file, coords_work, lp, accepted, &rs);
+        if (st == SM_OK && (st = check_resumed_walkers(run, coords_work, *start)) != SM_OK)
+            sm_fail_context(st, "%s%s", out_path, SM_PARTIAL_SUFFIX);
         if (st == SM_OK)
             st = sm_rng_set_state(run->rng, &rs);
         if (st == SM_OK)
@@ -552,13 +658,17 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
     fill_meta(run, &meta);
     reset_results(run);
     run->in_memory = out_path == NULL;
-    sm_status st = new_sampler(run);
+    /* Before any work: a run that cannot write its file fails now. */
+    sm_status st = out_path != NULL ? sm_chainfile_check_output(out_path) : SM_OK;
+    if (st == SM_OK)
+        st = new_sampler(run);
     double *coords_work = malloc(w * d * sizeof *coords_work);
     if (st == SM_OK && coords_work == NULL)
         st = SM_FAIL_NOMEM("walkers");
     if (st == SM_OK && resume)
         st = resume_start(run, coords_work, &file, out_path, &meta, &start);
-    if (st == SM_OK && start == 0) {
+    int fresh = st == SM_OK && start == 0;
+    if (fresh) {
         /* Nothing to continue (a fresh run, or a partial file with no
          * complete step): start from the initial walkers. */
         sm_chainfile_free(file);
@@ -580,7 +690,14 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
         st = sm_chainfile_finish(file);
         file = NULL;
     }
-    sm_chainfile_free(file);
+    /* A run that failed leaves no file. Its steps so far stay, for --resume,
+     * when it was interrupted or its device failed (the steps are good), and
+     * a resumed run keeps the file it continued (it still holds its last
+     * commit). */
+    if (fresh && st != SM_ECANCELLED && st != SM_EDEVICE)
+        sm_chainfile_discard(file);
+    else
+        sm_chainfile_free(file);
     run->sampled = st == SM_OK;
     if (st != SM_OK)
         run->have_summary = 0;
@@ -590,17 +707,18 @@ sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
 /* Room for n_steps steps in chain and log_prob. */
 static sm_status reserve_steps(sm_run_t *run, size_t n_steps)
 {
-    size_t w = run->cfg.n_walkers, d = run->n_dim;
+    size_t chain_size, lp_size;
     if (n_steps <= run->cap_steps)
         return SM_OK;
-    if (n_steps > SIZE_MAX / sizeof(double) / w / d)
-        return sm_fail(SM_EINVAL, "run: %zu steps overflow the chain's size", n_steps);
-    double *chain = realloc(run->chain, n_steps * w * d * sizeof *chain);
+    sm_status st = chain_bytes(n_steps, run->cfg.n_walkers, run->n_dim, &chain_size, &lp_size);
+    if (st != SM_OK)
+        return st;
+    double *chain = realloc(run->chain, chain_size);
     if (chain == NULL)
         return sm_fail(SM_ENOMEM, "out of memory for a chain of %zu steps (%.1f MB)", n_steps,
-                       (double)(n_steps * w * d * 8) / 1e6);
+                       (double)chain_size / 1e6);
     run->chain = chain;
-    double *lp = realloc(run->log_prob, n_steps * w * sizeof *lp);
+    double *lp = realloc(run->log_prob, lp_size);
     if (lp == NULL)
         return SM_FAIL_NOMEM("the log-probabilities of a longer chain");
     run->log_prob = lp;

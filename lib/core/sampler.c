@@ -11,6 +11,7 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 
+#include "sysmap/sizes.h"
 #include "error.h"
 
 /* emcee's walkers_independent threshold on the scaled condition number. */
@@ -45,18 +46,25 @@ sm_status sm_sampler_create(sm_sampler_t **out, size_t n_walkers, size_t n_dim,
                        "sampler: %zu walkers for %zu parameters; the stretch move needs at "
                        "least 2 x n_dim = %zu walkers",
                        n_walkers, n_dim, 2 * n_dim);
+    size_t coords_bytes;
+    sm_status st = sm_size_mul(&coords_bytes, n_walkers, n_dim, "sampler: walkers x parameters");
+    if (st == SM_OK)
+        st = sm_size_bytes(&coords_bytes, coords_bytes, sizeof(double), "sampler: the walkers");
+    if (st != SM_OK)
+        return st;
     sm_sampler_t *s = calloc(1, sizeof *s);
     if (s == NULL)
         return SM_FAIL_NOMEM("sampler");
     /* Labels arange(W) % 2: an odd ensemble's halves hold (W+1)/2 and
-     * (W-1)/2 walkers, so the larger bounds both. */
+     * (W-1)/2 walkers, so the larger bounds both. The products below are
+     * at most coords_bytes. */
     size_t w = n_walkers, h = (n_walkers + 1) / 2;
     s->n_walkers = w;
     s->n_dim = n_dim;
     s->log_prob = log_prob;
     s->ctx = ctx;
     s->rng = rng;
-    s->coords = malloc(w * n_dim * sizeof *s->coords);
+    s->coords = malloc(coords_bytes);
     s->lp = malloc(w * sizeof *s->lp);
     s->accepted = calloc(w, sizeof *s->accepted);
     s->labels = malloc(w * sizeof *s->labels);
@@ -100,9 +108,12 @@ static sm_status check_independent(const double *coords, size_t w, size_t d)
         if (!isfinite(coords[i]))
             return sm_fail(SM_EINVAL, "initial walkers: walker %zu, parameter %zu is not finite",
                            i / d, i % d);
+    /* GSL's default handler aborts when an allocation fails. */
+    gsl_error_handler_t *saved = sm_gsl_quiet();
     gsl_matrix *c = gsl_matrix_alloc(w, d);
     gsl_matrix *v = gsl_matrix_alloc(d, d);
     gsl_vector *sv = gsl_vector_alloc(d), *work = gsl_vector_alloc(d);
+    sm_gsl_restore(saved);
     sm_status st = SM_OK;
     if (!c || !v || !sv || !work) {
         st = SM_FAIL_NOMEM("walker independence check");
@@ -140,7 +151,7 @@ static sm_status check_independent(const double *coords, size_t w, size_t d)
         for (size_t i = 0; i < w; i++)
             gsl_matrix_set(c, i, k, gsl_matrix_get(c, i, k) / norm);
     }
-    gsl_error_handler_t *saved = sm_gsl_quiet();
+    saved = sm_gsl_quiet();
     int rc = gsl_linalg_SV_decomp(c, v, sv, work);
     sm_gsl_restore(saved);
     if (rc != 0) {

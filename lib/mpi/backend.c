@@ -66,6 +66,41 @@ static const char *common(const sm_shard_t *sh, int which)
     return desc_of(sh, 0, which);
 }
 
+static int same_precision(const sm_shard_t *sh, int a, int b)
+{
+    return strcmp(desc_of(sh, a, SM_SHARD_PRECISION), desc_of(sh, b, SM_SHARD_PRECISION)) == 0;
+}
+
+/* Refuses ranks whose precisions differ, naming each precision's ranks
+ * ("fp64 on ranks 0, 2; fp32 on rank 1"), unless allowed. */
+static sm_status check_precisions(const sm_shard_t *sh, int allowed)
+{
+    if (allowed || strcmp(common(sh, SM_SHARD_PRECISION), "mixed") != 0)
+        return SM_OK;
+    char text[512] = "";
+    size_t used = 0;
+    for (int r = 0; r < sh->size && used < sizeof text; r++) {
+        int seen = 0, count = 0;
+        for (int q = 0; q < sh->size; q++) {
+            seen |= q < r && same_precision(sh, q, r);
+            count += same_precision(sh, q, r);
+        }
+        if (seen)
+            continue;
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s on rank%s",
+                                 used > 0 ? "; " : "", desc_of(sh, r, SM_SHARD_PRECISION),
+                                 count > 1 ? "s" : "");
+        for (int q = r, n = 0; q < sh->size && used < sizeof text; q++)
+            if (same_precision(sh, q, r))
+                used += (size_t)snprintf(text + used, sizeof text - used, "%s %d",
+                                         n++ > 0 ? "," : "", q);
+    }
+    return sm_fail(SM_EINVAL, "the ranks compute in different precisions (%s): their chain "
+                              "differs from a one-rank run's; give every rank the same "
+                              "precision, or allow mixed precisions (sysmap run "
+                              "--allow-mixed-precision)", text);
+}
+
 void sm_mpi_layout_free(sm_mpi_layout_t *layout)
 {
     if (layout == NULL)
@@ -155,6 +190,10 @@ sm_status sm_mpi_backend_create(sm_backend_t **out, MPI_Comm comm, const sm_data
     st = sm_shard_setup(sh, comm, header, data, self);
     if (st != SM_OK) {
         free(sh);
+        return st;
+    }
+    if ((st = check_precisions(sh, self->allow_mixed_precision)) != SM_OK) {
+        root_free(sh); /* the other ranks drop their slices */
         return st;
     }
     char *devices = devices_text(sh);

@@ -240,6 +240,7 @@ static sm_status read_setup(sm_shard_t *sh, const double *h, const sm_mpi_rank_t
     sh->fault_at = fault != NULL ? strtoul(fault, NULL, 10) : 0;
     if (self == NULL)
         return sm_fail(SM_EINVAL, "no rank settings (NULL)");
+    sh->stop = self->stop;
     if (self->weight != SM_MPI_WEIGHT_AUTO && !(isfinite(self->weight) && self->weight > 0.0))
         return sm_fail(SM_EINVAL, "weight %g: expected a finite number > 0 or auto",
                        self->weight);
@@ -317,7 +318,10 @@ sm_status sm_shard_eval(sm_shard_t *sh, size_t k, const double *params, const in
         st = sm_backend_pixel_sums(sh->local, k, payload, sh->in_prior, sh->sums);
     double *pairs = sh->pairs;
     memset(pairs, 0, 2 * (1 + 3 * k) * sizeof *pairs);
+    /* Counts ride in the first pair: small integers add exactly, so the
+     * merge's compensation term carries the stop count unchanged. */
     pairs[0] = st != SM_OK;
+    pairs[1] = sh->stop != NULL && *sh->stop != 0;
     for (size_t w = 0; st == SM_OK && w < k; w++) {
         if (!sh->in_prior[w])
             continue;
@@ -327,8 +331,10 @@ sm_status sm_shard_eval(sm_shard_t *sh, size_t k, const double *params, const in
     }
     MPI_Allreduce(pairs, sh->merged, (int)(1 + 3 * k), sh->pair, sh->merge, sh->comm);
     const double *m = sh->merged;
+    if (m[1] > 0.0 && sh->stop != NULL)
+        *sh->stop = 1;
     if (m[0] > 0.0)
-        return sm_mpi_share_failure(sh->comm, st, (int)m[0]);
+        return sm_mpi_share_failure(sh->comm, st, NULL, (int)m[0]);
     for (size_t w = 0; sums != NULL && w < k; w++) {
         if (!in_prior[w])
             continue;

@@ -28,11 +28,12 @@ typedef struct {
     MPI_Op merge;
     int have_op;
     size_t evals, fault_at;       /* SYSMAP_MPI_INJECT_FAULT (0: none) */
+    volatile sig_atomic_t *stop;  /* this rank's stop flag (sm_mpi_rank_t), or NULL */
     size_t capacity;              /* walkers the scratch below holds */
     double *payload;              /* (k, n_dim) parameters, then k in-prior flags */
     int *in_prior;
     sm_pixel_sums_t *sums;
-    double *pairs, *merged;       /* (1 + 3k) pairs: failure count, then the sums */
+    double *pairs, *merged;       /* (1 + 3k) pairs: (failures, stops), then the sums */
 } sm_shard_t;
 
 /* What rank 0 learns about each rank's backend, SM_SHARD_DESC chars each. */
@@ -56,7 +57,8 @@ sm_status sm_shard_eval(sm_shard_t *sh, size_t k, const double *params, const in
 void sm_shard_clear(sm_shard_t *sh);
 
 /* Every rank learns that n_failed ranks failed (n_failed > 0); each returns
- * the lowest failing rank's status and message, prefixed with that rank. */
-sm_status sm_mpi_share_failure(MPI_Comm comm, sm_status local, int n_failed);
+ * the lowest failing rank's status and message (its text, or its
+ * sm_last_error() when text is NULL), prefixed with that rank. */
+sm_status sm_mpi_share_failure(MPI_Comm comm, sm_status local, const char *text, int n_failed);
 
 #endif

@@ -1,6 +1,7 @@
 #include "cache.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,16 @@ static char *join(const char *a, const char *b)
     return s;
 }
 
+/* Entries are handed to the OpenCL driver as they are, and a damaged
+ * binary can crash it (PoCL aborts on a truncated one even when its length
+ * and digest were forged to match). So only files nobody else can write
+ * are used: a directory and entries owned by this user and writable by
+ * nobody else. */
+static int private_file(const struct stat *st)
+{
+    return st->st_uid == geteuid() && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 /* mkdir -p: 0700 for what it creates, since cached binaries are private. */
 static int make_dirs(char *path)
 {
@@ -64,7 +75,7 @@ static int make_dirs(char *path)
             break;
     }
     struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && private_file(&st);
 }
 
 char *sm_cache_dir(void)
@@ -136,22 +147,34 @@ void sm_cache_entry_free(sm_cache_entry_t *entry)
     memset(entry, 0, sizeof *entry);
 }
 
+/* The whole entry file, or NULL: a FIFO, a device or a directory at the
+ * path is skipped (opened without blocking, never read), and so is a file
+ * another user owns or may write, or one beyond SM_CACHE_ENTRY_MAX. (Not
+ * sm_file_open_regular: a miss must leave no error message behind.) */
 static unsigned char *read_file(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
     struct stat st;
     unsigned char *buf = NULL;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size < SIZE_MAX) {
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && private_file(&st) &&
+        (uintmax_t)st.st_size <= SM_CACHE_ENTRY_MAX) {
         *size = (size_t)st.st_size;
         buf = malloc(*size + 1);
-        if (buf != NULL && fread(buf, 1, *size, f) != *size) {
-            free(buf);
-            buf = NULL;
+        for (size_t got = 0; buf != NULL && got < *size;) {
+            ssize_t n = read(fd, buf + got, *size - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) { /* shrank or failed while read: a miss */
+                free(buf);
+                buf = NULL;
+            } else {
+                got += (size_t)n;
+            }
         }
     }
-    fclose(f);
+    close(fd);
     return buf;
 }
 

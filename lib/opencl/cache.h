@@ -8,7 +8,10 @@
  * with the three numbers as 8-byte little-endian integers. The full key in
  * the file makes a hash collision or a foreign file a miss; the payload
  * length and hash make a truncated or corrupted file a miss, so a damaged
- * blob never reaches its consumer. */
+ * blob never reaches its consumer. Length and hash guard against accidents
+ * only (anyone who can write the file can forge both), so the cache is used
+ * only where nobody else can write: a directory owned by this user and not
+ * writable by group or others, entries likewise; anything else is a miss. */
 #ifndef SYSMAP_OPENCL_CACHE_H
 #define SYSMAP_OPENCL_CACHE_H
 
@@ -17,6 +20,8 @@
 
 #define SM_CACHE_MAGIC "SMCLBIN1"
 #define SM_CACHE_HEADER_SIZE 32
+/* Larger entry files are not read (kernel binaries take megabytes). */
+#define SM_CACHE_ENTRY_MAX ((uintmax_t)256 << 20)
 
 typedef struct {
     char *key;  /* each field as "<decimal length>:<bytes>\n", so no two field lists collide */
@@ -29,8 +34,9 @@ uint64_t sm_cache_hash(const void *data, size_t len);
 
 /* The cache directory, created (missing components mode 0700) when needed:
  * $SYSMAP_CACHE_DIR if set and non-empty, else $XDG_CACHE_HOME/sysmap when
- * that is absolute, else $HOME/.cache/sysmap. NULL when none can be made or
- * memory runs out; free() the result. */
+ * that is absolute, else $HOME/.cache/sysmap. NULL (no cache) when none can
+ * be made, it is not this user's own or others may write to it, or memory
+ * runs out; free() the result. */
 char *sm_cache_dir(void);
 
 /* The entry for n fields under sm_cache_dir(). 0 (entry zeroed) when there
@@ -39,8 +45,9 @@ int sm_cache_entry_init(sm_cache_entry_t *entry, const char *const *fields, size
 
 void sm_cache_entry_free(sm_cache_entry_t *entry);
 
-/* 1 with the payload in *data (free() it) when the entry's file exists and
- * is intact for this key; 0 otherwise. */
+/* 1 with the payload in *data (free() it) when the entry's file exists, is
+ * a regular file of this user's that nobody else may write, and is intact
+ * for this key; 0 otherwise (a FIFO at the path is skipped, not waited on). */
 int sm_cache_load(const sm_cache_entry_t *entry, unsigned char **data, size_t *size);
 
 /* Writes the entry atomically (temporary file in the same directory, fsync,

@@ -190,12 +190,32 @@ def weights(plt, maps, out, dpi, use_healpy):
     plt.close(fig)
 
 
+MAX_DPI = 1000  # a 13 x 4.5 inch figure at this resolution is 58 megapixels
+
+
+def _int_in(low, high):
+    """An argparse type: an integer from low to high (high None: no bound)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(
+                f"expects an integer from {low}" + (f" to {high}" if high else " up")
+                + f", got {text!r}")
+        return value
+    return parse
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="sysmap plot", description=__doc__.split("\n")[0])
     ap.add_argument("run", help="run file (sysmap run -o, or run_mcmc(out=...))")
     ap.add_argument("-o", "--outdir", help="folder for the PNGs (default: the run file's)")
-    ap.add_argument("--walkers", type=int, default=32, help="walkers in the trace plot (32)")
-    ap.add_argument("--dpi", type=int, default=100)
+    ap.add_argument("--walkers", type=_int_in(1, None), default=32,
+                    help="walkers in the trace plot (32)")
+    ap.add_argument("--dpi", type=_int_in(1, MAX_DPI), default=100,
+                    help=f"resolution of the PNGs, 1 to {MAX_DPI} (100)")
     ap.add_argument("--no-healpy", action="store_true",
                     help="plain projection even when healpy is installed")
     ap.add_argument("--no-corner", action="store_true",
@@ -204,6 +224,9 @@ def main(argv=None):
                     help="the run's HDF5 input map: its injected_a, injected_b, injected_sigma "
                          "are drawn as truths (when the run file records none)")
     args = ap.parse_args(argv)
+    if args.outdir is not None and (args.outdir == "" or (os.path.exists(args.outdir)
+                                                          and not os.path.isdir(args.outdir))):
+        ap.error(f"-o {args.outdir!r}: not a folder (the PNGs go into -o DIR)")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -219,14 +242,18 @@ def main(argv=None):
             print(f"sysmap plot: --truths {args.truths}: {e}", file=sys.stderr)
             return 1
     outdir = args.outdir or os.path.dirname(os.path.abspath(args.run))
-    os.makedirs(outdir, exist_ok=True)
     stem = os.path.join(outdir, os.path.splitext(os.path.basename(args.run))[0])
     written = [stem + "-corner.png", stem + "-trace.png"]
-    kind = corner(plt, run, written[0], args.dpi, not args.no_corner)
-    trace(plt, run, written[1], args.dpi, args.walkers)
-    if "maps" in run:
-        written.append(stem + "-weights.png")
-        weights(plt, run["maps"], written[2], args.dpi, not args.no_healpy)
+    try:
+        os.makedirs(outdir, exist_ok=True)
+        kind = corner(plt, run, written[0], args.dpi, not args.no_corner)
+        trace(plt, run, written[1], args.dpi, args.walkers)
+        if "maps" in run:
+            written.append(stem + "-weights.png")
+            weights(plt, run["maps"], written[2], args.dpi, not args.no_healpy)
+    except OSError as e:
+        print(f"sysmap plot: cannot write the PNGs into {outdir}: {e}", file=sys.stderr)
+        return 1
     else:
         print(f"sysmap plot: {args.run} has no maps (HEALPix input or --maps-out makes them); "
               "no weight map", file=sys.stderr)

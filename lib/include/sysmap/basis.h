@@ -27,7 +27,8 @@ const char *sm_basis_name(sm_basis_kind kind);
 
 typedef struct sm_basis sm_basis_t;
 
-/* Fails (SM_ENUMERIC) on a constant template or a singular correlation. */
+/* Fails (SM_ENUMERIC) on a constant template (a zero one included) or a
+ * singular correlation (identical or collinear templates), in either basis. */
 sm_status sm_basis_create(sm_basis_t **out, const sm_data_t *data, sm_basis_kind kind);
 void sm_basis_free(sm_basis_t *basis);
 

@@ -12,16 +12,25 @@ extern "C" {
 
 typedef struct sm_data sm_data_t;
 
+/* Largest |value| of a used pixel of the map or a template: beyond it,
+ * squares (and their sums over any map) overflow double precision. */
+#define SM_DATA_VALUE_MAX 1e100
+
 /* Copies the used pixels (mask[j] != 0, or all when mask is NULL) of
  * delta_g_obs (n_pix_total,) and templates (n_sys, n_pix_total) row-major.
- * Rejects NaN/Inf, S = 0, and no used pixels; names the offending entry. */
+ * Rejects NaN/Inf, values beyond +-SM_DATA_VALUE_MAX, S = 0, no used
+ * pixels, and S x N beyond the machine's memory; names the offending
+ * entry. */
 sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
                          const double *delta_g_obs, const double *templates,
                          const uint8_t *mask);
 
 /* Reads an HDF5 file: float64 datasets delta_g_obs (N,) and templates (S, N),
  * optional uint8 mask (N,), optional root attributes template_names (strings)
- * and injected_a / injected_b (float64, S) for synthetic maps. */
+ * and injected_a / injected_b (float64, S) for synthetic maps. The path must
+ * be a regular file (a FIFO or a device is refused, never waited on); the
+ * file's metadata are checked before HDF5 decodes them, so a damaged or
+ * hostile file ends in an error naming what is wrong. */
 sm_status sm_data_load_hdf5(sm_data_t **out, const char *path);
 
 void sm_data_free(sm_data_t *data);
@@ -56,7 +65,8 @@ double sm_data_delta_std(const sm_data_t *data);
 uint64_t sm_data_digest(const sm_data_t *data);
 
 /* Initial walkers (n_walkers, n_dim) from float64 dataset `p0` of an HDF5
- * file, in the original template basis; the shape must match exactly. */
+ * file (a regular file, checked as sm_data_load_hdf5's), in the original
+ * template basis; the shape must match exactly. */
 sm_status sm_walkers_load_hdf5(const char *path, size_t n_walkers, size_t n_dim, double *out);
 
 #ifdef __cplusplus

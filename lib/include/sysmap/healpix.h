@@ -47,7 +47,11 @@ static inline int64_t sm_hpx_npix(int64_t nside)
  * a PIXEL or INDEX column of distinct pixel numbers beside the value
  * columns). column NULL reads every value column, else the one so named
  * (case-insensitive). Values are read as double; NaN stays NaN. Every
- * error names the file and what is wrong with it. */
+ * error names the file and what is wrong with it. Hostile files end in such
+ * an error too: a path that is no regular file (a FIFO is never waited
+ * on), NSIDE that is no integer, a header promising more data than the file
+ * holds or more memory than the machine has, a compressed file claiming
+ * more than it can hold, header cards that are no ASCII text. */
 sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out);
 void sm_hpx_free(sm_hpx_map_t *map);
 

@@ -10,13 +10,18 @@
  * chain equals the one-rank chain up to accept/reject ties from summation
  * order. A failure on any rank (no device, out of memory, an empty slice, a
  * failed evaluation) makes the call fail on every rank with a message that
- * names the rank; nothing hangs.
+ * names the rank; nothing hangs. Ranks computing in different precisions
+ * are refused unless rank 0 allows it (their chain is not the one-rank
+ * chain). A stop request on any rank (its flag, e.g. set by a signal
+ * handler) reaches every rank with the next evaluation, at no extra
+ * message.
  *
  * The header includes <mpi.h>: link MPI (CMake: MPI::MPI_C) next to sysmap. */
 #ifndef SYSMAP_MPI_H
 #define SYSMAP_MPI_H
 
 #include <mpi.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "sysmap/backend.h"
@@ -43,6 +48,15 @@ typedef struct {
                                on an equal split, then the pixels are re-split) */
     size_t batch;           /* walkers per evaluation the run asks for (W / 2),
                                for the auto measurement; 0 = 125. Rank 0's counts. */
+    int allow_mixed_precision; /* 0: setup fails, naming each rank's precision,
+                               when the ranks' precisions differ (the chain then
+                               differs from a one-rank run's); else the backend's
+                               precision is "mixed". Rank 0's counts. */
+    volatile sig_atomic_t *stop; /* this rank's stop flag, or NULL: every evaluation
+                               counts the ranks whose flag is set (inside its one
+                               Allreduce) and, when any is, sets every rank's flag,
+                               so rank 0's progress callback stops the run after
+                               the step wherever the signal landed */
 } sm_mpi_rank_t;
 
 /* The split of a sharded backend, as rank 0 sees it. */
@@ -62,7 +76,8 @@ void sm_mpi_layout_free(sm_mpi_layout_t *layout);
  * over) by the ranks' weights, sends each rank its slice, and returns a
  * backend over all pixels. Collective. layout may be NULL; otherwise it
  * receives the split (free with sm_mpi_layout_free). The backend's name and
- * precision are the ranks' common ones (else "mixed"), its device
+ * precision are the ranks' common ones (else "mixed"; different precisions
+ * fail with SM_EINVAL unless self->allow_mixed_precision), its device
  * "K MPI ranks: n x device, ..." (each distinct device once). Freeing it
  * frees every rank's slice. */
 sm_status sm_mpi_backend_create(sm_backend_t **out, MPI_Comm comm, const sm_data_t *data,
@@ -85,6 +100,9 @@ void sm_mpi_release(MPI_Comm comm, sm_status status);
  * rank, as "rank R of K: message" (naming how many others failed too). For
  * a caller's own per-rank checks, so that no rank goes on alone. */
 sm_status sm_mpi_agree(MPI_Comm comm, sm_status local);
+/* sm_mpi_agree with text (when not NULL) as this rank's message instead of
+ * sm_last_error(): for checks whose message is the caller's own. */
+sm_status sm_mpi_agree_text(MPI_Comm comm, sm_status local, const char *text);
 
 /* The split of n_pix pixels over n_ranks by weights (finite, > 0):
  * first[0] = 0, first[r] = round(n_pix * (w_0 + ... + w_{r-1}) / sum w),

@@ -36,6 +36,12 @@ typedef struct {
 
 void sm_run_config_default(sm_run_config_t *cfg);
 
+/* What sm_run_create checks without the data: the model, walkers
+ * (>= 2 n_dim for n_sys templates), steps, burn-in and flush interval. Pass
+ * the fewest templates the input can have when its count is not known yet
+ * (e.g. 1), to refuse a bad configuration before a long load. */
+sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys);
+
 /* Called after every step; a non-zero return stops the run (SM_ECANCELLED)
  * after the file holds every complete step. */
 typedef int (*sm_progress_fn)(void *user, size_t done, size_t total);
