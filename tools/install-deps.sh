@@ -3,7 +3,7 @@
 # with sudo available); `--list` only prints them. The Python packages are
 # for the binding, the plots and the tests that compare with emcee.
 set -eu
-PACKAGES="build-essential cmake pkg-config
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
   libgsl-dev libhdf5-dev check libcfitsio-dev libchealpix-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd oclgrind
   libopenmpi-dev openmpi-bin
