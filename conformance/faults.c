@@ -10,6 +10,7 @@
 
 #include "conform.h"
 #include "error.h"
+#include "clock.h"
 
 #define ULP_STEPS 4             /* "a few ulp" */
 #define OFFSET 1e-6
@@ -56,16 +57,9 @@ static void faulty_free(void *ctx)
     free(f);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void sleep_until(double t)
 {
-    double left = t - now_s();
+    double left = t - sm_now_s();
     if (left <= 0)
         return;
     struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
@@ -123,7 +117,7 @@ static sm_status faulty_pixel_sums(void *ctx, size_t k, const double *params,
                                    const int *in_prior, sm_pixel_sums_t *sums)
 {
     faulty_t *f = ctx;
-    double t0 = now_s();
+    double t0 = sm_now_s();
     size_t d = sm_model_n_dim(&f->model);
     sm_status st = sm_backend_pixel_sums(f->inner, k, params, in_prior, sums);
     if (st != SM_OK)

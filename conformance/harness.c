@@ -2,18 +2,11 @@
  * fixture's checks on each of them, then the timing checks. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "conform.h"
 #include "sysmap/opencl.h"
 #include "error.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "clock.h"
 
 void conform_case_of_path(const char *path, char *name, size_t len)
 {
@@ -225,11 +218,11 @@ static sm_status check_case(const conform_settings_t *set, conform_report_t *rep
         conform_target_t *t = &rep->targets[i];
         if (t->unavailable[0])
             continue;
-        double t0 = now_s();
+        double t0 = sm_now_s();
         st = conform_check_lp(set, t, &fx, data);
         if (st == SM_OK)
             st = conform_check_chain(set, t, &fx, data);
-        t->wall_s += now_s() - t0;
+        t->wall_s += sm_now_s() - t0;
     }
     sm_data_free(data);
     conform_fixture_free(&fx);
@@ -258,7 +251,7 @@ static sm_status check_only(const conform_options_t *opt, char **paths, size_t n
 sm_status conform_run(const conform_options_t *opt, const conform_settings_t *set,
                       conform_report_t *rep)
 {
-    double t0 = now_s();
+    double t0 = sm_now_s();
     char **paths = NULL;
     size_t n = 0;
     sm_status st = conform_fixture_list(opt->fixtures_dir, &paths, &n);
@@ -276,13 +269,13 @@ sm_status conform_run(const conform_options_t *opt, const conform_settings_t *se
         conform_target_t *t = &rep->targets[i];
         if (t->unavailable[0] || !conform_selected(opt, "timing"))
             continue;
-        double t1 = now_s();
+        double t1 = sm_now_s();
         st = conform_check_timing(set, t);
-        t->wall_s += now_s() - t1;
+        t->wall_s += sm_now_s() - t1;
     }
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
-    rep->wall_s = now_s() - t0;
+    rep->wall_s = sm_now_s() - t0;
     return st;
 }

@@ -5,21 +5,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "conform.h"
 #include "sysmap/rng.h"
 #include "error.h"
+#include "clock.h"
 
 #define TIMING_SEED 2024u
 #define TIMING_NOISE 0.1
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Walkers near the truth of the problem's map: all in the prior, so
  * every evaluation does the full work. */
@@ -51,13 +44,13 @@ static sm_status measure(sm_backend_t *be, const conform_budgets_t *b, const dou
     /* Warm-up: first-call costs (buffers, driver setup) are not timed. */
     for (size_t h = 0; h < 2 && st == SM_OK; h++)
         st = sm_backend_log_prob(be, half, walkers + h * half * d, lp);
-    double t0 = now_s(), evals = 0.0;
+    double t0 = sm_now_s(), evals = 0.0;
     *elapsed = 0.0;
     while (st == SM_OK && *elapsed < b->seconds) {
         for (size_t h = 0; h < 2 && st == SM_OK; h++)
             st = sm_backend_log_prob(be, half, walkers + h * half * d, lp + h * half);
         evals += (double)b->n_walkers;
-        *elapsed = now_s() - t0;
+        *elapsed = sm_now_s() - t0;
     }
     free(lp);
     *evals_per_s = *elapsed > 0 ? evals / *elapsed : 0.0;

@@ -39,6 +39,8 @@ void cli_progress_finish(cli_progress_t *bar);
 void cli_install_signal_handlers(void);
 /* The flag those handlers set: MPI ranks share it (cli_mpi.c). */
 volatile sig_atomic_t *cli_stop_flag(void);
+/* Monotonic seconds: the clock of the progress bar and of sysmap bench. */
+double cli_now_s(void);
 
 /* The end-of-run summary table. */
 void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data,

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "sysmap/backend.h"
 #include "sysmap/data.h"
@@ -59,13 +58,6 @@ static void usage(FILE *out)
             "                     host's share of them (default 0: skip)\n"
             "  --device D         OpenCL device (as for sysmap run)\n"
             "  --json             one JSON object per measurement instead of the table\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -226,12 +218,12 @@ static sm_status time_backend(const bench_args_t *a, sm_backend_t *be, size_t w,
         st = sm_backend_log_prob(be, half, walkers + h * half * d, lp);
     for (size_t r = 0; r < a->repeats && st == SM_OK; r++) {
         size_t evaluations = 0;
-        double t0 = now_s(), elapsed = 0.0;
+        double t0 = cli_now_s(), elapsed = 0.0;
         while (st == SM_OK && elapsed < a->min_seconds) {
             for (size_t h = 0; h < 2 && st == SM_OK; h++)
                 st = sm_backend_log_prob(be, half, walkers + h * half * d, lp + h * half);
             evaluations += 2 * half;
-            elapsed = now_s() - t0;
+            elapsed = cli_now_s() - t0;
         }
         gpw[r] = (double)evaluations * (double)n / elapsed / 1e9;
     }

@@ -30,7 +30,7 @@ volatile sig_atomic_t *cli_stop_flag(void)
     return &stop_requested;
 }
 
-static double now_s(void)
+double cli_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -40,7 +40,7 @@ static double now_s(void)
 void cli_progress_init(cli_progress_t *bar, int enabled)
 {
     bar->enabled = enabled;
-    bar->t0 = now_s();
+    bar->t0 = cli_now_s();
     bar->first = (size_t)-1;
     bar->last_draw = 0.0;
 }
@@ -51,9 +51,9 @@ int cli_progress_update(void *p, size_t done, size_t total)
     if (bar->first == (size_t)-1) {
         /* Rates count from the first step of this process (resume). */
         bar->first = done - 1;
-        bar->t0 = now_s();
+        bar->t0 = cli_now_s();
     }
-    double t = now_s();
+    double t = cli_now_s();
     if (bar->enabled && (done == total || t - bar->last_draw >= REDRAW_S)) {
         bar->last_draw = t;
         double elapsed = t - bar->t0, rate = elapsed > 0 ? (double)(done - bar->first) / elapsed : 0;

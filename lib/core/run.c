@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sysmap/backend.h"
 #include "sysmap/convergence.h"
@@ -20,6 +19,7 @@
 #include "sysmap/sizes.h"
 #include "sysmap/stats.h"
 #include "error.h"
+#include "clock.h"
 
 /* Spreads of the seeded initial walkers (sys_mapping.inference.run_mcmc). */
 #define SM_INIT_CONT_SCALE 0.05
@@ -249,19 +249,12 @@ void sm_run_free(sm_run_t *run)
     free(run);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static sm_status backend_log_prob(void *ctx, size_t k, const double *x, double *lp)
 {
     timed_backend_t *tb = ctx;
-    double t0 = now_s();
+    double t0 = sm_now_s();
     sm_status st = sm_backend_log_prob(tb->backend, k, x, lp);
-    tb->seconds += now_s() - t0;
+    tb->seconds += sm_now_s() - t0;
     return st;
 }
 
@@ -597,7 +590,7 @@ static sm_status sample(sm_run_t *run, sm_chainfile_t *file, size_t start,
 {
     const sm_run_config_t *c = &run->cfg;
     size_t w = c->n_walkers, d = run->n_dim, flushed = start;
-    double t0 = now_s();
+    double t0 = sm_now_s();
     run->timed.seconds = 0.0;
     sm_status st = SM_OK;
     for (size_t step = start; step < c->n_steps && st == SM_OK; step++) {
@@ -618,7 +611,7 @@ static sm_status sample(sm_run_t *run, sm_chainfile_t *file, size_t start,
                                         "continues it"
                                       : "");
     }
-    *wall_s = now_s() - t0;
+    *wall_s = sm_now_s() - t0;
     return st;
 }
 

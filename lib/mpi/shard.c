@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 #include "ksum.h"
 #include "shard.h"
+#include "clock.h"
 
 #define SM_SHARD_TAG 7207
 /* Test hook: SYSMAP_MPI_INJECT_FAULT=N in a rank's environment makes its
@@ -65,13 +65,6 @@ void sm_shard_clear(sm_shard_t *sh)
     free(sh->pairs);
     free(sh->merged);
     memset(sh, 0, sizeof *sh);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Scratch for k walkers. Every rank grows at the same k (the header's), and
@@ -174,12 +167,12 @@ static sm_status measure(sm_shard_t *sh, double *rate)
     }
     /* The first batch pays one-off costs (kernel build, transfers). */
     st = sm_backend_pixel_sums(sh->local, k, sh->payload, sh->in_prior, sh->sums);
-    double t0 = now_s(), t = 0.0;
+    double t0 = sm_now_s(), t = 0.0;
     size_t evals = 0;
     while (st == SM_OK && (evals < 2 || t < SM_SHARD_PROBE_S)) {
         st = sm_backend_pixel_sums(sh->local, k, sh->payload, sh->in_prior, sh->sums);
         evals++;
-        t = now_s() - t0;
+        t = sm_now_s() - t0;
     }
     *rate = (double)sm_data_n_pix(sh->slice) * (double)(k * evals) / (t > 0.0 ? t : 1e-9);
     return st;
