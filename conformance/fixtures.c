@@ -10,6 +10,7 @@
 #include "conform.h"
 #include "error.h"
 #include "h5util.h"
+#include "hash.h"
 
 #define N_SUMS 3
 #define CHAIN_CHUNK_STEPS 50
@@ -90,57 +91,28 @@ void conform_fixture_free(conform_fixture_t *fx)
 
 /* ---- checksum ---------------------------------------------------------- */
 
-#define FNV_OFFSET 14695981039346656037ull
-#define FNV_PRIME 1099511628211ull
-
-static uint64_t fnv_bytes(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * FNV_PRIME;
-    return h;
-}
-
-static uint64_t fnv_u64(uint64_t h, uint64_t v)
-{
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    return fnv_bytes(h, b, 8);
-}
-
-static uint64_t fnv_f64(uint64_t h, const double *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v;
-        memcpy(&v, &x[i], sizeof v);
-        h = fnv_u64(h, v);
-    }
-    return h;
-}
-
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
-    return fnv_bytes(h, s, strlen(s) + 1);
+    return sm_fnv_bytes(h, s, strlen(s) + 1);
 }
 
 uint64_t conform_fixture_checksum(const conform_fixture_t *fx)
 {
     const conform_recipe_t *r = &fx->recipe;
-    uint64_t h = fnv_u64(FNV_OFFSET, CONFORM_FORMAT_VERSION);
+    uint64_t h = sm_fnv_u64(SM_FNV_OFFSET, CONFORM_FORMAT_VERSION);
     h = fnv_str(fnv_str(h, fx->name), fx->description);
-    h = fnv_u64(fnv_u64(h, (uint64_t)fx->model.kind), (uint64_t)fx->model.skew);
-    h = fnv_f64(fnv_u64(h, fx->model.n_sys), &fx->model.sigma_min, 1);
-    h = fnv_u64(fnv_u64(fnv_str(h, r->recipe), r->seed), r->n_pix);
-    h = fnv_f64(fnv_f64(h, &r->noise, 1), &r->noise_gamma, 1);
-    h = fnv_f64(fnv_f64(h, r->inj_a, fx->model.n_sys), r->inj_b, fx->model.n_sys);
-    h = fnv_u64(fnv_u64(h, fx->map_digest), fx->n_sets);
-    h = fnv_bytes(h, fx->exact, fx->n_sets);
-    h = fnv_u64(fnv_u64(fnv_u64(fnv_u64(h, fx->seed), fx->n_walkers), fx->n_steps), fx->n_burn);
+    h = sm_fnv_u64(sm_fnv_u64(h, (uint64_t)fx->model.kind), (uint64_t)fx->model.skew);
+    h = sm_fnv_f64(sm_fnv_u64(h, fx->model.n_sys), &fx->model.sigma_min, 1);
+    h = sm_fnv_u64(sm_fnv_u64(fnv_str(h, r->recipe), r->seed), r->n_pix);
+    h = sm_fnv_f64(sm_fnv_f64(h, &r->noise, 1), &r->noise_gamma, 1);
+    h = sm_fnv_f64(sm_fnv_f64(h, r->inj_a, fx->model.n_sys), r->inj_b, fx->model.n_sys);
+    h = sm_fnv_u64(sm_fnv_u64(h, fx->map_digest), fx->n_sets);
+    h = sm_fnv_bytes(h, fx->exact, fx->n_sets);
+    h = sm_fnv_u64(sm_fnv_u64(sm_fnv_u64(sm_fnv_u64(h, fx->seed), fx->n_walkers), fx->n_steps), fx->n_burn);
     f64_field_t f[MAX_FIELDS];
     size_t nf = f64_fields((conform_fixture_t *)fx, f);
     for (size_t i = 0; i < nf; i++)
-        h = fnv_f64(fnv_str(h, f[i].path), *f[i].data, field_len(&f[i]));
+        h = sm_fnv_f64(fnv_str(h, f[i].path), *f[i].data, field_len(&f[i]));
     return h;
 }
 

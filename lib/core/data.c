@@ -9,6 +9,7 @@
 #include "fileutil.h"
 #include "h5util.h"
 #include "sysmap/sizes.h"
+#include "hash.h"
 
 /* No check of N against the number of parameters here: whether the map
  * constrains a model (N > n_dim) depends on the model, so the run checks it. */
@@ -476,34 +477,10 @@ double sm_data_delta_std(const sm_data_t *data)
     return sm_numpy_std(data->delta, data->n_pix, 0);
 }
 
-#define FNV_OFFSET UINT64_C(14695981039346656037)
-#define FNV_PRIME UINT64_C(1099511628211)
-
-/* Little-endian bytes of a 64-bit word, so the digest of a map is the same
- * on every host. */
-static uint64_t fnv_word(uint64_t h, uint64_t word)
-{
-    for (int b = 0; b < 8; b++) {
-        h ^= (word >> (8 * b)) & 0xffu;
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
-static uint64_t fnv_doubles(uint64_t h, const double *x, size_t n)
-{
-    for (size_t j = 0; j < n; j++) {
-        uint64_t bits;
-        memcpy(&bits, &x[j], sizeof bits);
-        h = fnv_word(h, bits);
-    }
-    return h;
-}
-
 uint64_t sm_data_digest(const sm_data_t *data)
 {
-    uint64_t h = fnv_word(FNV_OFFSET, (uint64_t)data->n_pix);
-    h = fnv_word(h, (uint64_t)data->n_sys);
-    h = fnv_doubles(h, data->delta, data->n_pix);
-    return fnv_doubles(h, data->templates, data->n_sys * data->n_pix);
+    uint64_t h = sm_fnv_u64(SM_FNV_OFFSET, (uint64_t)data->n_pix);
+    h = sm_fnv_u64(h, (uint64_t)data->n_sys);
+    h = sm_fnv_f64(h, data->delta, data->n_pix);
+    return sm_fnv_f64(h, data->templates, data->n_sys * data->n_pix);
 }

@@ -1,4 +1,5 @@
 #include "cache.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +16,7 @@
  * turns the other's entry into a miss), never loads a wrong blob. */
 uint64_t sm_cache_hash(const void *data, size_t len)
 {
-    const unsigned char *bytes = data;
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= bytes[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return sm_fnv_bytes(SM_FNV_OFFSET, data, len);
 }
 
 static void put_le64(unsigned char *out, uint64_t v)
