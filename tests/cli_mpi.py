@@ -292,8 +292,12 @@ def interrupt(label, ref, kill_rank1):
     assert proc.returncode != 0, f"{label}: mpirun status 0: {err}"
     assert err.count("sysmap: interrupted: stopped after step") == 1, f"{label}: {err}"
     if kill_rank1:
+        # Every rank that exits on its own exits 130; Open MPI aborts the job
+        # as soon as one rank exits non-zero, so the other may be killed by
+        # mpirun before its own exit (after rank 0 printed and flushed,
+        # checked above and below).
         found = dict(re.findall(r"sysmap-rank (\d+) exit (\d+)", err))
-        assert found == {"0": "130", "1": "130"}, f"{label}: ranks exit {found}: {err}"
+        assert found and set(found.values()) == {"130"}, f"{label}: ranks exit {found}: {err}"
     assert not os.path.exists(out), f"{label}: {out} complete"
     with h5py.File(out + ".partial", "r") as f:
         done = int(f["mcmc"].attrs["iteration"])
