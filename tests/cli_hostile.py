@@ -410,6 +410,28 @@ def part_disk():
     print(f"ok  each of the {writes} writes of a run fails (ENOSPC from then on): exit 1, "
           "no file left, no crash")
 
+    # HEALPix maps go into the finished run file (a copy, renamed when
+    # complete) through the same fail-safe driver: a full disk there is exit
+    # 1 with the run file intact, no temporary file, no crash at exit.
+    hpx = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "healpix")
+    hp_args = ["--map", os.path.join(hpx, "galaxy_counts.fits"), "--counts", "--templates",
+               os.path.join(hpx, "templates.fits"), "--mask",
+               os.path.join(hpx, "completeness.fits"), "--standardize", "--quiet", "--backend",
+               "reference", "--walkers", "24", "--steps", "8", "--burn", "2"]
+    hp_out = path("hp.h5")
+    remove(hp_out)
+    maps_writes, _ = count(["run", *hp_args, "-o", hp_out], SM_FAULT_FILES="hp.h5.tmp")
+    assert maps_writes > 0, "no write of the maps counted"
+    for k in range(1, maps_writes + 1):
+        remove(hp_out)
+        proc = sysmap("run", *hp_args, "-o", hp_out,
+                      env=env_for(SM_FAULT_FILES="hp.h5.tmp", SM_FAULT_FAIL_WRITE=k))
+        assert proc.returncode == 1, f"maps write {k} fails: exit {proc.returncode}: {proc.stderr}"
+        assert "writing maps to" in proc.stderr and "No space left on device" in proc.stderr
+        assert files_of(hp_out) == [hp_out] and not os.path.exists(hp_out + ".tmp")
+    print(f"ok  each of the {maps_writes} writes of the HEALPix maps fails (ENOSPC): exit 1, "
+          "the run file kept, no temporary file, no crash")
+
     # A resumed run that fails keeps its partial file, which still resumes.
     remove(out)
     proc = sysmap("run", *args, "-o", out, env=env_for(SM_FAULT_KILL_WRITE=writes // 2))

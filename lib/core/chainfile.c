@@ -50,6 +50,7 @@
 #include "h5util.h"
 #include "sysmap/sizes.h"
 #include "sysmap/version.h"
+#include "h5failsafe.h"
 
 struct sm_chainfile {
     char *path, *partial;
@@ -295,222 +296,17 @@ sm_status sm_chainfile_check_output(const char *path)
     return st;
 }
 
-/* ---- the file driver: failures HDF5 never sees ----
- *
- * sec2 (plain POSIX) underneath, with one difference: once a write fails,
- * it and every later write of that open are dropped and reported to HDF5 as
- * done, and the error goes to the caller's flag. HDF5 1.10 cannot recover
- * from a failed write: its metadata cache then refuses every flush, H5Fclose
- * fails and the process crashes at exit. With this driver the file keeps
- * what reached it before the failure (as if the run had been killed there,
- * which the layout survives) and the call reports the error. Files are
- * plain HDF5 files: the driver writes nothing of its own. */
-
-typedef struct {
-    int *failed;     /* receives the errno of the first failed write */
-    int *open_errno; /* receives the errno of a failed open (HDF5 may clobber errno) */
-} failsafe_fapl_t;
-
-typedef struct {
-    H5FD_t pub; /* first: HDF5 casts between the two */
-    H5FD_t *inner;
-    int *failed;
-} failsafe_t;
-
-static H5FD_t *inner_of(const H5FD_t *f)
-{
-    return ((const failsafe_t *)f)->inner;
-}
-
-static void record_failure(const H5FD_t *f)
-{
-    int *failed = ((const failsafe_t *)f)->failed;
-    if (failed != NULL && *failed == 0)
-        *failed = errno != 0 ? errno : EIO;
-    H5Eclear2(H5E_DEFAULT);
-}
-
-static int has_failed(const H5FD_t *f)
-{
-    const int *failed = ((const failsafe_t *)f)->failed;
-    return failed != NULL && *failed != 0;
-}
-
-static void *failsafe_fapl_copy(const void *info)
-{
-    failsafe_fapl_t *copy = malloc(sizeof *copy);
-    if (copy != NULL)
-        memcpy(copy, info, sizeof *copy);
-    return copy;
-}
-
-static herr_t failsafe_fapl_free(void *info)
-{
-    free(info);
-    return 0;
-}
-
-static void *failsafe_fapl_get(H5FD_t *f)
-{
-    failsafe_fapl_t info = {((failsafe_t *)f)->failed, NULL};
-    return failsafe_fapl_copy(&info);
-}
-
-static H5FD_t *failsafe_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr)
-{
-    const failsafe_fapl_t *info = H5Pget_driver_info(fapl);
-    hid_t sec2 = H5Pcreate(H5P_FILE_ACCESS);
-    H5FD_t *inner = sec2 >= 0 && H5Pset_fapl_sec2(sec2) >= 0
-                        ? H5FDopen(name, flags, sec2, maxaddr)
-                        : NULL;
-    int err = errno;
-    sm_h5_close(sec2);
-    failsafe_t *f = inner != NULL ? calloc(1, sizeof *f) : NULL;
-    if (f == NULL) {
-        if (inner != NULL) {
-            H5FDclose(inner);
-            err = ENOMEM;
-        }
-        if (info != NULL && info->open_errno != NULL)
-            *info->open_errno = err;
-        errno = err;
-        return NULL;
-    }
-    f->inner = inner;
-    f->failed = info != NULL ? info->failed : NULL;
-    return &f->pub;
-}
-
-static herr_t failsafe_close(H5FD_t *f)
-{
-    if (H5FDclose(inner_of(f)) < 0)
-        record_failure(f);
-    free(f);
-    return 0;
-}
-
-static int failsafe_cmp(const H5FD_t *a, const H5FD_t *b)
-{
-    return H5FDcmp(inner_of(a), inner_of(b));
-}
-
-static herr_t failsafe_query(const H5FD_t *f, unsigned long *flags)
-{
-    if (f == NULL) { /* the class's own features: sec2's */
-        *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA |
-                 H5FD_FEAT_DATA_SIEVE | H5FD_FEAT_AGGREGATE_SMALLDATA;
-        return 0;
-    }
-    return H5FDquery(inner_of(f), flags) < 0 ? -1 : 0;
-}
-
-static haddr_t failsafe_get_eoa(const H5FD_t *f, H5FD_mem_t type)
-{
-    return H5FDget_eoa(inner_of(f), type);
-}
-
-static herr_t failsafe_set_eoa(H5FD_t *f, H5FD_mem_t type, haddr_t addr)
-{
-    return H5FDset_eoa(inner_of(f), type, addr);
-}
-
-static haddr_t failsafe_get_eof(const H5FD_t *f, H5FD_mem_t type)
-{
-    return H5FDget_eof(inner_of(f), type);
-}
-
-static herr_t failsafe_get_handle(H5FD_t *f, hid_t fapl, void **handle)
-{
-    return H5FDget_vfd_handle(inner_of(f), fapl, handle);
-}
-
-static herr_t failsafe_read(H5FD_t *f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
-                            void *buf)
-{
-    return H5FDread(inner_of(f), type, dxpl, addr, size, buf);
-}
-
-static herr_t failsafe_write(H5FD_t *f, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
-                             const void *buf)
-{
-    errno = 0;
-    if (!has_failed(f) && H5FDwrite(inner_of(f), type, dxpl, addr, size, buf) < 0)
-        record_failure(f);
-    return 0;
-}
-
-static herr_t failsafe_truncate(H5FD_t *f, hid_t dxpl, hbool_t closing)
-{
-    errno = 0;
-    if (!has_failed(f) && H5FDtruncate(inner_of(f), dxpl, closing) < 0)
-        record_failure(f);
-    return 0;
-}
-
-static const H5FD_class_t failsafe_class = {
-    .name = "sysmap-failsafe",
-    .maxaddr = ((haddr_t)1 << 62) - 1,
-    .fc_degree = H5F_CLOSE_WEAK,
-    .fapl_size = sizeof(failsafe_fapl_t),
-    .fapl_get = failsafe_fapl_get,
-    .fapl_copy = failsafe_fapl_copy,
-    .fapl_free = failsafe_fapl_free,
-    .open = failsafe_open,
-    .close = failsafe_close,
-    .cmp = failsafe_cmp,
-    .query = failsafe_query,
-    .get_eoa = failsafe_get_eoa,
-    .set_eoa = failsafe_set_eoa,
-    .get_eof = failsafe_get_eof,
-    .get_handle = failsafe_get_handle,
-    .read = failsafe_read,
-    .write = failsafe_write,
-    .truncate = failsafe_truncate,
-    .fl_map = H5FD_FLMAP_DICHOTOMY,
-};
-
-/* The driver's id, registered once (again if HDF5 was closed and reopened). */
-static hid_t failsafe_driver(void)
-{
-    static hid_t id = H5I_INVALID_HID;
-    if (id < 0 || H5Iis_valid(id) <= 0)
-        id = H5FDregister(&failsafe_class);
-    return id;
-}
-
-/* The partial file and its two groups, open for one call; failed is the
- * driver's flag. */
+/* The partial file and its two groups, open for one call; fs.failed is the
+ * fail-safe driver's flag (h5failsafe.h). */
 typedef struct {
     hid_t file, mcmc, sys;
-    int failed, open_errno;
+    sm_h5_failsafe_t fs;
 } open_file_t;
 
-/* Opens path (created when create) as the driver above; as the library's
- * other files, closing closes every object in it and HDF5's own file
- * locking is off (the partial file has its lock, and a reader must not make
- * an append fail). */
 static sm_status open_file(const char *path, unsigned flags, int create, open_file_t *o)
 {
-    o->file = o->mcmc = o->sys = H5I_INVALID_HID;
-    o->failed = o->open_errno = 0;
-    failsafe_fapl_t info = {&o->failed, &o->open_errno};
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), driver = failsafe_driver();
-    int ok = fapl >= 0 && driver >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0 &&
-             H5Pset_file_locking(fapl, 0, 1) >= 0 && H5Pset_driver(fapl, driver, &info) >= 0;
-    errno = 0;
-    if (ok)
-        o->file = create ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
-                         : H5Fopen(path, flags, fapl);
-    int err = o->open_errno != 0 ? o->open_errno : errno;
-    sm_h5_close(fapl);
-    if (o->file >= 0)
-        return SM_OK;
-    if (!ok) /* property lists fail only when memory does */
-        return sm_fail(SM_ENOMEM, "out of memory allocating the HDF5 settings of %s", path);
-    if (create || o->open_errno != 0 || err == ENOENT || err == EACCES)
-        return sm_fail(SM_EIO, "cannot %s %s: %s", create ? "create" : "open", path,
-                       err ? strerror(err) : "HDF5 failed");
-    return sm_fail(SM_EIO, "%s: not an HDF5 file or corrupt", path);
+    o->mcmc = o->sys = H5I_INVALID_HID;
+    return sm_h5_failsafe_open(path, flags, create, &o->fs, &o->file);
 }
 
 static sm_status open_groups(const sm_chainfile_t *cf, unsigned flags, open_file_t *o)
@@ -525,7 +321,7 @@ static sm_status open_groups(const sm_chainfile_t *cf, unsigned flags, open_file
 
 static sm_status write_failure(const open_file_t *o)
 {
-    return sm_fail(SM_EIO, "writing failed: %s", strerror(o->failed));
+    return sm_fail(SM_EIO, "writing failed: %s", strerror(o->fs.failed));
 }
 
 /* Writes out what HDF5 holds: a barrier between the phases of an append. */
@@ -533,7 +329,7 @@ static sm_status flush(const open_file_t *o)
 {
     if (H5Fflush(o->file, H5F_SCOPE_LOCAL) < 0)
         return sm_fail(SM_EIO, "flushing failed");
-    return o->failed ? write_failure(o) : SM_OK;
+    return o->fs.failed ? write_failure(o) : SM_OK;
 }
 
 /* Closes what open_groups opened and reports a write that failed, naming
@@ -545,7 +341,7 @@ static sm_status close_groups(const sm_chainfile_t *cf, open_file_t *o, sm_statu
     sm_h5_close(o->mcmc);
     if (o->file >= 0 && H5Fclose(o->file) < 0 && st == SM_OK)
         st = sm_fail(SM_EIO, "closing failed");
-    if (st == SM_OK && o->failed)
+    if (st == SM_OK && o->fs.failed)
         st = write_failure(o);
     if (st != SM_OK && strstr(sm_last_error(), cf->partial) == NULL)
         sm_fail_context(st, "%s", cf->partial);
@@ -1047,7 +843,7 @@ static sm_status build_file(sm_chainfile_t *cf, const sm_chainfile_meta_t *meta,
     sm_status st = sm_file_lock(tmp, 1, tmp_fd, &busy, &made);
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
-    open_file_t o = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0};
+    open_file_t o = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, {0, 0}};
     if (st == SM_OK)
         st = open_file(tmp, 0, 1, &o);
     if (st == SM_OK)
@@ -1296,7 +1092,7 @@ sm_status sm_chainfile_resume(sm_chainfile_t **out, const char *path,
     }
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
-    open_file_t o = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0};
+    open_file_t o = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, {0, 0}};
     if (st == SM_OK)
         st = open_groups(cf, H5F_ACC_RDWR, &o);
     if (st == SM_OK)

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "fileutil.h"
 #include "h5util.h"
+#include "h5failsafe.h"
 
 #define N_MAPS 4
 
@@ -122,17 +123,19 @@ sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, c
     sm_h5_quiet_t quiet;
     sm_h5_quiet_begin(&quiet);
     hid_t file = H5I_INVALID_HID;
-    if (access(path, F_OK) == 0) {
-        st = sm_file_copy(path, tmp);
-        if (st == SM_OK)
-            st = sm_h5_open_file(tmp, H5F_ACC_RDWR, &file);
-    } else {
-        st = sm_h5_create_file(tmp, &file);
-    }
+    /* Into a copy of an existing file (the run file), else a new one, through
+     * the fail-safe driver: a full disk is an error, not a crash at exit. */
+    sm_h5_failsafe_t fs = {0, 0};
+    int exists = access(path, F_OK) == 0;
+    st = exists ? sm_file_copy(path, tmp) : SM_OK;
+    if (st == SM_OK)
+        st = sm_h5_failsafe_open(tmp, H5F_ACC_RDWR, !exists, &fs, &file);
     if (st == SM_OK)
         st = write_group(file, maps, pixels);
     if (file >= 0 && H5Fclose(file) < 0 && st == SM_OK)
         st = sm_fail(SM_EIO, "cannot close %s", tmp);
+    if (file >= 0 && fs.failed && st == SM_OK)
+        st = sm_fail(SM_EIO, "writing %s failed: %s", tmp, strerror(fs.failed));
     sm_h5_quiet_end(&quiet);
     if (st == SM_OK)
         st = sm_file_commit(tmp, path);
