@@ -36,8 +36,8 @@ small=$small,multiplicative_skew_tails,combined_gauss_sigma_min,additive_skew_dy
 unset SYSMAP_OPENCL_TUNING SYSMAP_OPENCL_OPTIONS
 case $row in
 pocl-native) ;;
-pocl-nvidia-shape) export SYSMAP_OPENCL_TUNING=vw=1,wgs=256,wpt=4,ppi=4,gpc=16 ;;
-pocl-amd-shape) export SYSMAP_OPENCL_TUNING=vw=1,wgs=64,wpt=4,ppi=4,gpc=16 ;;
+pocl-nvidia-shape) export SYSMAP_OPENCL_TUNING=vw=1,wgs=256,wpt=4,ppi=4,gpc=16,wl=0 ;;
+pocl-amd-shape) export SYSMAP_OPENCL_TUNING=vw=1,wgs=64,wpt=4,ppi=4,gpc=16,wl=0 ;;
 pocl-ftz-fp32)
     export SYSMAP_OPENCL_OPTIONS=-cl-denorms-are-zero
     precision=fp32

@@ -9,9 +9,13 @@
  * PRECISION (64 or 32).
  *
  * Memory: delta (n_pad,) and templates (NSYS, n_pad) with n_pad a multiple
- * of VW; the padding pixels are masked out. NDRange: (groups * WGS,
- * ceil(walkers / WPT)), local (WGS, 1). Work-item i of group g takes pixel
- * vectors g*WGS + i, + groups*WGS, ...; a group's items reduce in local
+ * of VW; the padding pixels are masked out. NDRange: (groups * WGS, lanes),
+ * local (WGS, 1), lanes <= ceil(walkers / WPT). Group g takes a range of
+ * contiguous pixel vectors, tile by tile, its item i the vectors i, i +
+ * WGS, ... of a tile; along dimension 1, lane l takes the walker blocks l,
+ * l + lanes, ... of WPT walkers each, one after another over a tile (with
+ * one lane and cache-sized tiles a large map streams from memory once per
+ * call, not once per walker block); a group's items reduce in local
  * memory; partial[(w * groups + g) * 6 + ...] holds the group's (sum, comp)
  * of sq, log_m and log_phi for walker w. */
 #ifndef WGS
@@ -23,15 +27,6 @@
 #ifndef BLOCK
 #define BLOCK 8
 #endif
-/* USE_FMA (set where the device reports CL_FP_FMA): fma() is IEEE, one
- * rounding, and as deterministic as a*b+c; without hardware it would be
- * emulated, hence the opt-in. */
-#if USE_FMA
-#define MULADD(a, b, c) fma((a), (b), (c))
-#else
-#define MULADD(a, b, c) ((a) * (b) + (c))
-#endif
-
 /* x = mant * 2^expo with mant in [0.5, 1): frexp by bit operations, lane
  * by lane; zero, denormals, Inf and NaN pass through unchanged (a denormal
  * needs |m| < 2^-1021 where lnL is -inf to any precision anyway). */
@@ -80,17 +75,21 @@ inline ksum log_product(realV mant, bitsV expo)
     return k;
 }
 
-__kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
-void loglike(const int n_pix, const int n_pad, const int n_walkers,
-             __global const real *restrict delta, __global const real *restrict templates,
-             __global const real *restrict params, __global real *restrict partial)
+/* Walkers w0 .. w0 + WPT - 1 over pixel vectors first .. end - 1 of this
+ * group: the items' compensated sums, reduced over the group, written to
+ * partial or, for a later tile of the group's range (merge), added to it. */
+inline void walker_block(const int w0, const int first, const int end, const int merge,
+                         const int n_pix, const int n_pad, const int n_walkers,
+                         __global const real *restrict delta,
+                         __global const real *restrict templates,
+                         __global const real *restrict params, __global real *restrict partial,
+                         __local ksum (*red)[WGS])
 {
     const int lid = get_local_id(0), g = get_group_id(0), groups = get_num_groups(0);
-    const int w0 = get_global_id(1) * WPT;
 
-    real a[WPT][NSYS], b[WPT][NSYS], sigma[WPT], xi[WPT];
+    real a[WPT][NSYS], b[WPT][NSYS], xi[WPT];
 #if SKEW
-    real gamma[WPT];
+    real gamma_over_sigma[WPT];
 #endif
     for (int k = 0; k < WPT; k++) {
         /* Surplus slots of the last item repeat its first walker. */
@@ -99,11 +98,11 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
             a[k][i] = A_OFF >= 0 ? p[A_OFF + i] : (real)0;
             b[k][i] = B_OFF >= 0 ? p[B_OFF + i] : (real)0;
         }
-        sigma[k] = p[SIGMA_IDX];
 #if SKEW
-        gamma[k] = p[SIGMA_IDX + 1];
-        xi[k] = -sigma[k] * (gamma[k] / sqrt((real)1 + gamma[k] * gamma[k])) *
-                REAL_SQRT_2_OVER_PI;
+        const real sigma = p[SIGMA_IDX], gamma = p[SIGMA_IDX + 1];
+        xi[k] = -sigma * (gamma / sqrt((real)1 + gamma * gamma)) * REAL_SQRT_2_OVER_PI;
+        /* One division per walker, not per pixel: x = (gamma / sigma) u. */
+        gamma_over_sigma[k] = gamma / sigma;
 #else
         xi[k] = (real)0;
 #endif
@@ -128,16 +127,21 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
     for (int k = 0; k < WPT; k++)
         sq_block[k] = phi_block[k] = (realV)0;
     int fill = 0;
-    for (int c = g * WGS + lid; c * VW < n_pad; c += groups * WGS) {
+    for (int c = first + lid; c < end; c += WGS) {
         realV t[NSYS];
+#pragma unroll
         for (int i = 0; i < NSYS; i++)
             t[i] = VLOAD(c, templates + i * n_pad);
         const realV dj = VLOAD(c, delta);
         /* Only the last vector can hold padding: the others skip the mask. */
         const int tail = (c + 1) * VW > n_pix;
         const bitsV used = LANE_IDS + (bits_t)(c * VW) < (bits_t)n_pix;
+#if SKEW
+        realV x[WPT];
+#endif
         for (int k = 0; k < WPT; k++) {
             realV add = (realV)0, mult = (realV)0;
+#pragma unroll
             for (int i = 0; i < NSYS; i++) {
                 add = MULADD(a[k][i], t[i], add);
                 mult = MULADD(b[k][i], t[i], mult);
@@ -148,10 +152,18 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
             sq_block[k] += tail ? WHERE(used, u * u, (realV)0) : u * u;
             mant[k] = renormalise(mant[k] * fabs(m), &expo[k]);
 #if SKEW
-            realV phi = log_ndtr(gamma[k] * u / sigma[k]);
-            phi_block[k] += tail ? WHERE(used, phi, (realV)0) : phi;
+            x[k] = gamma_over_sigma[k] * u;
 #endif
         }
+#if SKEW
+        /* ln Phi in a loop of its own: its constants and temporaries do not
+         * compete for registers with the templates and the walkers' state
+         * (a quarter faster on PoCL). */
+        for (int k = 0; k < WPT; k++) {
+            realV phi = log_ndtr(x[k]);
+            phi_block[k] += tail ? WHERE(used, phi, (realV)0) : phi;
+        }
+#endif
         if (++fill == BLOCK) {
             for (int k = 0; k < WPT; k++) {
                 ksumV_add(&sq[k], sq_block[k]);
@@ -166,7 +178,6 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
         ksumV_add(&log_phi[k], phi_block[k]);
     }
 
-    __local ksum red[3][WGS];
     for (int k = 0; k < WPT; k++) {
         ksum s = {0, 0}, lp = {0, 0};
         add_lanes(&s, sq[k]);
@@ -187,10 +198,39 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers,
         if (lid == 0 && w0 + k < n_walkers) {
             __global real *out = partial + ((w0 + k) * groups + g) * 6;
             for (int q = 0; q < 3; q++) {
-                out[2 * q] = red[q][0].sum;
-                out[2 * q + 1] = red[q][0].comp;
+                ksum acc = red[q][0];
+                if (merge) {
+                    ksum before = {out[2 * q], out[2 * q + 1]};
+                    ksum_merge(&before, acc);
+                    acc = before;
+                }
+                out[2 * q] = acc.sum;
+                out[2 * q + 1] = acc.comp;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+}
+
+__kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
+void loglike(const int n_pix, const int n_pad, const int n_walkers, const int tile,
+             __global const real *restrict delta, __global const real *restrict templates,
+             __global const real *restrict params, __global real *restrict partial)
+{
+    /* The group's range of contiguous pixel vectors, in tiles of at most
+     * tile vectors; each tile stays in cache while the item runs its
+     * walker blocks over it one after another (an empty range still writes
+     * its zero sums). */
+    const int n_vec = n_pad / VW, groups = get_num_groups(0);
+    const int range = (n_vec + groups - 1) / groups, first = get_group_id(0) * range;
+    const int end = min(first + range, n_vec);
+    __local ksum red[3][WGS];
+    int from = first;
+    do {
+        const int to = end - from > tile ? from + tile : end;
+        for (int w0 = get_global_id(1) * WPT; w0 < n_walkers; w0 += get_global_size(1) * WPT)
+            walker_block(w0, from, to, from > first, n_pix, n_pad, n_walkers, delta, templates,
+                         params, partial, red);
+        from = to;
+    } while (from < end);
 }

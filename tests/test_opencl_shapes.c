@@ -1,8 +1,9 @@
 /* Launch shapes of the OpenCL likelihood kernel ($SYSMAP_OPENCL_TUNING) on
  * device 0: the GPU code paths (one pixel per work-item, wide groups) run
  * on a CPU and give the reference's log-probabilities, far skew tails
- * included; defaults shrink to fit many templates; a shape the device
- * cannot run is refused with an error naming the limit, before any launch. */
+ * included, also with many tiles and walker blocks per work-item; defaults
+ * shrink to fit many templates; a shape the device cannot run is refused
+ * with an error naming the limit, before any launch. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,8 @@
 #define N_WALKERS 7
 
 /* Walkers near the truth; walker 1 has gamma = 40, so its ln Phi terms
- * reach x < -20 where the far-tail series must run; walker 2 is outside
- * the prior. */
+ * reach far into both tails (x beyond -+20); walker 2 is outside the
+ * prior. */
 static void make_walkers(const sm_model_t *m, double *p)
 {
     unsigned long st = 7;
@@ -61,11 +62,15 @@ static void compare(const sm_data_t *data, const sm_model_t *m, const char *spec
 }
 
 static const char *const gpu_like[] = {
-    "vw=1,wgs=256,wpt=4,ppi=4,gpc=16", /* NVIDIA-like: warps of 32, wide groups */
-    "vw=1,wgs=64,wpt=4,ppi=4,gpc=16",  /* AMD-like: wavefronts of 64 */
+    "vw=1,wgs=256,wpt=4,ppi=4,gpc=16,wl=0", /* NVIDIA-like: the GPU code path */
+    "vw=1,wgs=64,wpt=4,ppi=4,gpc=16,wl=0",  /* AMD-like: wavefronts of 64 */
+    "vw=1,wgs=64,wpt=4,ppi=4,gpc=16,wl=1",  /* the same with the CPU's walker loop */
     "vw=1,wgs=1,wpt=1,ppi=1,gpc=1",    /* the smallest shape */
     "vw=2,wgs=16,wpt=3,ppi=2",         /* odd wpt: surplus slots */
     "vw=16,wgs=4,wpt=2",               /* wider than the device prefers */
+    /* one-vector tiles, and (with 2 compute units) 50 groups for 1003
+     * pixels: the last two get empty ranges and write zero sums */
+    "vw=1,wgs=1,wpt=2,ppi=1,gpc=25",
 };
 
 START_TEST(gpu_shapes_match_reference)
@@ -107,6 +112,7 @@ static const refusal_t refusals[] = {
     {"wpt=65", NULL, SM_EINVAL, "bad value for wpt"},
     {"vw=3", NULL, SM_EINVAL, "bad value for vw (1..16, a power of two)"},
     {"vw=32", NULL, SM_EINVAL, "bad value for vw"},
+    {"wl=2", NULL, SM_EINVAL, "bad value for wl (0..1)"},
     {"wgs= 8", NULL, SM_EINVAL, "bad value for wgs"},
     {"wgs=-8", NULL, SM_EINVAL, "bad value for wgs"},
     {"wgs=8192", NULL, SM_EINVAL, "bad value for wgs (1..4096"},

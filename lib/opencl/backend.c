@@ -37,6 +37,7 @@ typedef struct {
     cl_mem delta, templates, params, partial;
     sm_cl_tuning_t tune;
     size_t groups, capacity;  /* capacity: walkers the buffers hold */
+    size_t max_groups;        /* work-groups that fill the device */
     size_t preferred_vw, n_pad; /* the device's vector width; N padded to vw */
     int fma;                    /* hardware fused multiply-add (CL_FP_FMA) */
     void *params_host, *partial_host;
@@ -303,7 +304,20 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
         return SM_OK;
     if (fault_is(cl, "lost"))
         return cl_fail(cl, CL_DEVICE_NOT_AVAILABLE, "running the likelihood kernel");
+    /* Walker blocks side by side along dimension 1 (GPUs), or, with
+     * walker_loop, only as many lanes as the device needs beside the pixel
+     * groups, each running its blocks one after another over tiles of ppi
+     * vectors per work-item (CPUs: a large map then streams from memory
+     * once per call, not once per walker block). */
+    size_t items = (rows + cl->tune.wpt - 1) / cl->tune.wpt, lanes = items;
+    size_t tile = cl->n_pad / cl->tune.vw;
+    if (cl->tune.walker_loop) {
+        size_t fill = (cl->max_groups + cl->groups - 1) / cl->groups;
+        lanes = fill < items ? fill : items;
+        tile = cl->tune.ppi * cl->tune.wgs;
+    }
     cl_int n_pix = (cl_int)cl->n_pix, n_pad = (cl_int)cl->n_pad, n_rows = (cl_int)rows, err;
+    cl_int tile_arg = tile < (size_t)INT_MAX ? (cl_int)tile : INT_MAX;
     err = clEnqueueWriteBuffer(cl->queue, cl->params, CL_FALSE, 0,
                                rows * cl->n_dim * cl->real_size, cl->params_host, 0, NULL, NULL);
     if (err == CL_SUCCESS)
@@ -312,11 +326,12 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
         err = clSetKernelArg(cl->kernel, 1, sizeof n_pad, &n_pad);
     if (err == CL_SUCCESS)
         err = clSetKernelArg(cl->kernel, 2, sizeof n_rows, &n_rows);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(cl->kernel, 3, sizeof tile_arg, &tile_arg);
     cl_mem args[4] = {cl->delta, cl->templates, cl->params, cl->partial};
     for (cl_uint i = 0; i < 4 && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(cl->kernel, i + 3, sizeof(cl_mem), &args[i]);
-    size_t items = (rows + cl->tune.wpt - 1) / cl->tune.wpt;
-    size_t global[2] = {cl->groups * cl->tune.wgs, items}, local[2] = {cl->tune.wgs, 1};
+        err = clSetKernelArg(cl->kernel, i + 4, sizeof(cl_mem), &args[i]);
+    size_t global[2] = {cl->groups * cl->tune.wgs, lanes}, local[2] = {cl->tune.wgs, 1};
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(cl->queue, cl->kernel, 2, NULL, global, local, 0, NULL,
                                      NULL);
@@ -447,11 +462,11 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     size_t vw = cl->tune.vw;
     cl->n_pad = (cl->n_pix + vw - 1) / vw * vw;
     size_t per_group = cl->tune.wgs * cl->tune.ppi * vw;
-    size_t max_groups = (size_t)(cl->info.compute_units ? cl->info.compute_units : 1) *
-                        cl->tune.groups_per_cu;
+    cl->max_groups = (size_t)(cl->info.compute_units ? cl->info.compute_units : 1) *
+                     cl->tune.groups_per_cu;
     cl->groups = (cl->n_pad + per_group - 1) / per_group;
-    if (cl->groups > max_groups)
-        cl->groups = max_groups;
+    if (cl->groups > cl->max_groups)
+        cl->groups = cl->max_groups;
     st = build(cl);
     if (st == SM_OK)
         st = upload_data(cl);

@@ -14,22 +14,30 @@
  * SYSMAP_OPENCL_TUNING and `sysmap bench` (N = 50k, S = 5 and 11, combined,
  * W = 250, 2 cores, G pixel-walker/s fp64 / fp32): wgs=64,wpt=2,ppi=16
  * 0.66 / 1.46; wgs=8,wpt=8,ppi=1024 1.27 / 2.81; wgs=8,wpt=16,ppi=1024
- * 1.45 / 3.17 (S = 11: 0.89 / 1.93). GPUs: work-items are SIMD lanes
- * already, and many of them hide memory latency (not tuned on a GPU yet). */
-static const sm_cl_tuning_t cpu_defaults = {8, 16, 1024, 8, 0, 0};
-static const sm_cl_tuning_t gpu_defaults = {256, 4, 4, 16, 1, 0};
+ * 1.45 / 3.17 (S = 11: 0.89 / 1.93). On CPUs a work-item also runs its
+ * walker blocks one after another over tiles of ppi vectors (walker_loop),
+ * so that maps of millions of pixels stream from memory once per call (N =
+ * 3.1M, fp64, 2 cores of the AMD EPYC in tools/bench/RESULTS.md, G
+ * pixel-walker per 2 CPU-seconds, ppi 64 / 128 / 256 / 1024: 3.5 / 4.0 /
+ * 4.3 / 4.6; 4.4 at N = 50k). GPUs: work-items are SIMD lanes already, and
+ * many of them hide memory latency (not tuned on a GPU yet; one walker
+ * block per work-item, as small per-item tiles would make the reduction
+ * per block dominate). */
+static const sm_cl_tuning_t cpu_defaults = {8, 16, 1024, 8, 0, 0, 1};
+static const sm_cl_tuning_t gpu_defaults = {256, 4, 4, 16, 1, 0, 0};
 
 static const struct {
     const char *key;
     size_t offset;
-    unsigned long max;
+    unsigned long min, max;
     int pow2;
 } knobs[] = {
-    {"vw", offsetof(sm_cl_tuning_t, vw), SM_CL_MAX_VW, 1},
-    {"wgs", offsetof(sm_cl_tuning_t, wgs), 4096, 1},
-    {"wpt", offsetof(sm_cl_tuning_t, wpt), SM_CL_MAX_WPT, 0},
-    {"ppi", offsetof(sm_cl_tuning_t, ppi), 4096, 0},
-    {"gpc", offsetof(sm_cl_tuning_t, groups_per_cu), 4096, 0},
+    {"vw", offsetof(sm_cl_tuning_t, vw), 1, SM_CL_MAX_VW, 1},
+    {"wgs", offsetof(sm_cl_tuning_t, wgs), 1, 4096, 1},
+    {"wpt", offsetof(sm_cl_tuning_t, wpt), 1, SM_CL_MAX_WPT, 0},
+    {"ppi", offsetof(sm_cl_tuning_t, ppi), 1, 4096, 0},
+    {"gpc", offsetof(sm_cl_tuning_t, groups_per_cu), 1, 4096, 0},
+    {"wl", offsetof(sm_cl_tuning_t, walker_loop), 0, 1, 0},
 };
 #define N_KNOBS (sizeof knobs / sizeof *knobs)
 
@@ -44,16 +52,17 @@ static sm_status parse_override(const char *spec, sm_cl_tuning_t *t)
             k++;
         if (k == N_KNOBS)
             return sm_fail(SM_EINVAL, "%s='%s': expected key=value pairs with keys vw, wgs, "
-                                      "wpt, ppi, gpc",
+                                      "wpt, ppi, gpc, wl",
                            SM_CL_TUNING_ENV, spec);
         char *end;
         errno = 0;
         unsigned long v = strtoul(eq + 1, &end, 10);
         int pow2 = v != 0 && (v & (v - 1)) == 0;
-        if (errno != 0 || end == eq + 1 || (*end != ',' && *end != '\0') || !isdigit((unsigned char)eq[1]) ||
-            v == 0 || v > knobs[k].max || (knobs[k].pow2 && !pow2))
-            return sm_fail(SM_EINVAL, "%s='%s': bad value for %s (1..%lu%s)", SM_CL_TUNING_ENV,
-                           spec, knobs[k].key, knobs[k].max,
+        if (errno != 0 || end == eq + 1 || (*end != ',' && *end != '\0') ||
+            !isdigit((unsigned char)eq[1]) || v < knobs[k].min || v > knobs[k].max ||
+            (knobs[k].pow2 && !pow2))
+            return sm_fail(SM_EINVAL, "%s='%s': bad value for %s (%lu..%lu%s)", SM_CL_TUNING_ENV,
+                           spec, knobs[k].key, knobs[k].min, knobs[k].max,
                            knobs[k].pow2 ? ", a power of two" : "");
         *(size_t *)((char *)t + knobs[k].offset) = (size_t)v;
         t->given |= 1u << k;
@@ -72,11 +81,11 @@ sm_status sm_cl_tuning(const sm_opencl_device_t *dev, sm_cl_tuning_t *tuning)
 
 size_t sm_cl_private_bytes(const sm_cl_tuning_t *t, size_t n_sys, size_t real_size)
 {
-    /* Scalars per walker: a, b (S each), sigma, xi, gamma; vectors per
-     * walker: two compensated sums (4), the |m| mantissa and exponent (2),
-     * two block sums (2); vectors per item: the S templates, delta, the
-     * mask and slack (4). */
-    return real_size * (t->wpt * (2 * n_sys + 3) + t->vw * (8 * t->wpt + n_sys + 4));
+    /* Scalars per walker: a, b (S each), xi, gamma / sigma and slack;
+     * vectors per walker: two compensated sums (4), the |m| mantissa and
+     * exponent (2), two block sums (2), the argument of ln Phi (1); vectors
+     * per item: the S templates, delta, the mask and slack (4). */
+    return real_size * (t->wpt * (2 * n_sys + 3) + t->vw * (9 * t->wpt + n_sys + 4));
 }
 
 size_t sm_cl_local_bytes(const sm_cl_tuning_t *t, size_t real_size)

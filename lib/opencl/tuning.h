@@ -27,16 +27,21 @@
 typedef struct {
     size_t wgs;            /* work-group size (power of two) */
     size_t wpt;            /* walkers per work-item */
-    size_t ppi;            /* pixel vectors per work-item that size the grid */
+    size_t ppi;            /* pixel vectors per work-item that size the grid
+                              (and, with walker_loop, a tile) */
     size_t groups_per_cu;  /* most work-groups per compute unit along pixels */
     size_t vw;             /* pixels per SIMD vector (power of two, 1..16);
                               0: the device's preferred width on CPUs, 1 on
                               GPUs and accelerators */
     unsigned given;        /* bit per key set by the override */
+    size_t walker_loop;    /* 1: a work-item runs its walker blocks one after
+                              another over cache-sized tiles (the CPU
+                              default); 0: one block each, side by side (the
+                              GPU default); key wl */
 } sm_cl_tuning_t;
 
 /* Defaults for the device's class, then any "key=value,..." overrides from
- * $SYSMAP_OPENCL_TUNING (keys vw, wgs, wpt, ppi, gpc); a malformed or
+ * $SYSMAP_OPENCL_TUNING (keys vw, wgs, wpt, ppi, gpc, wl); a malformed or
  * out-of-range override is SM_EINVAL naming it. */
 sm_status sm_cl_tuning(const sm_opencl_device_t *dev, sm_cl_tuning_t *tuning);
 
