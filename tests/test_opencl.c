@@ -18,21 +18,6 @@
 
 static const size_t map_sizes[] = {1, 1000, 100003};
 
-/* Walkers around the injected values, one outside the prior (sigma < 0). */
-static void make_walkers(const sm_model_t *m, double *p)
-{
-    unsigned long st = 99;
-    size_t d = sm_model_n_dim(m);
-    for (size_t w = 0; w < N_WALKERS; w++) {
-        for (size_t i = 0; i < d; i++)
-            p[w * d + i] = 0.02 * sm_test_normal(&st);
-        p[w * d + sm_model_sigma_index(m)] = 0.1 * (1.0 + 0.1 * sm_test_normal(&st));
-        if (m->skew)
-            p[w * d + sm_model_gamma_index(m)] = w == 1 ? 40.0 : 2.0 * sm_test_normal(&st);
-    }
-    p[3 * d + sm_model_sigma_index(m)] = -0.1;
-}
-
 /* Sum over pixels of the magnitudes of every lnL term of one walker: the
  * scale of a worst-case rounding bound on the fp32 result. */
 static double term_magnitude(const sm_data_t *data, const sm_model_t *m, const double *p)
@@ -70,7 +55,7 @@ static void compare_one(size_t n, const combo_t *c)
     sm_model_t m = {c->kind, c->skew, N_SYS, SM_SIGMA_MIN_DEFAULT};
     size_t d = sm_model_n_dim(&m);
     double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
-    make_walkers(&m, p);
+    sm_test_walkers(&m, N_WALKERS, 99, 3, p);
     sm_backend_t *ref, *cl;
     ck_assert_int_eq(sm_reference_create(&ref, data, &m), SM_OK);
     ck_assert_msg(sm_opencl_create(&cl, data, &m, "0", c->precision_fp32 ? "fp32" : "fp64") ==
@@ -148,7 +133,7 @@ START_TEST(test_tuning_overrides)
     sm_data_t *data = sm_test_make_map(1003, N_SYS, a, b, 5);
     sm_model_t m = {SM_MODEL_COMBINED, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
     double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
-    make_walkers(&m, p);
+    sm_test_walkers(&m, N_WALKERS, 99, 3, p);
     sm_backend_t *ref, *cl;
     ck_assert_int_eq(sm_reference_create(&ref, data, &m), SM_OK);
     ck_assert_int_eq(sm_backend_log_prob(ref, N_WALKERS, p, ref_lp), SM_OK);

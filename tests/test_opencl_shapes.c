@@ -18,29 +18,12 @@
 #define N_SYS 3
 #define N_WALKERS 7
 
-/* Walkers near the truth; walker 1 has gamma = 40, so its ln Phi terms
- * reach far into both tails (x beyond -+20); walker 2 is outside the
- * prior. */
-static void make_walkers(const sm_model_t *m, double *p)
-{
-    unsigned long st = 7;
-    size_t d = sm_model_n_dim(m);
-    for (size_t w = 0; w < N_WALKERS; w++) {
-        for (size_t i = 0; i < d; i++)
-            p[w * d + i] = 0.02 * sm_test_normal(&st);
-        p[w * d + sm_model_sigma_index(m)] = 0.1 * (1.0 + 0.1 * sm_test_normal(&st));
-        if (m->skew)
-            p[w * d + sm_model_gamma_index(m)] = w == 1 ? 40.0 : 2.0 * sm_test_normal(&st);
-    }
-    p[2 * d + sm_model_sigma_index(m)] = -1.0;
-}
-
 /* lp of the walkers on the reference and on OpenCL with the shape spec. */
 static void compare(const sm_data_t *data, const sm_model_t *m, const char *spec,
                     const char *precision, double rtol)
 {
     double p[N_WALKERS * 512], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
-    make_walkers(m, p);
+    sm_test_walkers(m, N_WALKERS, 7, 2, p);
     sm_backend_t *ref, *cl;
     ck_assert_int_eq(sm_reference_create(&ref, data, m), SM_OK);
     ck_assert_int_eq(sm_backend_log_prob(ref, N_WALKERS, p, ref_lp), SM_OK);

@@ -75,3 +75,17 @@ sm_data_t *sm_test_make_map(size_t n, size_t s, const double *a, const double *b
     free(d);
     return data;
 }
+
+void sm_test_walkers(const sm_model_t *m, size_t n, unsigned long seed, size_t outside,
+                     double *p)
+{
+    size_t d = sm_model_n_dim(m);
+    for (size_t w = 0; w < n; w++) {
+        for (size_t i = 0; i < d; i++)
+            p[w * d + i] = 0.02 * sm_test_normal(&seed);
+        p[w * d + sm_model_sigma_index(m)] = 0.1 * (1.0 + 0.1 * sm_test_normal(&seed));
+        if (m->skew)
+            p[w * d + sm_model_gamma_index(m)] = w == 1 ? 40.0 : 2.0 * sm_test_normal(&seed);
+    }
+    p[outside * d + sm_model_sigma_index(m)] = -0.1;
+}

@@ -5,6 +5,8 @@
 #include <check.h>
 #include <stddef.h>
 
+#include "sysmap/model.h"
+
 /* Runs a suite; returns the process exit status (0 when all pass). */
 int sm_test_run(Suite *suite);
 
@@ -28,6 +30,13 @@ int sm_test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Normal draws from a 64-bit LCG through Box-Muller: deterministic inputs
  * that owe nothing to the library's own generator. */
 double sm_test_normal(unsigned long *state);
+
+/* n parameter vectors (n, n_dim) of model m near zero contamination
+ * (N(0, 0.02)), sigma ~ 0.1 (1 + N(0, 0.1)), gamma ~ N(0, 2) with walker 1
+ * at gamma = 40 (its ln Phi terms reach far into both tails), and walker
+ * outside at sigma = -0.1 (outside the prior); n >= 2. */
+void sm_test_walkers(const sm_model_t *m, size_t n, unsigned long seed, size_t outside,
+                     double *p);
 
 /* A synthetic map: S templates (each correlated 0.6 with the previous),
  * delta ~ N(0, 0.1^2), delta_obs = delta (1 + b.t) + a.t; a, b of S. */
