@@ -116,7 +116,7 @@ sm_status conform_targets(const conform_options_t *opt, conform_target_t **targe
             matched = 1;
             st = add_opencl(opt, &devs[i], targets, n);
         }
-    free(devs);
+    sm_opencl_devices_free(devs);
     if (st == SM_OK && want_opencl && spec != NULL && !matched)
         st = sm_fail(SM_EINVAL, "--device %s: no such device (reference, N or P:D; see "
                                 "sysmap devices)",
@@ -139,7 +139,7 @@ void conform_implementations(char *buf, size_t len)
     if (sm_opencl_devices(&devs, &n) != SM_OK || n == 0) {
         snprintf(buf, len, "none found (%s): only the reference backend was checked",
                  n == 0 && devs != NULL ? "no OpenCL device" : sm_last_error());
-        free(devs);
+        sm_opencl_devices_free(devs);
         return;
     }
     size_t used = 0;
@@ -157,7 +157,7 @@ void conform_implementations(char *buf, size_t len)
             break;
         used += (size_t)w;
     }
-    free(devs);
+    sm_opencl_devices_free(devs);
 }
 
 void conform_targets_free(conform_target_t *targets, size_t n)

@@ -216,10 +216,10 @@ static sm_opencl_device_t pocl_device(void)
     for (size_t i = 0; i < n; i++)
         if (strcmp(list[i].platform, POCL) == 0) {
             sm_opencl_device_t d = list[i];
-            free(list);
+            sm_opencl_devices_free(list);
             return d;
         }
-    free(list);
+    sm_opencl_devices_free(list);
     ck_abort_msg("no PoCL device among %zu devices", n);
     sm_opencl_device_t none = {0};
     return none;
@@ -286,7 +286,7 @@ START_TEST(test_real_devices_match_direct_queries)
     }
     ck_assert_uint_eq(k, n);
     ck_assert_uint_ge(pocl, 1);
-    free(list);
+    sm_opencl_devices_free(list);
 }
 END_TEST
 
@@ -423,7 +423,7 @@ START_TEST(test_fake_listing_skips_broken_platforms)
     ck_assert_str_eq(list[3].platform, "Fake accelerator platform");
     ck_assert_uint_eq(list[2].compute_units, 64);
     ck_assert_uint_eq(list[2].clock_mhz, 3000);
-    free(list);
+    sm_opencl_devices_free(list);
 
     sm_opencl_device_t got;
     ck_assert_int_eq(sm_opencl_select("2:0", 1, &got), SM_OK);
@@ -515,14 +515,14 @@ START_TEST(test_no_device_on_any_platform)
     ck_assert_str_eq(list[0].name, "Twin accelerator");
     ck_assert_uint_eq(list[0].index, 0);
     ck_assert_uint_eq(list[0].platform_index, 2);
-    free(list);
+    sm_opencl_devices_free(list);
     /* A device without the (pre-1.2) double config query is just no fp64. */
     mixed[0].dev[2].failing_param = CL_DEVICE_DOUBLE_FP_CONFIG;
     mixed[0].dev[2].extensions = NO_FP64_EXT;
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_OK);
     ck_assert_uint_eq(n, 4);
     ck_assert_int_eq(list[2].fp64, 0);
-    free(list);
+    sm_opencl_devices_free(list);
 }
 END_TEST
 
@@ -563,7 +563,7 @@ START_TEST(test_long_names_cut_on_character_boundary)
     ck_assert_int_eq(strspn(list[0].name, "a"), 126);
     ck_assert_uint_eq(strlen(list[1].name), sizeof list[1].name - 1);
     ck_assert_int_eq(strspn(list[1].name, "b"), sizeof list[1].name - 1);
-    free(list);
+    sm_opencl_devices_free(list);
     /* The cut names still find their device again. */
     sm_opencl_device_t got;
     cl_platform_id plat;
@@ -626,7 +626,7 @@ static int list_devices_into(const char *path)
     fprintf(f, "%d\n%s", (int)st, st == SM_OK ? "" : sm_last_error());
     fclose(f);
     if (st == SM_OK)
-        free(list);
+        sm_opencl_devices_free(list);
     return 0;
 }
 

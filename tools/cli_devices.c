@@ -185,6 +185,6 @@ int cli_devices(int argc, char **argv)
         else
             printf("default device for fp64: none (%s)\n", why);
     }
-    free(dev);
+    sm_opencl_devices_free(dev);
     return rc;
 }

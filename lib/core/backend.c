@@ -132,7 +132,7 @@ static const char *resolve_auto(const char *device)
     sm_opencl_device_t *devs = NULL;
     size_t n = 0;
     sm_status st = sm_opencl_devices(&devs, &n);
-    free(devs);
+    sm_opencl_devices_free(devs);
     return st == SM_OK && n > 0 ? "opencl" : "reference";
 }
 

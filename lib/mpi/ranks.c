@@ -95,7 +95,7 @@ static sm_status local_device(int local, const char *precision, char *out, size_
     for (size_t i = 0; i < n; i++)
         count += strcmp(list[i].type, best.type) == 0 && (!need_fp64 || list[i].fp64);
     if (count == 0) {  /* the list changed under us: leave it to the default rule */
-        free(list);
+        sm_opencl_devices_free(list);
         return SM_OK;
     }
     size_t pick = (size_t)local % count, seen = 0;
@@ -107,7 +107,7 @@ static sm_status local_device(int local, const char *precision, char *out, size_
             break;
         }
     }
-    free(list);
+    sm_opencl_devices_free(list);
     return SM_OK;
 }
 
@@ -139,7 +139,7 @@ sm_status sm_mpi_rank_device(MPI_Comm comm, const char *option, const char *back
         sm_opencl_device_t *list = NULL;
         size_t n = 0;
         sm_status found = sm_opencl_devices(&list, &n);
-        free(list);
+        sm_opencl_devices_free(list);
         if (found != SM_OK || n == 0)
             return SM_OK;
     }

@@ -240,6 +240,11 @@ static sm_status add_platform(cl_platform_id platform, unsigned p, sm_opencl_dev
     return SM_OK;
 }
 
+void sm_opencl_devices_free(sm_opencl_device_t *devices)
+{
+    free(devices);
+}
+
 sm_status sm_opencl_devices(sm_opencl_device_t **devices, size_t *n)
 {
     *devices = NULL;
@@ -385,7 +390,7 @@ sm_status sm_opencl_select(const char *spec, int need_fp64, sm_opencl_device_t *
     }
     if (st == SM_OK)
         *chosen = list[i];
-    free(list);
+    sm_opencl_devices_free(list);
     return st;
 }
 

@@ -88,6 +88,7 @@ _PROTOTYPES = {
     "sm_stats_param_covariance": (c_int, [c_double_p, c_size_t, POINTER(Model), c_double_p,
                                           c_double_p]),
     "sm_opencl_devices": (c_int, [POINTER(POINTER(Device)), POINTER(c_size_t)]),
+    "sm_opencl_devices_free": (None, [POINTER(Device)]),
     "sm_backend_open": (c_int, [c_char_p, c_char_p, c_char_p, c_void_p, POINTER(Model),
                                 POINTER(c_void_p)]),
     "sm_backend_free": (None, [c_void_p]),
@@ -171,10 +172,3 @@ def check(status):
     """Raises SysmapError with the library's message when status is not SM_OK."""
     if status != 0:
         raise SysmapError(lib().sm_last_error().decode(errors="replace"))
-
-
-def free(ptr):
-    """free() of the C library, for arrays libsysmap allocates for the caller."""
-    libc = ctypes.CDLL(None)
-    libc.free.argtypes = [c_void_p]
-    libc.free(ptr)

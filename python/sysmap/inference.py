@@ -497,5 +497,5 @@ def devices():
                         "max_work_group_size": dv.max_work_group_size, "fp64": bool(dv.fp64)})
         return out
     finally:
-        _lib.free(ptr)
+        L.sm_opencl_devices_free(ptr)
 

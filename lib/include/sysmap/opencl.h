@@ -34,8 +34,10 @@ typedef struct {
 } sm_opencl_device_t;
 
 /* Every device of every platform, in platform order. SM_EDEVICE when the
- * ICD loader finds no platform. Free *devices with free(). */
+ * ICD loader finds no platform. Free *devices with sm_opencl_devices_free. */
 sm_status sm_opencl_devices(sm_opencl_device_t **devices, size_t *n);
+/* Frees a list from sm_opencl_devices; NULL is a no-op. */
+void sm_opencl_devices_free(sm_opencl_device_t *devices);
 
 /* Picks a device: spec "N" (flat index) or "P:D"; NULL means the
  * SYSMAP_DEVICE environment variable, and when that is unset too, the
