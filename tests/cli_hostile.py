@@ -129,7 +129,7 @@ def count(args, **faults):
 
 
 def digest_of(values):
-    """sysmap's checksum of float64 values (lib/core/chainfile.c)."""
+    """sysmap's checksum of float64 values (lib/io/chainfile.c)."""
     h, mask = 0xcbf29ce484222325, (1 << 64) - 1
     for w in np.ascontiguousarray(values, dtype="<f8").view("<u8").ravel():
         h = ((h ^ int(w)) * 0x100000001b3) & mask
