@@ -73,7 +73,7 @@ static void compare_one(size_t n, const combo_t *c)
         double err = fabs(cl_lp[w] - ref_lp[w]);
         /* fp64: 1e-12 relative. fp32: first-order rounding bound
          * 8 (S + 4) eps32 sum_j |term_j| (inputs rounded to fp32, 2S + 6
-         * operations per pixel, erfc within 16 ulp); see README. */
+         * operations per pixel, ln Phi within 4 ulp, kernels/common.cl); see README. */
         double tol = c->precision_fp32
                          ? 8.0 * (N_SYS + 4) * FLT_EPSILON * term_magnitude(data, &m, p + w * d)
                          : 1e-12 * fabs(ref_lp[w]);
