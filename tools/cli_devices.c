@@ -14,8 +14,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sysmap devices [--json]\n"
             "\n"
-            "Lists every OpenCL platform and device the ICD loader finds, and the device\n"
-            "`sysmap run --backend opencl` uses without --device: SYSMAP_DEVICE when set,\n"
+            "Lists the devices of every backend that has them (today every OpenCL platform\n"
+            "and device the ICD loader finds), and the device `sysmap run --backend opencl`\n"
+            "uses without --device: SYSMAP_DEVICE when set,\n"
             "else among fp64 devices GPUs and accelerators before CPUs, then the most\n"
             "compute units x clock, ties to the lowest index. --device takes the index #\n"
             "or the P:D (platform:device) pair.\n"
