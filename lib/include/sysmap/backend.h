@@ -66,8 +66,9 @@ typedef struct {
 
 /* Times log-prob batches of the k vectors (k, n_dim) of params, all inside
  * the prior (else SM_EINVAL: nothing would be computed), after one untimed
- * batch that pays the one-off costs (kernel build, buffers): as many as
- * fit in min_seconds, and at least one. */
+ * batch that pays the one-off costs (kernel build, buffers): batch after
+ * batch until min_seconds (finite, >= 0) have passed, at least one. The
+ * speed is the caller's to judge; *result is zeroed on failure. */
 sm_status sm_backend_throughput(sm_backend_t *backend, size_t k, const double *params,
                                 double min_seconds, sm_throughput_t *result);
 
