@@ -120,7 +120,7 @@ static sm_status judge_tie(run_t *run, size_t step, size_t w, const double *x, c
     size_t d = conform_fixture_n_dim(fx);
     sm_status st = SM_OK;
     if (run->ref == NULL)
-        st = sm_backend_open("reference", NULL, "fp64", run->data, &fx->model, &run->ref);
+        st = sm_backend_open(&run->ref, "reference", NULL, "fp64", run->data, &fx->model);
     double xy[2 * (2 * CONFORM_MAX_SYS + 2)], lp_ref[2];
     memcpy(xy, x, d * sizeof *x);
     memcpy(xy + d, y, d * sizeof *y);

@@ -170,7 +170,7 @@ sm_status conform_backend_open(const char *name, const char *device, const char 
 {
     *out = NULL;
     if (fault == CONFORM_FAULT_NONE)
-        return sm_backend_open(name, device, precision, data, model, out);
+        return sm_backend_open(out, name, device, precision, data, model);
     if (fault == CONFORM_FAULT_FP32 && (name == NULL || strcmp(name, "opencl") != 0))
         return sm_fail(SM_EINVAL, "the fp32 fault needs an OpenCL device (it runs fp32 kernels "
                                   "while claiming fp64)");
@@ -183,11 +183,11 @@ sm_status conform_backend_open(const char *name, const char *device, const char 
     f->model = *model;
     f->n_pix = sm_data_n_pix(data);
     const char *inner_precision = fault == CONFORM_FAULT_FP32 ? "fp32" : precision;
-    sm_status st = sm_backend_open(name, device, inner_precision, data, model, &f->inner);
+    sm_status st = sm_backend_open(&f->inner, name, device, inner_precision, data, model);
     if (st == SM_OK && fault == CONFORM_FAULT_DROP) {
         st = last_pixel(data, &f->last_data);
         if (st == SM_OK)
-            st = sm_backend_open(name, device, precision, f->last_data, model, &f->last);
+            st = sm_backend_open(&f->last, name, device, precision, f->last_data, model);
     }
     if (st != SM_OK) {
         faulty_free(f);

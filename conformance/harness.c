@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "conform.h"
-#include "sysmap/opencl.h"
+#include "sysmap/registry.h"
 #include "error.h"
 #include "clock.h"
 
@@ -47,41 +47,79 @@ static sm_status add_target(conform_target_t **targets, size_t *n, const conform
     return SM_OK;
 }
 
-static sm_status add_opencl(const conform_options_t *opt, const sm_opencl_device_t *dev,
-                            conform_target_t **targets, size_t *n)
+/* One target per precision the backend computes in, on dev (NULL: the
+ * host of a backend without devices). */
+static sm_status add_backend(const conform_options_t *opt, const sm_backend_info_t *be,
+                             const sm_device_t *dev, conform_target_t **targets, size_t *n)
 {
     sm_status st = SM_OK;
-    for (int p = CONFORM_FP64; p <= CONFORM_FP32 && st == SM_OK; p++) {
+    int last = be->fp32 ? CONFORM_FP32 : CONFORM_FP64;
+    for (int p = CONFORM_FP64; p <= last && st == SM_OK; p++) {
         if (!want_precision(opt, (conform_precision)p))
             continue;
         conform_target_t t;
         memset(&t, 0, sizeof t);
-        snprintf(t.label, sizeof t.label, "opencl:%u", dev->index);
-        snprintf(t.backend, sizeof t.backend, "opencl");
-        snprintf(t.device_spec, sizeof t.device_spec, "%u", dev->index);
-        snprintf(t.description, sizeof t.description,
-                 "%s (%s, driver %s; %s, %u compute units, %u MHz, fp64 %s)", dev->name,
-                 dev->platform, dev->driver, dev->version, dev->compute_units, dev->clock_mhz,
-                 dev->fp64 ? "yes" : "no");
-        snprintf(t.klass, sizeof t.klass, "%s", dev->type);
+        snprintf(t.backend, sizeof t.backend, "%s", be->name);
         t.precision = (conform_precision)p;
-        if (p == CONFORM_FP64 && !dev->fp64)
-            snprintf(t.unavailable, sizeof t.unavailable,
-                     "the device has no fp64 (cl_khr_fp64)");
+        if (dev == NULL) {
+            snprintf(t.label, sizeof t.label, "%s", be->name);
+            snprintf(t.description, sizeof t.description, "%s", be->description);
+            snprintf(t.klass, sizeof t.klass, "%s", be->name);
+        } else {
+            snprintf(t.label, sizeof t.label, "%s:%u", be->name, dev->index);
+            snprintf(t.device_spec, sizeof t.device_spec, "%u", dev->index);
+            snprintf(t.description, sizeof t.description,
+                     "%s (%s, driver %s; %s, %u compute units, %u MHz, fp64 %s)", dev->name,
+                     dev->platform, dev->driver, dev->version, dev->compute_units,
+                     dev->clock_mhz, dev->fp64 ? "yes" : "no");
+            snprintf(t.klass, sizeof t.klass, "%s", sm_device_class_name(dev->device_class));
+            if (p == CONFORM_FP64 && !dev->fp64)
+                snprintf(t.unavailable, sizeof t.unavailable, "the device has no fp64");
+        }
         st = add_target(targets, n, &t);
     }
     return st;
 }
 
-/* "N" or "P:D" against a device. */
-static int names_device(const char *spec, const sm_opencl_device_t *dev)
+/* "N", "P:D" or the label "backend:N" against a device. */
+static int names_device(const char *spec, const sm_device_t *dev)
 {
-    char buf[32];
-    if (strchr(spec, ':'))
-        snprintf(buf, sizeof buf, "%u:%u", dev->platform_index, dev->device_index);
-    else
-        snprintf(buf, sizeof buf, "%u", dev->index);
-    return strcmp(spec, buf) == 0;
+    char index[32], pair[32], label[64];
+    snprintf(index, sizeof index, "%u", dev->index);
+    snprintf(pair, sizeof pair, "%u:%u", dev->platform_index, dev->device_index);
+    snprintf(label, sizeof label, "%s:%u", dev->backend, dev->index);
+    return strcmp(spec, index) == 0 || strcmp(spec, pair) == 0 || strcmp(spec, label) == 0;
+}
+
+/* The targets of one backend that spec (NULL: all) selects; *matched is
+ * set when spec names one of them. */
+static sm_status add_targets_of(const conform_options_t *opt, const sm_backend_info_t *be,
+                                conform_target_t **targets, size_t *n, int *matched)
+{
+    const char *spec = opt->device;
+    if (be->devices == NULL) {
+        if (spec != NULL && strcmp(spec, be->name) != 0)
+            return SM_OK;
+        *matched = 1;
+        return add_backend(opt, be, NULL, targets, n);
+    }
+    if (spec != NULL && strcmp(spec, be->name) == 0)
+        return sm_fail(SM_EINVAL, "--device %s: name one of its devices (N or P:D; see "
+                                  "sysmap devices)", spec);
+    sm_device_t *devs = NULL;
+    size_t n_dev = 0;
+    /* A backend without devices on this machine is no target, but the
+     * failure is the answer when a device was asked for. */
+    if (sm_devices(be->name, &devs, &n_dev) != SM_OK)
+        return spec != NULL ? sm_fail_context(SM_EINVAL, "--device %s", spec) : SM_OK;
+    sm_status st = SM_OK;
+    for (size_t i = 0; i < n_dev && st == SM_OK; i++)
+        if (spec == NULL || names_device(spec, &devs[i])) {
+            *matched = 1;
+            st = add_backend(opt, be, &devs[i], targets, n);
+        }
+    sm_devices_free(devs);
+    return st;
 }
 
 sm_status conform_targets(const conform_options_t *opt, conform_target_t **targets, size_t *n)
@@ -90,34 +128,10 @@ sm_status conform_targets(const conform_options_t *opt, conform_target_t **targe
     *n = 0;
     const char *spec = opt->device;
     sm_status st = SM_OK;
-    if ((spec == NULL || strcmp(spec, "reference") == 0) && want_precision(opt, CONFORM_FP64)) {
-        conform_target_t t;
-        memset(&t, 0, sizeof t);
-        snprintf(t.label, sizeof t.label, "reference");
-        snprintf(t.backend, sizeof t.backend, "reference");
-        snprintf(t.description, sizeof t.description,
-                 "the GSL double-precision reference backend on the host (Neumaier sums)");
-        snprintf(t.klass, sizeof t.klass, "reference");
-        t.precision = CONFORM_FP64;
-        st = add_target(targets, n, &t);
-    }
-    int want_opencl = spec == NULL || strcmp(spec, "reference") != 0;
-    sm_opencl_device_t *devs = NULL;
-    size_t n_dev = 0;
-    if (st == SM_OK && want_opencl && sm_opencl_devices(&devs, &n_dev) != SM_OK) {
-        /* No OpenCL platform: the reference alone, unless a device was asked for. */
-        if (spec != NULL)
-            st = sm_fail_context(SM_EINVAL, "--device %s", spec);
-        n_dev = 0;
-    }
     int matched = 0;
-    for (size_t i = 0; i < n_dev && st == SM_OK; i++)
-        if (spec == NULL || names_device(spec, &devs[i])) {
-            matched = 1;
-            st = add_opencl(opt, &devs[i], targets, n);
-        }
-    sm_opencl_devices_free(devs);
-    if (st == SM_OK && want_opencl && spec != NULL && !matched)
+    for (size_t i = 0; sm_backend_info(i) != NULL && st == SM_OK && !(matched && spec); i++)
+        st = add_targets_of(opt, sm_backend_info(i), targets, n, &matched);
+    if (st == SM_OK && spec != NULL && !matched)
         st = sm_fail(SM_EINVAL, "--device %s: no such device (reference, N or P:D; see "
                                 "sysmap devices)",
                      spec);
@@ -134,21 +148,24 @@ sm_status conform_targets(const conform_options_t *opt, conform_target_t **targe
 
 void conform_implementations(char *buf, size_t len)
 {
-    sm_opencl_device_t *devs = NULL;
+    sm_device_t *devs = NULL;
     size_t n = 0;
-    if (sm_opencl_devices(&devs, &n) != SM_OK || n == 0) {
+    if (sm_devices(NULL, &devs, &n) != SM_OK || n == 0) {
         snprintf(buf, len, "none found (%s): only the reference backend was checked",
-                 n == 0 && devs != NULL ? "no OpenCL device" : sm_last_error());
-        sm_opencl_devices_free(devs);
+                 n == 0 && devs != NULL ? "no device" : sm_last_error());
+        sm_devices_free(devs);
         return;
     }
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && devs[i].platform_index == devs[i - 1].platform_index)
+        if (i > 0 && devs[i].platform_index == devs[i - 1].platform_index &&
+            strcmp(devs[i].backend, devs[i - 1].backend) == 0)
             continue;
         size_t count = 0;
-        for (size_t j = i; j < n && devs[j].platform_index == devs[i].platform_index; j++)
+        for (size_t j = i; j < n && devs[j].platform_index == devs[i].platform_index &&
+                           strcmp(devs[j].backend, devs[i].backend) == 0;
+             j++)
             count++;
         int w = snprintf(buf + used, len - used, "%s%s (driver %s, %zu device%s)",
                          used ? "; " : "", devs[i].platform, devs[i].driver, count,
@@ -157,7 +174,7 @@ void conform_implementations(char *buf, size_t len)
             break;
         used += (size_t)w;
     }
-    sm_opencl_devices_free(devs);
+    sm_devices_free(devs);
 }
 
 void conform_targets_free(conform_target_t *targets, size_t n)

@@ -9,7 +9,6 @@
 #include "conform.h"
 #include "sysmap/rng.h"
 #include "error.h"
-#include "clock.h"
 
 #define TIMING_SEED 2024u
 #define TIMING_NOISE 0.1
@@ -32,31 +31,6 @@ static sm_status make_walkers(const sm_model_t *m, size_t n, double *p)
     return SM_OK;
 }
 
-/* Evaluations per second of whole ensembles, two half batches each. */
-static sm_status measure(sm_backend_t *be, const conform_budgets_t *b, const double *walkers,
-                         double *evals_per_s, double *elapsed)
-{
-    size_t half = b->n_walkers / 2, d = sm_model_n_dim(sm_backend_model(be));
-    double *lp = malloc(b->n_walkers * sizeof *lp);
-    if (lp == NULL)
-        return SM_FAIL_NOMEM("timing");
-    sm_status st = SM_OK;
-    /* Warm-up: first-call costs (buffers, driver setup) are not timed. */
-    for (size_t h = 0; h < 2 && st == SM_OK; h++)
-        st = sm_backend_log_prob(be, half, walkers + h * half * d, lp);
-    double t0 = sm_now_s(), evals = 0.0;
-    *elapsed = 0.0;
-    while (st == SM_OK && *elapsed < b->seconds) {
-        for (size_t h = 0; h < 2 && st == SM_OK; h++)
-            st = sm_backend_log_prob(be, half, walkers + h * half * d, lp + h * half);
-        evals += (double)b->n_walkers;
-        *elapsed = sm_now_s() - t0;
-    }
-    free(lp);
-    *evals_per_s = *elapsed > 0 ? evals / *elapsed : 0.0;
-    return st;
-}
-
 sm_status conform_check_timing(const conform_settings_t *set, conform_target_t *t)
 {
     const conform_budgets_t *b = set->budgets;
@@ -77,15 +51,17 @@ sm_status conform_check_timing(const conform_settings_t *set, conform_target_t *
     sm_model_t model = {b->model, b->skew, b->n_sys, SM_SIGMA_MIN_DEFAULT};
     sm_data_t *data = NULL;
     sm_backend_t *be = NULL;
-    double *walkers = malloc(b->n_walkers * sm_model_n_dim(&model) * sizeof *walkers);
+    size_t half = b->n_walkers / 2;
+    double *walkers = malloc(half * sm_model_n_dim(&model) * sizeof *walkers);
     sm_status st = walkers ? conform_map_make(&recipe, &data) : SM_FAIL_NOMEM("timing walkers");
     if (st == SM_OK)
-        st = make_walkers(&model, b->n_walkers, walkers);
+        st = make_walkers(&model, half, walkers);
     if (st == SM_OK)
         st = conform_open(set, t, data, &model, &be);
-    double evals_per_s = 0.0, elapsed = 0.0;
+    /* Half-ensemble batches, as the sampler calls the backend. */
+    sm_throughput_t tp;
     if (st == SM_OK)
-        st = measure(be, b, walkers, &evals_per_s, &elapsed);
+        st = sm_backend_throughput(be, half, walkers, b->seconds, &tp);
     sm_backend_free(be);
     sm_data_free(data);
     free(walkers);
@@ -95,7 +71,7 @@ sm_status conform_check_timing(const conform_settings_t *set, conform_target_t *
         snprintf(r.detail, sizeof r.detail, "the device failed: %s", sm_last_error());
         return conform_target_add(t, &r);
     }
-    double gpws = evals_per_s * (double)b->n_pix / 1e9;
+    double gpws = tp.evals_per_s / 1e9;
     r.ratio = gpws > 0 ? floor / gpws : INFINITY;
     r.verdict = gpws >= floor ? CONFORM_PASS : CONFORM_FAIL;
     snprintf(r.detail, sizeof r.detail,
@@ -103,6 +79,6 @@ sm_status conform_check_timing(const conform_settings_t *set, conform_target_t *
              "S = %zu, batches of %zu, %.2f s measured",
              gpws, floor, t->klass, conform_precision_name(t->precision),
              sm_model_name(b->model), b->skew ? " skew-normal" : "", b->n_pix, b->n_sys,
-             b->n_walkers / 2, elapsed);
+             tp.walkers, tp.seconds);
     return conform_target_add(t, &r);
 }

@@ -225,6 +225,10 @@ def part_usage():
     expect(conform("--device", "reference", "--only", "no_such_case"), 2,
            "--only: no case 'no_such_case'")
     expect(conform("--device", "99"), 2, "--device 99: no such device")
+    expect(conform("--device", "opencl"), 2, "--device opencl: name one of its devices")
+    expect(conform("--device", "opencl:0", "--only", "no_such_case"), 2,
+           "--only: no case 'no_such_case'")
+    expect(conform("--device", "opencl:4096"), 2, "--device opencl:4096: no such device")
     expect(conform("--precision", "fp16"), 2, "--precision must be fp64 or fp32")
     expect(conform("--device", "reference", "--precision", "fp32"), 2, "nothing to check")
     expect(conform("--inject", "gremlin"), 2, "unknown fault 'gremlin'")

@@ -15,6 +15,7 @@ raise with the library's message.
 
 usage: python_binding.py SYSMAP_EXE SCRATCH_DIR   (PYTHONPATH: the build's python/)
 """
+import json
 import os
 import subprocess
 import sys
@@ -180,6 +181,13 @@ def check_opencl(d, t):
     listing = subprocess.run([EXE, "devices"], capture_output=True, text=True, check=True).stdout
     for dv in devs:
         assert dv["name"] in listing, f"{dv['name']} not in sysmap devices"
+    # The same records as `sysmap devices --json`, through the same registry.
+    doc = json.loads(subprocess.run([EXE, "devices", "--json"], capture_output=True, text=True,
+                                    check=True).stdout)
+    keys = ("backend", "index", "platform_index", "device_index", "name", "type",
+            "global_mem_bytes", "fp64")
+    assert [{k: dv[k] for k in keys} for dv in devs] == \
+        [{k: js[k] for k in keys} for js in doc["devices"]], (devs, doc)
     print(f"ok  devices(): {len(devs)} device(s), as `sysmap devices` lists: "
           + ", ".join(f"{dv['index']}: {dv['name']} ({dv['type']}, fp64 {dv['fp64']})"
                       for dv in devs))

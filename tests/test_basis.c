@@ -266,8 +266,8 @@ START_TEST(test_log_prob_invariance)
         sm_basis_params_to_original(b, &model, 1, pw, po);
         sm_backend_t *bw, *bo;
         double lw, lo;
-        ck_assert_int_eq(sm_backend_open("reference", NULL, NULL, w, &model, &bw), SM_OK);
-        ck_assert_int_eq(sm_backend_open("reference", NULL, NULL, d, &model, &bo), SM_OK);
+        ck_assert_int_eq(sm_backend_open(&bw, "reference", NULL, NULL, w, &model), SM_OK);
+        ck_assert_int_eq(sm_backend_open(&bo, "reference", NULL, NULL, d, &model), SM_OK);
         ck_assert_int_eq(sm_backend_log_prob(bw, 1, pw, &lw), SM_OK);
         ck_assert_int_eq(sm_backend_log_prob(bo, 1, po, &lo), SM_OK);
         ck_assert(isfinite(lo));

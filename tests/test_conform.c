@@ -514,7 +514,7 @@ START_TEST(test_faults_on_reference)
     sm_data_t *shorter;
     sm_backend_t *ref;
     ck_assert_int_eq(sm_data_create(&shorter, n - 1, s, sm_data_delta(p.data), t, NULL), SM_OK);
-    ck_assert_int_eq(sm_backend_open("reference", NULL, NULL, shorter, &p.fx.model, &ref), SM_OK);
+    ck_assert_int_eq(sm_backend_open(&ref, "reference", NULL, NULL, shorter, &p.fx.model), SM_OK);
     double want[64];
     ck_assert_int_eq(sm_backend_log_prob(ref, p.fx.n_sets, p.fx.params, want), SM_OK);
     for (size_t i = 0; i < p.fx.n_sets; i++) {

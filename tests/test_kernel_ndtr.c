@@ -59,7 +59,7 @@ static const variant_t variants[] = {
 START_TEST(log_ndtr_matches_gsl)
 {
     const variant_t *v = &variants[_i];
-    sm_opencl_device_t info;
+    sm_device_t info;
     ck_assert_msg(sm_opencl_select(NULL, !v->fp32, &info) == SM_OK, "%s", sm_last_error());
     cl_platform_id plat;
     cl_device_id dev;

@@ -198,11 +198,11 @@ START_TEST(test_backend_errors)
     sm_backend_t *be;
     ck_assert_int_eq(sm_reference_create(&be, data, &three), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "data has 2 templates, model expects 3"));
-    ck_assert_int_eq(sm_backend_open("cuda", NULL, NULL, data, &two, &be), SM_EINVAL);
+    ck_assert_int_eq(sm_backend_open(&be, "cuda", NULL, NULL, data, &two), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown backend 'cuda'"));
-    ck_assert_int_eq(sm_backend_open("reference", NULL, "fp32", data, &two, &be), SM_EINVAL);
+    ck_assert_int_eq(sm_backend_open(&be, "reference", NULL, "fp32", data, &two), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "fp64 only"));
-    ck_assert_int_eq(sm_backend_open("reference", NULL, NULL, data, &two, &be), SM_OK);
+    ck_assert_int_eq(sm_backend_open(&be, "reference", NULL, NULL, data, &two), SM_OK);
     ck_assert_str_eq(sm_backend_name(be), "reference");
     ck_assert_str_eq(sm_backend_precision(be), "fp64");
     ck_assert_uint_eq(sm_backend_n_pix(be), 3);

@@ -405,7 +405,7 @@ static const char twice_source[] =
     "}\n";
 
 typedef struct {
-    sm_opencl_device_t info;
+    sm_device_t info;
     cl_device_id device;
     cl_context context;
     cl_command_queue queue;

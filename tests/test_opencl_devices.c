@@ -208,20 +208,20 @@ static void reset(void)
 static const char *const POCL = "Portable Computing Language";
 
 /* The first PoCL device of the library's list (at least one must exist). */
-static sm_opencl_device_t pocl_device(void)
+static sm_device_t pocl_device(void)
 {
-    sm_opencl_device_t *list;
+    sm_device_t *list;
     size_t n;
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_OK);
     for (size_t i = 0; i < n; i++)
         if (strcmp(list[i].platform, POCL) == 0) {
-            sm_opencl_device_t d = list[i];
+            sm_device_t d = list[i];
             sm_opencl_devices_free(list);
             return d;
         }
     sm_opencl_devices_free(list);
     ck_abort_msg("no PoCL device among %zu devices", n);
-    sm_opencl_device_t none = {0};
+    sm_device_t none = {0};
     return none;
 }
 
@@ -233,7 +233,7 @@ START_TEST(test_real_devices_match_direct_queries)
     ck_assert_uint_le(n_plat, 16);
     ck_assert_int_eq(clGetPlatformIDs(n_plat, plats, NULL), CL_SUCCESS);
 
-    sm_opencl_device_t *list;
+    sm_device_t *list;
     size_t n;
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_OK);
     size_t k = 0, pocl = 0;
@@ -247,7 +247,7 @@ START_TEST(test_real_devices_match_direct_queries)
             continue;
         for (cl_uint d = 0; d < nd; d++, k++) {
             ck_assert_uint_lt(k, n);
-            const sm_opencl_device_t *got = &list[k];
+            const sm_device_t *got = &list[k];
             char name[256], ext[8192];
             cl_uint units, clock;
             cl_ulong global, alloc;
@@ -271,7 +271,7 @@ START_TEST(test_real_devices_match_direct_queries)
             if (strcmp(pname, POCL) == 0) {
                 pocl++;
                 ck_assert_uint_eq(type & CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_CPU);
-                ck_assert_str_eq(got->type, "CPU");
+                ck_assert_str_eq(sm_device_class_name(got->device_class), "CPU");
                 ck_assert_uint_gt(got->compute_units, 0);
                 ck_assert_uint_gt(got->global_mem_bytes, 0);
                 ck_assert_uint_gt(got->max_alloc_bytes, 0);
@@ -292,7 +292,7 @@ END_TEST
 
 START_TEST(test_select_by_index_and_pair)
 {
-    sm_opencl_device_t want = pocl_device(), got;
+    sm_device_t want = pocl_device(), got;
     char spec[32];
     snprintf(spec, sizeof spec, "%u", want.index);
     ck_assert_int_eq(sm_opencl_select(spec, 1, &got), SM_OK);
@@ -309,7 +309,7 @@ END_TEST
 
 START_TEST(test_environment_sets_default_and_spec_overrides_it)
 {
-    sm_opencl_device_t want = pocl_device(), got;
+    sm_device_t want = pocl_device(), got;
     char spec[32];
     snprintf(spec, sizeof spec, "%u:%u", want.platform_index, want.device_index);
     setenv("SYSMAP_DEVICE", spec, 1);
@@ -340,7 +340,7 @@ START_TEST(test_malformed_specs)
     static const char *const bad[] = {"x", "0:", ":0", "-1", "1:2:3", "", " 0", "+0", "0x1",
                                       "1.5", "0 ", "0:0:"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        sm_opencl_device_t got;
+        sm_device_t got;
         ck_assert_int_eq(sm_opencl_select(bad[i], 0, &got), SM_EINVAL);
         char want[64];
         snprintf(want, sizeof want, "bad device '%s'", bad[i]);
@@ -354,7 +354,7 @@ END_TEST
 
 START_TEST(test_out_of_range_lists_devices)
 {
-    sm_opencl_device_t want = pocl_device(), got;
+    sm_device_t want = pocl_device(), got;
     char item[300];
     static const char *const specs[] = {"4096", "99999999999999999999999"};
     for (size_t i = 0; i < 2; i++) {
@@ -379,7 +379,7 @@ END_TEST
 
 START_TEST(test_device_ids_of_real_device)
 {
-    sm_opencl_device_t want = pocl_device();
+    sm_device_t want = pocl_device();
     cl_platform_id plats[16], plat;
     cl_device_id ids[16], dev;
     ck_assert_int_eq(clGetPlatformIDs(16, plats, NULL), CL_SUCCESS);
@@ -397,7 +397,7 @@ END_TEST
 START_TEST(test_fake_listing_skips_broken_platforms)
 {
     use_fake(mixed, 4);
-    sm_opencl_device_t *list;
+    sm_device_t *list;
     size_t n;
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_OK);
     ck_assert_uint_eq(n, 4);
@@ -408,7 +408,7 @@ START_TEST(test_fake_listing_skips_broken_platforms)
     for (size_t i = 0; i < n; i++) {
         ck_assert_uint_eq(list[i].index, i);
         ck_assert_str_eq(list[i].name, names[i]); /* "Fast GPU   " loses its padding */
-        ck_assert_str_eq(list[i].type, types[i]);
+        ck_assert_str_eq(sm_device_class_name(list[i].device_class), types[i]);
         ck_assert_uint_eq(list[i].platform_index, plat[i]);
         ck_assert_uint_eq(list[i].device_index, dev[i]);
         ck_assert_int_eq(list[i].fp64, fp64[i]);
@@ -425,7 +425,7 @@ START_TEST(test_fake_listing_skips_broken_platforms)
     ck_assert_uint_eq(list[2].clock_mhz, 3000);
     sm_opencl_devices_free(list);
 
-    sm_opencl_device_t got;
+    sm_device_t got;
     ck_assert_int_eq(sm_opencl_select("2:0", 1, &got), SM_OK);
     ck_assert_str_eq(got.name, "Twin accelerator");
     ck_assert_int_eq(sm_opencl_select("1:0", 1, &got), SM_EINVAL); /* the skipped platform */
@@ -438,7 +438,7 @@ END_TEST
 START_TEST(test_default_rule)
 {
     use_fake(mixed, 4);
-    sm_opencl_device_t got;
+    sm_device_t got;
     /* fp64: the GPU and the accelerator tie at 40 x 1000 = 20 x 2000; the
      * lower index wins; the faster CPU comes after both. */
     ck_assert_int_eq(sm_opencl_select(NULL, 1, &got), SM_OK);
@@ -459,7 +459,7 @@ END_TEST
 START_TEST(test_fp64_missing)
 {
     use_fake(mixed, 4);
-    sm_opencl_device_t got;
+    sm_device_t got;
     ck_assert_int_eq(sm_opencl_select("0", 1, &got), SM_EDEVICE);
     ck_assert_str_eq(sm_last_error(), "device 0 (Fast GPU) has no fp64 support (cl_khr_fp64); "
                                       "use --precision fp32 or another device");
@@ -488,7 +488,7 @@ START_TEST(test_no_device_on_any_platform)
 {
     /* The broken platform and the empty one: nothing to list. */
     use_fake(mixed + 1, 1);
-    sm_opencl_device_t *list = NULL;
+    sm_device_t *list = NULL;
     size_t n = 7;
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_EDEVICE);
     ck_assert_str_eq(sm_last_error(), "no OpenCL device found on 1 platform(s): platform 0 "
@@ -529,7 +529,7 @@ END_TEST
 START_TEST(test_platform_query_failures)
 {
     use_fake(mixed, 4);
-    sm_opencl_device_t *list = NULL;
+    sm_device_t *list = NULL;
     size_t n;
     fake_platforms_error = CL_PLATFORM_NOT_FOUND_KHR;
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_EDEVICE);
@@ -541,7 +541,7 @@ START_TEST(test_platform_query_failures)
     use_fake(mixed, 0);
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_EDEVICE);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "no OpenCL platform found"));
-    sm_opencl_device_t got;
+    sm_device_t got;
     ck_assert_int_eq(sm_opencl_select("0", 0, &got), SM_EDEVICE);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "no OpenCL platform found"));
 }
@@ -556,7 +556,7 @@ START_TEST(test_long_names_cut_on_character_boundary)
     strcpy(mixed[0].dev[0].name + 126, "\xc3\xa9 and more text");
     memset(mixed[0].dev[1].name, 'b', 250);
     mixed[0].dev[1].name[250] = '\0';
-    sm_opencl_device_t *list;
+    sm_device_t *list;
     size_t n;
     ck_assert_int_eq(sm_opencl_devices(&list, &n), SM_OK);
     ck_assert_uint_eq(strlen(list[0].name), 126);
@@ -565,7 +565,7 @@ START_TEST(test_long_names_cut_on_character_boundary)
     ck_assert_int_eq(strspn(list[1].name, "b"), sizeof list[1].name - 1);
     sm_opencl_devices_free(list);
     /* The cut names still find their device again. */
-    sm_opencl_device_t got;
+    sm_device_t got;
     cl_platform_id plat;
     cl_device_id dev;
     ck_assert_int_eq(sm_opencl_select("1", 1, &got), SM_OK);
@@ -578,7 +578,7 @@ END_TEST
 START_TEST(test_device_ids_notice_changes)
 {
     use_fake(mixed, 4);
-    sm_opencl_device_t got;
+    sm_device_t got;
     cl_platform_id plat;
     cl_device_id dev;
     ck_assert_int_eq(sm_opencl_select("3", 1, &got), SM_OK);
@@ -617,7 +617,7 @@ END_TEST
 /* The child: sm_opencl_devices' status and message, written to path. */
 static int list_devices_into(const char *path)
 {
-    sm_opencl_device_t *list;
+    sm_device_t *list;
     size_t n;
     sm_status st = sm_opencl_devices(&list, &n);
     FILE *f = fopen(path, "w");

@@ -7,7 +7,7 @@
 
 #include "sysmap/chainfile.h"
 #include "sysmap/model.h"
-#include "sysmap/opencl.h"
+#include "sysmap/registry.h"
 #include "sysmap/rng.h"
 #include "sysmap/run.h"
 #include "sysmap/stats.h"
@@ -63,13 +63,14 @@ START_TEST(ctypes_layout)
     FIELD("AdditivePosterior", sm_additive_posterior_t, rss);
     FIELD("AdditivePosterior", sm_additive_posterior_t, cov_a);
     FIELD("AdditivePosterior", sm_additive_posterior_t, sigma_median);
-    add("Device", sizeof(sm_opencl_device_t));
-    FIELD("Device", sm_opencl_device_t, platform);
-    FIELD("Device", sm_opencl_device_t, type);
-    FIELD("Device", sm_opencl_device_t, compute_units);
-    FIELD("Device", sm_opencl_device_t, global_mem_bytes);
-    FIELD("Device", sm_opencl_device_t, max_work_group_size);
-    FIELD("Device", sm_opencl_device_t, fp64);
+    add("Device", sizeof(sm_device_t));
+    FIELD("Device", sm_device_t, index);
+    FIELD("Device", sm_device_t, platform);
+    FIELD("Device", sm_device_t, device_class);
+    FIELD("Device", sm_device_t, compute_units);
+    FIELD("Device", sm_device_t, global_mem_bytes);
+    FIELD("Device", sm_device_t, max_work_group_size);
+    FIELD("Device", sm_device_t, fp64);
     int rc = sm_test_system("PYTHONPATH=%s/python %s %s/tests/py_abi.py%s", SM_BINARY_DIR,
                             SM_PYTHON, SM_SOURCE_DIR, args);
     ck_assert_int_eq(rc, 0);

@@ -475,7 +475,7 @@ static sm_status failing_factory(void *user, const sm_data_t *work, const sm_mod
     failing_t *f = calloc(1, sizeof *f);
     ck_assert_ptr_nonnull(f);
     f->failure = *(failure_t *)user;
-    sm_status st = sm_backend_open("reference", NULL, NULL, work, model, &f->inner);
+    sm_status st = sm_backend_open(&f->inner, "reference", NULL, NULL, work, model);
     if (st != SM_OK) {
         free(f);
         return st;

@@ -8,6 +8,7 @@
 
 #include "sysmap/backend.h"
 #include "sysmap/data.h"
+#include "sysmap/registry.h"
 #include "sysmap/rng.h"
 #include "sysmap/run.h"
 #include "sysmap/sizes.h"
@@ -25,15 +26,37 @@ typedef struct {
     sm_model_kind models[3];
     size_t n_models;
     int likelihoods;      /* bit 0 Gaussian, bit 1 skew */
-    int backends;         /* bit 0 reference, 1 opencl fp64, 2 opencl fp32 */
+    int backends;         /* bits of the columns (column_of) */
     size_t repeats, run_steps;
     double min_seconds;
     const char *device;
     int json;
 } bench_args_t;
 
-static const char *const backend_names[3][2] = {{"reference", NULL}, {"opencl", "fp64"},
-                                                 {"opencl", "fp32"}};
+/* What can be timed, from the registry: a backend that computes only in
+ * fp64 is one column ("reference"), one that has fp32 too two
+ * ("opencl-fp64", "opencl-fp32"). */
+enum { MAX_COLUMNS = 16 };
+typedef struct {
+    const sm_backend_info_t *info;
+    const char *precision;  /* NULL: the backend's only one */
+    char label[48];
+} column_t;
+
+static size_t columns(column_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; sm_backend_info(i) != NULL; i++) {
+        const sm_backend_info_t *be = sm_backend_info(i);
+        for (int fp32 = 0; fp32 <= be->fp32 && n < MAX_COLUMNS; fp32++, n++) {
+            out[n].info = be;
+            out[n].precision = be->fp32 ? (fp32 ? "fp32" : "fp64") : NULL;
+            snprintf(out[n].label, sizeof out[n].label, "%s%s%s", be->name,
+                     out[n].precision ? "-" : "", out[n].precision ? out[n].precision : "");
+        }
+    }
+    return n;
+}
 
 static void usage(FILE *out)
 {
@@ -42,21 +65,23 @@ static void usage(FILE *out)
             "\n"
             "Times the batched log-likelihood of each backend and precision side by side on\n"
             "synthetic maps. Throughput is in G pixel-walker evaluations per second: walkers\n"
-            "evaluated x pixels / wall time, each repeat evaluating the whole ensemble as the\n"
-            "sampler does (two half-ensemble batches) for at least --seconds; the median and\n"
-            "range over repeats are shown. Lists (a,b,c) make a grid.\n"
+            "evaluated x pixels / wall time, each repeat evaluating half-ensemble batches (as\n"
+            "the sampler calls the backend) for at least --seconds after one untimed batch;\n"
+            "the median and range over repeats are shown. Lists (a,b,c) make a grid.\n"
             "\n"
             "  --pixels LIST      pixels N (default 50000)\n"
             "  --templates LIST   templates S (default 5)\n"
             "  --walkers LIST     ensemble sizes W (default 250)\n"
             "  --models LIST      combined (default), additive, multiplicative\n"
             "  --likelihood L     gaussian (default), skew, or both\n"
-            "  --backends LIST    reference, opencl-fp64, opencl-fp32 (default all)\n"
+            "  --backends LIST    reference, opencl-fp64, opencl-fp32: each backend, and\n"
+            "                     each precision of one that has two (default all)\n"
             "  --repeats R        repeats per measurement (default 5)\n"
             "  --seconds T        minimum time per repeat (default 0.5)\n"
             "  --run-steps K      also time K sampler steps end to end (in memory) and the\n"
             "                     host's share of them (default 0: skip)\n"
-            "  --device D         OpenCL device (as for sysmap run)\n"
+            "  --device D         device of the backends that have devices (as for sysmap\n"
+            "                     run)\n"
             "  --json             one JSON object per measurement instead of the table\n");
 }
 
@@ -109,7 +134,11 @@ static int parse_names(const char *opt, const char *text, const char *const *nam
 
 static int parse(int argc, char **argv, bench_args_t *a)
 {
-    static const char *const backends[] = {"reference", "opencl-fp64", "opencl-fp32"};
+    column_t cols[MAX_COLUMNS];
+    const char *backends[MAX_COLUMNS];
+    size_t n_cols = columns(cols);
+    for (size_t c = 0; c < n_cols; c++)
+        backends[c] = cols[c].label;
     static const char *const likelihoods[] = {"gaussian", "skew", "both"};
     static const char *const models[] = {"additive", "multiplicative", "combined"};
     for (int i = 1; i < argc; i++) {
@@ -148,7 +177,7 @@ static int parse(int argc, char **argv, bench_args_t *a)
             rc = parse_names(opt, val, likelihoods, 3, &mask);
             a->likelihoods = (mask & 4) ? 3 : mask;
         } else if (strcmp(opt, "--backends") == 0) {
-            rc = parse_names(opt, val, backends, 3, &a->backends);
+            rc = parse_names(opt, val, backends, n_cols, &a->backends);
         } else if (strcmp(opt, "--repeats") == 0 || strcmp(opt, "--run-steps") == 0) {
             rc = parse_sizes(opt, val, &one);
             if (rc == CLI_OK && one.n == 1)
@@ -203,31 +232,17 @@ static sm_status make_problem(size_t n, size_t s, size_t w, const sm_model_t *m,
     return st;
 }
 
-/* Sorted throughputs (G pixel-walker/s) of the repeats. */
+/* Sorted throughputs (G pixel-walker/s) of the repeats, on half-ensemble
+ * batches as the sampler calls the backend. */
 static sm_status time_backend(const bench_args_t *a, sm_backend_t *be, size_t w,
                               const double *walkers, double *gpw)
 {
-    size_t d = sm_model_n_dim(sm_backend_model(be)), half = w / 2;
-    size_t n = sm_backend_n_pix(be);
-    double *lp = malloc(w * sizeof *lp);
-    if (lp == NULL)
-        return SM_ENOMEM;
     sm_status st = SM_OK;
-    /* Warm-up: first-call costs (buffer growth, driver setup) are not timed. */
-    for (size_t h = 0; h < 2 && st == SM_OK; h++)
-        st = sm_backend_log_prob(be, half, walkers + h * half * d, lp);
     for (size_t r = 0; r < a->repeats && st == SM_OK; r++) {
-        size_t evaluations = 0;
-        double t0 = cli_now_s(), elapsed = 0.0;
-        while (st == SM_OK && elapsed < a->min_seconds) {
-            for (size_t h = 0; h < 2 && st == SM_OK; h++)
-                st = sm_backend_log_prob(be, half, walkers + h * half * d, lp + h * half);
-            evaluations += 2 * half;
-            elapsed = cli_now_s() - t0;
-        }
-        gpw[r] = (double)evaluations * (double)n / elapsed / 1e9;
+        sm_throughput_t tp;
+        st = sm_backend_throughput(be, w / 2, walkers, a->min_seconds, &tp);
+        gpw[r] = tp.evals_per_s / 1e9;
     }
-    free(lp);
     if (st == SM_OK)
         qsort(gpw, a->repeats, sizeof *gpw, cmp_double);
     return st;
@@ -236,7 +251,7 @@ static sm_status time_backend(const bench_args_t *a, sm_backend_t *be, size_t w,
 /* Seconds per sampler step of a short in-memory run on this backend, and
  * the share of them that is not the backend's evaluations. */
 static sm_status time_steps(const bench_args_t *a, const sm_data_t *data, const sm_model_t *m,
-                            size_t w, int which, double *per_step, double *host)
+                            size_t w, const column_t *col, double *per_step, double *host)
 {
     sm_run_config_t cfg;
     sm_run_config_default(&cfg);
@@ -245,9 +260,9 @@ static sm_status time_steps(const bench_args_t *a, const sm_data_t *data, const 
     cfg.n_walkers = w;
     cfg.n_steps = a->run_steps;
     cfg.n_burn = a->run_steps / 2;
-    cfg.backend = backend_names[which][0];
-    cfg.precision = backend_names[which][1];
-    cfg.device = which > 0 ? a->device : NULL;
+    cfg.backend = col->info->name;
+    cfg.precision = col->precision;
+    cfg.device = col->info->devices != NULL ? a->device : NULL;
     sm_run_t *run;
     sm_status st = sm_run_create(&run, data, &cfg);
     if (st == SM_OK)
@@ -325,21 +340,23 @@ static int bench_case(const bench_args_t *a, const sm_model_t *m, size_t n, size
                 m->n_sys);
         return CLI_ERROR;
     }
-    for (int k = 0; k < 3; k++) {
+    column_t cols[MAX_COLUMNS];
+    size_t n_cols = columns(cols);
+    for (size_t k = 0; k < n_cols; k++) {
         if (!(a->backends & (1 << k)))
             continue;
         sm_backend_t *be;
-        const char *device = k > 0 ? a->device : NULL;
-        if (sm_backend_open(backend_names[k][0], device, backend_names[k][1], data, m, &be) !=
-            SM_OK) {
-            fprintf(stderr, "sysmap bench: %s %s skipped: %s\n", backend_names[k][0],
-                    backend_names[k][1] ? backend_names[k][1] : "fp64", sm_last_error());
+        const column_t *col = &cols[k];
+        const char *device = col->info->devices != NULL ? a->device : NULL;
+        if (sm_backend_open(&be, col->info->name, device, col->precision, data, m) != SM_OK) {
+            fprintf(stderr, "sysmap bench: %s %s skipped: %s\n", col->info->name,
+                    col->precision ? col->precision : "fp64", sm_last_error());
             continue;
         }
         double per_step = 0.0, host = 0.0;
         if (time_backend(a, be, w, walkers, gpw) != SM_OK ||
-            (a->run_steps > 0 && time_steps(a, data, m, w, k, &per_step, &host) != SM_OK))
-            rc = cli_error(backend_names[k][0]);
+            (a->run_steps > 0 && time_steps(a, data, m, w, col, &per_step, &host) != SM_OK))
+            rc = cli_error(col->info->name);
         else
             print_row(a, m, n, w, be, gpw, per_step, host);
         fflush(stdout);
@@ -352,7 +369,7 @@ static int bench_case(const bench_args_t *a, const sm_model_t *m, size_t n, size
 
 int cli_bench(int argc, char **argv)
 {
-    bench_args_t a = {{{50000}, 1}, {{5}, 1}, {{250}, 1}, {SM_MODEL_COMBINED}, 1, 1, 7,
+    bench_args_t a = {{{50000}, 1}, {{5}, 1}, {{250}, 1}, {SM_MODEL_COMBINED}, 1, 1, ~0,
                       5, 0, 0.5, NULL, 0};
     int rc = parse(argc, argv, &a);
     if (rc == -1) {

@@ -1,9 +1,10 @@
-/* sysmap devices: every OpenCL platform and device, as a table or JSON. */
+/* sysmap devices: every device of every registered backend (today the
+ * OpenCL platforms and devices), as a table or JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sysmap/opencl.h"
+#include "sysmap/registry.h"
 #include "cli.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -13,8 +14,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sysmap devices [--json]\n"
             "\n"
-            "Lists every OpenCL platform and device the ICD loader finds, and the device\n"
-            "`sysmap run --backend opencl` uses without --device: SYSMAP_DEVICE when set,\n"
+            "Lists the devices of every backend that has them (today every OpenCL platform\n"
+            "and device the ICD loader finds), and the device `sysmap run --backend opencl`\n"
+            "uses without --device: SYSMAP_DEVICE when set,\n"
             "else among fp64 devices GPUs and accelerators before CPUs, then the most\n"
             "compute units x clock, ties to the lowest index. --device takes the index #\n"
             "or the P:D (platform:device) pair.\n"
@@ -23,11 +25,12 @@ static void usage(FILE *out)
             "  -h, --help    this help\n");
 }
 
-/* The default device for fp64 runs: its index, or -1 with the reason. */
-static long default_fp64(const char **why)
+/* The default device of backend for fp64 runs: its index, or -1 with the
+ * reason. */
+static long default_fp64(const char *backend, const char **why)
 {
-    sm_opencl_device_t chosen;
-    if (sm_opencl_select(NULL, 1, &chosen) != SM_OK) {
+    sm_device_t chosen;
+    if (sm_device_default(backend, NULL, 1, &chosen) != SM_OK) {
         *why = sm_last_error();
         return -1;
     }
@@ -56,7 +59,7 @@ static const char *short_version(const char *version)
     return out;
 }
 
-static int print_table(const sm_opencl_device_t *dev, size_t n)
+static int print_table(const sm_device_t *dev, size_t n)
 {
     static const char *const head[COLS] = {"#",      "P:D", "type", "name",     "vendor",
                                            "driver", "OpenCL", "CUs", "MHz", "memory GiB",
@@ -73,7 +76,7 @@ static int print_table(const sm_opencl_device_t *dev, size_t n)
         char(*cell)[CELL] = rows[i + 1].cell;
         snprintf(cell[0], CELL, "%u", dev[i].index);
         snprintf(cell[1], CELL, "%u:%u", dev[i].platform_index, dev[i].device_index);
-        snprintf(cell[2], CELL, "%s", dev[i].type);
+        snprintf(cell[2], CELL, "%s", sm_device_class_name(dev[i].device_class));
         snprintf(cell[3], CELL, "%s", dev[i].name);
         snprintf(cell[4], CELL, "%s", dev[i].vendor);
         snprintf(cell[5], CELL, "%s", dev[i].driver);
@@ -122,15 +125,17 @@ static void json_string(const char *s)
     putchar('"');
 }
 
-static void print_json(const sm_opencl_device_t *dev, size_t n, long def, const char *why)
+static void print_json(const sm_device_t *dev, size_t n, long def, const char *why)
 {
     printf("{\n  \"devices\": [");
     for (size_t i = 0; i < n; i++) {
         printf("%s\n    {\"index\": %u, \"platform_index\": %u, \"device_index\": %u, ",
                i ? "," : "", dev[i].index, dev[i].platform_index, dev[i].device_index);
-        const char *keys[] = {"platform", "type", "name", "vendor", "driver", "version"};
-        const char *vals[] = {dev[i].platform, dev[i].type,   dev[i].name,
-                              dev[i].vendor,   dev[i].driver, dev[i].version};
+        const char *keys[] = {"backend", "platform", "type",   "name",
+                              "vendor",  "driver",   "version"};
+        const char *vals[] = {dev[i].backend, dev[i].platform,
+                              sm_device_class_name(dev[i].device_class),
+                              dev[i].name,    dev[i].vendor, dev[i].driver, dev[i].version};
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
             printf("\"%s\": ", keys[k]);
             json_string(vals[k]);
@@ -168,12 +173,12 @@ int cli_devices(int argc, char **argv)
         }
         json = 1;
     }
-    sm_opencl_device_t *dev;
+    sm_device_t *dev;
     size_t n;
-    if (sm_opencl_devices(&dev, &n) != SM_OK)
+    if (sm_devices(NULL, &dev, &n) != SM_OK)
         return cli_error("devices");
     const char *why;
-    long def = default_fp64(&why);
+    long def = default_fp64(dev[0].backend, &why);
     int rc = CLI_OK;
     if (json) {
         print_json(dev, n, def, why);
@@ -185,6 +190,6 @@ int cli_devices(int argc, char **argv)
         else
             printf("default device for fp64: none (%s)\n", why);
     }
-    sm_opencl_devices_free(dev);
+    sm_devices_free(dev);
     return rc;
 }

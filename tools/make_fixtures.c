@@ -260,7 +260,7 @@ static sm_status make_sets(const case_spec_t *spec, size_t index, const sm_data_
 static sm_status evaluate_sets(const sets_t *s, const sm_data_t *data, conform_fixture_t *fx)
 {
     sm_backend_t *ref;
-    sm_status st = sm_backend_open("reference", NULL, "fp64", data, &fx->model, &ref);
+    sm_status st = sm_backend_open(&ref, "reference", NULL, "fp64", data, &fx->model);
     if (st != SM_OK)
         return st;
     int in_prior[MAX_SETS];

@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sysmap/opencl.h"
-#include "sysmap/reference.h"
+#include "sysmap/registry.h"
 #include "error.h"
 
 struct sm_backend {
@@ -122,38 +121,13 @@ sm_status sm_backend_log_prob(sm_backend_t *be, size_t k, const double *params, 
     return SM_OK;
 }
 
-/* "auto": OpenCL when the machine has an OpenCL device, else the reference
- * backend; only a machine without any OpenCL device falls back, never a
- * device that fails, and the chosen backend is reported with every run. */
-static const char *resolve_auto(const char *device)
-{
-    if (device != NULL)
-        return "opencl";
-    sm_opencl_device_t *devs = NULL;
-    size_t n = 0;
-    sm_status st = sm_opencl_devices(&devs, &n);
-    sm_opencl_devices_free(devs);
-    return st == SM_OK && n > 0 ? "opencl" : "reference";
-}
-
-sm_status sm_backend_open(const char *name, const char *device, const char *precision,
-                          const sm_data_t *data, const sm_model_t *model, sm_backend_t **out)
+sm_status sm_backend_open(sm_backend_t **out, const char *name, const char *device,
+                          const char *precision, const sm_data_t *data, const sm_model_t *model)
 {
     *out = NULL;
-    if (name == NULL || strcmp(name, "auto") == 0)
-        name = resolve_auto(device);
-    if (strcmp(name, "reference") == 0) {
-        if (device != NULL)
-            return sm_fail(SM_EINVAL, "the reference backend has no devices to choose from "
-                                      "(got device '%s')", device);
-        if (precision != NULL && strcmp(precision, "fp64") != 0)
-            return sm_fail(SM_EINVAL, "the reference backend computes in fp64 only "
-                                      "(got precision '%s')", precision);
-        return sm_reference_create(out, data, model);
-    }
-    if (strcmp(name, "opencl") == 0)
-        return sm_opencl_create(out, data, model, device, precision);
-    return sm_fail(SM_EINVAL, "unknown backend '%s' (available: auto, opencl, reference)", name);
+    const sm_backend_info_t *info;
+    sm_status st = sm_backend_resolve(name, device, &info);
+    return st == SM_OK ? info->open(out, device, precision, data, model) : st;
 }
 
 const sm_model_t *sm_backend_model(const sm_backend_t *be) { return &be->model; }

@@ -142,7 +142,7 @@ static sm_status open_configured(void *user, const sm_data_t *work, const sm_mod
                                  sm_backend_t **out)
 {
     const sm_run_config_t *cfg = user;
-    return sm_backend_open(cfg->backend, cfg->device, cfg->precision, work, model, out);
+    return sm_backend_open(out, cfg->backend, cfg->device, cfg->precision, work, model);
 }
 
 sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_config_t *cfg)

@@ -7,7 +7,7 @@ get_param_covariance_from_chain, n_free_params, pack_params, unpack_params,
 with the same names, arguments, defaults and return shapes, so that
 `import sysmap as sys_mapping` runs a sys-mapping script. The numbers come
 from the C library: a run here gives the chain of `sysmap run` with the same
-seed and settings, element for element. devices() lists the OpenCL devices;
+seed and settings, element for element. devices() lists every backend's devices;
 `python3 -m sysmap.plot RUN.h5` (or `sysmap plot`) draws a run.
 """
 from ._lib import SysmapError

@@ -47,10 +47,11 @@ class AdditivePosterior(ctypes.Structure):  # sm_additive_posterior_t (sysmap/st
                 ("cov_a", c_double_p), ("sigma_median", c_double)]
 
 
-class Device(ctypes.Structure):         # sm_opencl_device_t (sysmap/opencl.h)
-    _fields_ = [("index", c_uint), ("platform_index", c_uint), ("device_index", c_uint),
-                ("platform", c_char * 128), ("name", c_char * 128), ("vendor", c_char * 128),
-                ("driver", c_char * 64), ("version", c_char * 64), ("type", c_char_p),
+class Device(ctypes.Structure):         # sm_device_t (sysmap/registry.h)
+    _fields_ = [("backend", c_char * 32), ("index", c_uint), ("platform_index", c_uint),
+                ("device_index", c_uint), ("platform", c_char * 128), ("name", c_char * 128),
+                ("vendor", c_char * 128), ("driver", c_char * 64), ("version", c_char * 64),
+                ("device_class", c_int),
                 ("compute_units", c_uint), ("clock_mhz", c_uint),
                 ("global_mem_bytes", c_ulonglong), ("max_alloc_bytes", c_ulonglong),
                 ("local_mem_bytes", c_ulonglong), ("max_work_group_size", c_size_t),
@@ -87,10 +88,11 @@ _PROTOTYPES = {
     "sm_stats_median": (c_int, [c_double_p, c_size_t, c_size_t, c_double_p]),
     "sm_stats_param_covariance": (c_int, [c_double_p, c_size_t, POINTER(Model), c_double_p,
                                           c_double_p]),
-    "sm_opencl_devices": (c_int, [POINTER(POINTER(Device)), POINTER(c_size_t)]),
-    "sm_opencl_devices_free": (None, [POINTER(Device)]),
-    "sm_backend_open": (c_int, [c_char_p, c_char_p, c_char_p, c_void_p, POINTER(Model),
-                                POINTER(c_void_p)]),
+    "sm_devices": (c_int, [c_char_p, POINTER(POINTER(Device)), POINTER(c_size_t)]),
+    "sm_devices_free": (None, [POINTER(Device)]),
+    "sm_device_class_name": (c_char_p, [c_int]),
+    "sm_backend_open": (c_int, [POINTER(c_void_p), c_char_p, c_char_p, c_char_p, c_void_p,
+                                POINTER(Model)]),
     "sm_backend_free": (None, [c_void_p]),
     "sm_backend_log_prob": (c_int, [c_void_p, c_size_t, c_double_p, c_double_p]),
     "sm_stats_covariance": (c_int, [c_double_p, c_size_t, c_size_t, c_size_t, c_size_t,

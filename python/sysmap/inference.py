@@ -102,8 +102,8 @@ class LogProb:
         L = _lib.lib()
         data = _new_data(L, self._d, self._t)
         be = ctypes.c_void_p()
-        status = L.sm_backend_open(*(_enc(v) for v in self._choice), data,
-                                   ctypes.byref(self._model), ctypes.byref(be))
+        status = L.sm_backend_open(ctypes.byref(be), *(_enc(v) for v in self._choice), data,
+                                   ctypes.byref(self._model))
         if status != 0:
             L.sm_data_free(data)
             _lib.check(status)
@@ -476,20 +476,22 @@ def get_param_variance_from_chain(flat_chain, n_sys, model):
 
 
 def devices():
-    """Every OpenCL device (what `sysmap devices` lists) as a list of dicts.
-    SysmapError when the machine has no OpenCL platform."""
+    """Every device of every backend (what `sysmap devices` lists) as a list
+    of dicts. SysmapError when no backend finds a device (e.g. the machine
+    has no OpenCL platform)."""
     L = _lib.lib()
     ptr, n = ctypes.POINTER(_lib.Device)(), ctypes.c_size_t()
-    _lib.check(L.sm_opencl_devices(ctypes.byref(ptr), ctypes.byref(n)))
+    _lib.check(L.sm_devices(None, ctypes.byref(ptr), ctypes.byref(n)))
     try:
         out = []
         for i in range(n.value):
             dv = ptr[i]
-            out.append({"index": dv.index, "platform_index": dv.platform_index,
+            out.append({"backend": dv.backend.decode(), "index": dv.index,
+                        "platform_index": dv.platform_index,
                         "device_index": dv.device_index, "platform": dv.platform.decode(),
                         "name": dv.name.decode(), "vendor": dv.vendor.decode(),
                         "driver": dv.driver.decode(), "version": dv.version.decode(),
-                        "type": dv.type.decode() if dv.type else "",
+                        "type": L.sm_device_class_name(dv.device_class).decode(),
                         "compute_units": dv.compute_units, "clock_mhz": dv.clock_mhz,
                         "global_mem_bytes": dv.global_mem_bytes,
                         "max_alloc_bytes": dv.max_alloc_bytes,
@@ -497,5 +499,5 @@ def devices():
                         "max_work_group_size": dv.max_work_group_size, "fp64": bool(dv.fp64)})
         return out
     finally:
-        L.sm_opencl_devices_free(ptr)
+        L.sm_devices_free(ptr)
 

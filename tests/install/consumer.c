@@ -11,7 +11,7 @@ int main(void)
     sm_backend_t *be;
     sm_model_t model = {SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT};
     if (sm_data_create(&data, 3, 1, d, t, NULL) != SM_OK ||
-        sm_backend_open("reference", NULL, NULL, data, &model, &be) != SM_OK) {
+        sm_backend_open(&be, "reference", NULL, NULL, data, &model) != SM_OK) {
         fprintf(stderr, "consumer: %s\n", sm_last_error());
         return 1;
     }

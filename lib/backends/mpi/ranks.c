@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sysmap/opencl.h"
+#include "sysmap/registry.h"
 #include "error.h"
 #include "shard.h"
 
@@ -79,35 +79,36 @@ sm_status sm_mpi_rank_weight(const char *option, int rank, int size, double *wei
     return SM_OK;
 }
 
-/* The node-local rule: the (local mod n)-th device of the class the
- * default rule picks. */
-static sm_status local_device(int local, const char *precision, char *out, size_t len)
+/* The node-local rule: the (local mod n)-th device of backend of the class
+ * the default rule picks. */
+static sm_status local_device(const char *backend, int local, const char *precision, char *out,
+                              size_t len)
 {
     int need_fp64 = precision != NULL && strcmp(precision, "fp64") == 0;
-    sm_opencl_device_t best, *list;
+    sm_device_t best, *list;
     size_t n;
-    sm_status st = sm_opencl_select(NULL, need_fp64, &best);
+    sm_status st = sm_device_default(backend, NULL, need_fp64, &best);
     if (st == SM_OK)
-        st = sm_opencl_devices(&list, &n);
+        st = sm_devices(backend, &list, &n);
     if (st != SM_OK)
         return st;
     size_t count = 0;
     for (size_t i = 0; i < n; i++)
-        count += strcmp(list[i].type, best.type) == 0 && (!need_fp64 || list[i].fp64);
+        count += list[i].device_class == best.device_class && (!need_fp64 || list[i].fp64);
     if (count == 0) {  /* the list changed under us: leave it to the default rule */
-        sm_opencl_devices_free(list);
+        sm_devices_free(list);
         return SM_OK;
     }
     size_t pick = (size_t)local % count, seen = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i].type, best.type) != 0 || (need_fp64 && !list[i].fp64))
+        if (list[i].device_class != best.device_class || (need_fp64 && !list[i].fp64))
             continue;
         if (seen++ == pick) {
             snprintf(out, len, "%u", list[i].index);
             break;
         }
     }
-    sm_opencl_devices_free(list);
+    sm_devices_free(list);
     return SM_OK;
 }
 
@@ -132,17 +133,11 @@ sm_status sm_mpi_rank_device(MPI_Comm comm, const char *option, const char *back
     const char *env = getenv("SYSMAP_DEVICE");
     if (env != NULL && env[0] != '\0')
         return SM_OK;
-    if (backend != NULL && strcmp(backend, "opencl") != 0 && strcmp(backend, "auto") != 0)
+    /* An unknown name is left to the backend's open to report, on every
+     * rank alike; auto resolves here as it will there. */
+    const sm_backend_info_t *info;
+    if (sm_backend_resolve(backend, NULL, &info) != SM_OK || info->devices == NULL)
         return SM_OK;
-    if (backend == NULL || strcmp(backend, "auto") == 0) {
-        /* auto picks the reference backend only where OpenCL finds nothing. */
-        sm_opencl_device_t *list = NULL;
-        size_t n = 0;
-        sm_status found = sm_opencl_devices(&list, &n);
-        sm_opencl_devices_free(list);
-        if (found != SM_OK || n == 0)
-            return SM_OK;
-    }
-    sm_status st = local_device(local, precision, out, len);
+    sm_status st = local_device(info->name, local, precision, out, len);
     return st == SM_OK ? SM_OK : sm_fail_context(st, "device of node-local rank %d", local);
 }

@@ -11,7 +11,6 @@
 #include "error.h"
 #include "ksum.h"
 #include "shard.h"
-#include "clock.h"
 
 #define SM_SHARD_TAG 7207
 /* Test hook: SYSMAP_MPI_INJECT_FAULT=N in a rank's environment makes its
@@ -143,8 +142,8 @@ static sm_status distribute(sm_shard_t *sh, const sm_data_t *full, const sm_mpi_
     free(delta);
     free(templates);
     if (st == SM_OK)
-        st = sm_backend_open(self->backend, self->device, self->precision, sh->slice, &sh->model,
-                             &sh->local);
+        st = sm_backend_open(&sh->local, self->backend, self->device, self->precision,
+                             sh->slice, &sh->model);
     if (st != SM_OK)
         free_local(sh);
     return sm_mpi_agree(sh->comm, st);
@@ -161,20 +160,11 @@ static sm_status measure(sm_shard_t *sh, double *rate)
         return st;
     memset(sh->payload, 0, k * d * sizeof *sh->payload);
     double sigma = sh->model.sigma_min > 0.0 ? 2.0 * sh->model.sigma_min + 1.0 : 1.0;
-    for (size_t w = 0; w < k; w++) {
+    for (size_t w = 0; w < k; w++)
         sh->payload[w * d + sm_model_sigma_index(&sh->model)] = sigma;
-        sh->in_prior[w] = 1;
-    }
-    /* The first batch pays one-off costs (kernel build, transfers). */
-    st = sm_backend_pixel_sums(sh->local, k, sh->payload, sh->in_prior, sh->sums);
-    double t0 = sm_now_s(), t = 0.0;
-    size_t evals = 0;
-    while (st == SM_OK && (evals < 2 || t < SM_SHARD_PROBE_S)) {
-        st = sm_backend_pixel_sums(sh->local, k, sh->payload, sh->in_prior, sh->sums);
-        evals++;
-        t = sm_now_s() - t0;
-    }
-    *rate = (double)sm_data_n_pix(sh->slice) * (double)(k * evals) / (t > 0.0 ? t : 1e-9);
+    sm_throughput_t tp;
+    st = sm_backend_throughput(sh->local, k, sh->payload, SM_SHARD_PROBE_S, &tp);
+    *rate = tp.evals_per_s;
     return st;
 }
 

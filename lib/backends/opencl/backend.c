@@ -29,7 +29,7 @@ typedef struct {
     size_t n_pix, n_dim;
     int fp32;
     size_t real_size;
-    sm_opencl_device_t info;
+    sm_device_t info;
     cl_context context;
     cl_command_queue queue;
     cl_program program;
@@ -383,12 +383,12 @@ static sm_status query_features(opencl_t *cl)
                               sizeof config, &config, NULL);
     if (err != CL_SUCCESS)
         return cl_fail(cl, err, "querying the vector width and floating-point capabilities");
-    cl->preferred_vw = strcmp(cl->info.type, "CPU") != 0 ? 1 : width;
+    cl->preferred_vw = cl->info.device_class != SM_DEVICE_CPU ? 1 : width;
     cl->fma = (config & CL_FP_FMA) != 0;
     return SM_OK;
 }
 
-static sm_status choose_precision(const char *precision, const sm_opencl_device_t *dev,
+static sm_status choose_precision(const char *precision, const sm_device_t *dev,
                                   int *fp32)
 {
     if (precision == NULL) {

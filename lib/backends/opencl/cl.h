@@ -12,9 +12,9 @@
 /* "CL_OUT_OF_RESOURCES" etc. */
 const char *sm_cl_error_name(cl_int err);
 
-/* The platform and device ids behind a sm_opencl_device_t from
+/* The platform and device ids behind a sm_device_t from
  * sm_opencl_devices / sm_opencl_select (looked up again by index). */
-sm_status sm_cl_device_ids(const sm_opencl_device_t *dev, cl_platform_id *platform,
+sm_status sm_cl_device_ids(const sm_device_t *dev, cl_platform_id *platform,
                            cl_device_id *device);
 
 /* Builds source for one device with options, through the per-device
@@ -25,7 +25,7 @@ sm_status sm_cl_device_ids(const sm_opencl_device_t *dev, cl_platform_id *platfo
  * SM_EDEVICE with the compiler's build log in the message. *cached tells
  * whether the binary came from the cache (may be NULL). */
 sm_status sm_cl_build_program(cl_context context, cl_device_id device,
-                              const sm_opencl_device_t *info, const char *source,
+                              const sm_device_t *info, const char *source,
                               const char *options, cl_program *program, int *cached);
 
 #endif

@@ -123,19 +123,19 @@ static cl_int has_fp64_extension(cl_device_id device, int *yes)
     return err;
 }
 
-static const char *type_name(cl_device_type type)
+static sm_device_class class_of(cl_device_type type)
 {
     if (type & CL_DEVICE_TYPE_GPU)
-        return "GPU";
+        return SM_DEVICE_GPU;
     if (type & CL_DEVICE_TYPE_ACCELERATOR)
-        return "accelerator";
+        return SM_DEVICE_ACCELERATOR;
     if (type & CL_DEVICE_TYPE_CPU)
-        return "CPU";
-    return "other";
+        return SM_DEVICE_CPU;
+    return SM_DEVICE_OTHER;
 }
 
 /* Fills every field of out but the indices; *what names the failing query. */
-static cl_int describe_device(cl_device_id device, sm_opencl_device_t *out, const char **what)
+static cl_int describe_device(cl_device_id device, sm_device_t *out, const char **what)
 {
     cl_device_type type = 0;
     cl_uint units = 0, clock = 0;
@@ -179,7 +179,7 @@ static cl_int describe_device(cl_device_id device, sm_opencl_device_t *out, cons
     if (!fp64 && clGetDeviceInfo(device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof dconf, &dconf,
                                  NULL) == CL_SUCCESS)
         fp64 = dconf != 0;
-    out->type = type_name(type);
+    out->device_class = class_of(type);
     out->compute_units = units;
     out->clock_mhz = clock;
     out->global_mem_bytes = global;
@@ -192,7 +192,7 @@ static cl_int describe_device(cl_device_id device, sm_opencl_device_t *out, cons
 
 /* Appends the devices of platform p to list[*n..]; on failure leaves *n
  * unchanged and describes the failure in why[why_size]. */
-static sm_status add_platform(cl_platform_id platform, unsigned p, sm_opencl_device_t **list,
+static sm_status add_platform(cl_platform_id platform, unsigned p, sm_device_t **list,
                               size_t *n, size_t *cap, char *why, size_t why_size)
 {
     char pname[sizeof(*list)->platform];
@@ -212,7 +212,7 @@ static sm_status add_platform(cl_platform_id platform, unsigned p, sm_opencl_dev
     }
     if (*n + count > *cap) {
         size_t grown = *n + count + 4;
-        sm_opencl_device_t *bigger = realloc(*list, grown * sizeof *bigger);
+        sm_device_t *bigger = realloc(*list, grown * sizeof *bigger);
         if (bigger == NULL) {
             free(ids);
             return SM_FAIL_NOMEM("OpenCL device list");
@@ -221,7 +221,7 @@ static sm_status add_platform(cl_platform_id platform, unsigned p, sm_opencl_dev
         *cap = grown;
     }
     for (cl_uint d = 0; d < count; d++) {
-        sm_opencl_device_t *dev = &(*list)[*n + d];
+        sm_device_t *dev = &(*list)[*n + d];
         memset(dev, 0, sizeof *dev);
         err = describe_device(ids[d], dev, &what);
         if (err != CL_SUCCESS) {
@@ -230,6 +230,7 @@ static sm_status add_platform(cl_platform_id platform, unsigned p, sm_opencl_dev
             free(ids);
             return SM_OK;
         }
+        snprintf(dev->backend, sizeof dev->backend, "opencl");
         dev->index = (unsigned)(*n + d);
         dev->platform_index = p;
         dev->device_index = (unsigned)d;
@@ -240,12 +241,12 @@ static sm_status add_platform(cl_platform_id platform, unsigned p, sm_opencl_dev
     return SM_OK;
 }
 
-void sm_opencl_devices_free(sm_opencl_device_t *devices)
+void sm_opencl_devices_free(sm_device_t *devices)
 {
     free(devices);
 }
 
-sm_status sm_opencl_devices(sm_opencl_device_t **devices, size_t *n)
+sm_status sm_opencl_devices(sm_device_t **devices, size_t *n)
 {
     *devices = NULL;
     *n = 0;
@@ -254,7 +255,7 @@ sm_status sm_opencl_devices(sm_opencl_device_t **devices, size_t *n)
     sm_status st = platform_ids(&platforms, &n_platforms);
     if (st != SM_OK)
         return st;
-    sm_opencl_device_t *list = NULL;
+    sm_device_t *list = NULL;
     size_t count = 0, cap = 0;
     char why[512] = "";
     /* A broken platform is skipped, so one bad ICD does not hide the others;
@@ -290,7 +291,7 @@ static int parse_digits(const char **p, unsigned long long *value)
 }
 
 /* "device N does not exist; K devices: 0 = name (platform), ..." */
-static sm_status no_such_device(const char *spec, int pair, const sm_opencl_device_t *list,
+static sm_status no_such_device(const char *spec, int pair, const sm_device_t *list,
                                 size_t n)
 {
     char text[900] = "";
@@ -308,7 +309,7 @@ static sm_status no_such_device(const char *spec, int pair, const sm_opencl_devi
 }
 
 /* The device spec names ("N" or "P:D"), as an index into list. */
-static sm_status find_device(const char *spec, const sm_opencl_device_t *list, size_t n,
+static sm_status find_device(const char *spec, const sm_device_t *list, size_t n,
                              size_t *found)
 {
     const char *p = spec;
@@ -337,7 +338,7 @@ static sm_status find_device(const char *spec, const sm_opencl_device_t *list, s
 
 /* The header's default rule: GPUs and accelerators first, then the largest
  * compute units x clock, ties to the lowest index. */
-static int default_device(const sm_opencl_device_t *list, size_t n, int need_fp64,
+static int default_device(const sm_device_t *list, size_t n, int need_fp64,
                           size_t *found)
 {
     int have = 0;
@@ -346,7 +347,8 @@ static int default_device(const sm_opencl_device_t *list, size_t n, int need_fp6
     for (size_t i = 0; i < n; i++) {
         if (need_fp64 && !list[i].fp64)
             continue;
-        int rank = strcmp(list[i].type, "GPU") == 0 || strcmp(list[i].type, "accelerator") == 0;
+        int rank = list[i].device_class == SM_DEVICE_GPU ||
+                   list[i].device_class == SM_DEVICE_ACCELERATOR;
         unsigned long long score = (unsigned long long)list[i].compute_units * list[i].clock_mhz;
         if (!have || rank > best_rank || (rank == best_rank && score > best_score)) {
             have = 1;
@@ -358,7 +360,7 @@ static int default_device(const sm_opencl_device_t *list, size_t n, int need_fp6
     return have;
 }
 
-sm_status sm_opencl_select(const char *spec, int need_fp64, sm_opencl_device_t *chosen)
+sm_status sm_opencl_select(const char *spec, int need_fp64, sm_device_t *chosen)
 {
     int from_env = 0;
     if (spec == NULL) {
@@ -367,7 +369,7 @@ sm_status sm_opencl_select(const char *spec, int need_fp64, sm_opencl_device_t *
             spec = NULL;
         from_env = spec != NULL;
     }
-    sm_opencl_device_t *list;
+    sm_device_t *list;
     size_t n;
     sm_status st = sm_opencl_devices(&list, &n);
     if (st != SM_OK)
@@ -394,7 +396,7 @@ sm_status sm_opencl_select(const char *spec, int need_fp64, sm_opencl_device_t *
     return st;
 }
 
-sm_status sm_cl_device_ids(const sm_opencl_device_t *dev, cl_platform_id *platform,
+sm_status sm_cl_device_ids(const sm_device_t *dev, cl_platform_id *platform,
                            cl_device_id *device)
 {
     cl_platform_id *platforms;

@@ -64,7 +64,7 @@ static const char *log_excerpt(char *log)
 }
 
 static sm_status from_source(cl_context context, cl_device_id device,
-                             const sm_opencl_device_t *info, const char *source,
+                             const sm_device_t *info, const char *source,
                              const char *options, cl_program *out)
 {
     cl_int err;
@@ -118,7 +118,7 @@ static void store_binary(cl_program program, cl_device_id device, const sm_cache
 }
 
 sm_status sm_cl_build_program(cl_context context, cl_device_id device,
-                              const sm_opencl_device_t *info, const char *source,
+                              const sm_device_t *info, const char *source,
                               const char *options, cl_program *program, int *cached)
 {
     if (cached != NULL)

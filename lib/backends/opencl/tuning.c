@@ -72,9 +72,9 @@ static sm_status parse_override(const char *spec, sm_cl_tuning_t *t)
     }
 }
 
-sm_status sm_cl_tuning(const sm_opencl_device_t *dev, sm_cl_tuning_t *tuning)
+sm_status sm_cl_tuning(const sm_device_t *dev, sm_cl_tuning_t *tuning)
 {
-    *tuning = strcmp(dev->type, "CPU") == 0 ? cpu_defaults : gpu_defaults;
+    *tuning = dev->device_class == SM_DEVICE_CPU ? cpu_defaults : gpu_defaults;
     const char *spec = getenv(SM_CL_TUNING_ENV);
     return spec != NULL && *spec != '\0' ? parse_override(spec, tuning) : SM_OK;
 }
@@ -93,7 +93,7 @@ size_t sm_cl_local_bytes(const sm_cl_tuning_t *t, size_t real_size)
     return 3 * 2 * real_size * t->wgs; /* __local ksum red[3][WGS] */
 }
 
-static sm_status shape_check(const sm_opencl_device_t *dev, const sm_cl_tuning_t *t,
+static sm_status shape_check(const sm_device_t *dev, const sm_cl_tuning_t *t,
                              size_t n_sys, size_t real_size)
 {
     if (t->wgs > dev->max_work_group_size)
@@ -112,7 +112,7 @@ static sm_status shape_check(const sm_opencl_device_t *dev, const sm_cl_tuning_t
                                    "per work-item for %zu templates, more than sysmap's bound "
                                    "of %u; lower wpt or vw",
                        t->wpt, t->vw, priv, n_sys, SM_CL_MAX_PRIVATE_ITEM);
-    if (strcmp(dev->type, "CPU") == 0 && priv * t->wgs > SM_CL_MAX_PRIVATE_GROUP_CPU)
+    if (dev->device_class == SM_DEVICE_CPU && priv * t->wgs > SM_CL_MAX_PRIVATE_GROUP_CPU)
         return sm_fail(SM_EDEVICE, "launch shape wgs=%zu, wpt=%zu, vw=%zu: %zu bytes of private "
                                    "memory per work-group, more than the bound of %u for CPU "
                                    "devices (which run a work-group on one thread's stack); "
@@ -138,7 +138,7 @@ static int given(const sm_cl_tuning_t *t, const char *key)
     return 0;
 }
 
-sm_status sm_cl_shape_resolve(const sm_opencl_device_t *dev, size_t preferred_vw, size_t n_sys,
+sm_status sm_cl_shape_resolve(const sm_device_t *dev, size_t preferred_vw, size_t n_sys,
                               size_t real_size, sm_cl_tuning_t *t)
 {
     if (t->vw == 0)
@@ -158,7 +158,7 @@ sm_status sm_cl_shape_resolve(const sm_opencl_device_t *dev, size_t preferred_vw
     if (!given(t, "wpt"))
         while (t->wpt > 1 &&
                (sm_cl_private_bytes(t, n_sys, real_size) > SM_CL_MAX_PRIVATE_ITEM ||
-                (strcmp(dev->type, "CPU") == 0 &&
+                (dev->device_class == SM_DEVICE_CPU &&
                  sm_cl_private_bytes(t, n_sys, real_size) * t->wgs > SM_CL_MAX_PRIVATE_GROUP_CPU)))
             t->wpt /= 2;
     return shape_check(dev, t, n_sys, real_size);

@@ -43,7 +43,7 @@ typedef struct {
 /* Defaults for the device's class, then any "key=value,..." overrides from
  * $SYSMAP_OPENCL_TUNING (keys vw, wgs, wpt, ppi, gpc, wl); a malformed or
  * out-of-range override is SM_EINVAL naming it. */
-sm_status sm_cl_tuning(const sm_opencl_device_t *dev, sm_cl_tuning_t *tuning);
+sm_status sm_cl_tuning(const sm_device_t *dev, sm_cl_tuning_t *tuning);
 
 /* Private bytes per work-item of the likelihood kernel for a shape, S
  * templates and reals of real_size bytes (its arrays, as the kernel
@@ -54,7 +54,7 @@ size_t sm_cl_private_bytes(const sm_cl_tuning_t *t, size_t n_sys, size_t real_si
  * preferred_vw; defaults (keys not given) shrink to the device's work-group
  * size, local memory and the private-memory bounds; then the shape is
  * checked against them: SM_EDEVICE naming the limit. */
-sm_status sm_cl_shape_resolve(const sm_opencl_device_t *dev, size_t preferred_vw, size_t n_sys,
+sm_status sm_cl_shape_resolve(const sm_device_t *dev, size_t preferred_vw, size_t n_sys,
                               size_t real_size, sm_cl_tuning_t *t);
 
 /* Local memory of the kernel's work-group reduction, bytes. */

@@ -44,14 +44,33 @@ sm_status sm_backend_log_prob(sm_backend_t *backend, size_t k, const double *par
 sm_status sm_backend_pixel_sums(sm_backend_t *backend, size_t k, const double *params,
                                 const int *in_prior, sm_pixel_sums_t *sums);
 
-/* A built-in backend by name: "reference", "opencl" (sm_opencl_create), or
- * "auto" (also NULL): opencl when the machine has an OpenCL device (or a
- * device is named), else reference. device and precision may be NULL for
- * the backend's defaults; the reference backend accepts only "fp64". data
- * must outlive the backend. */
-sm_status sm_backend_open(const char *name, const char *device, const char *precision,
-                          const sm_data_t *data, const sm_model_t *model,
-                          sm_backend_t **out);
+/* A registered backend by name (sysmap/registry.h): "reference",
+ * "opencl", or "auto" (also NULL) as sm_backend_resolve picks it. device
+ * and precision may be NULL for the backend's defaults; the reference
+ * backend accepts only "fp64" and no device. data must outlive the
+ * backend. */
+sm_status sm_backend_open(sm_backend_t **out, const char *name, const char *device,
+                          const char *precision, const sm_data_t *data,
+                          const sm_model_t *model);
+
+/* The backend's throughput in pixel-walker evaluations per second (one
+ * evaluation: one walker's likelihood terms over one pixel; G = 1e9 of
+ * them), and what it was measured on. */
+typedef struct {
+    size_t walkers;      /* vectors per batch (k) */
+    size_t pixels;       /* the backend's pixels */
+    size_t repetitions;  /* timed batches */
+    double seconds;      /* their wall time, on a monotonic clock */
+    double evals_per_s;  /* walkers x pixels x repetitions / seconds */
+} sm_throughput_t;
+
+/* Times log-prob batches of the k vectors (k, n_dim) of params, all inside
+ * the prior (else SM_EINVAL: nothing would be computed), after one untimed
+ * batch that pays the one-off costs (kernel build, buffers): batch after
+ * batch until min_seconds (finite, >= 0) have passed, at least one. The
+ * speed is the caller's to judge; *result is zeroed on failure. */
+sm_status sm_backend_throughput(sm_backend_t *backend, size_t k, const double *params,
+                                double min_seconds, sm_throughput_t *result);
 
 const sm_model_t *sm_backend_model(const sm_backend_t *backend);
 size_t sm_backend_n_pix(const sm_backend_t *backend);

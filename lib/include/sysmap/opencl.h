@@ -7,44 +7,27 @@
 #include "sysmap/backend.h"
 #include "sysmap/data.h"
 #include "sysmap/model.h"
+#include "sysmap/registry.h"
 #include "sysmap/status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* One OpenCL device as `sysmap devices` lists it. */
-typedef struct {
-    unsigned index;           /* position in the flat list (what --device N takes) */
-    unsigned platform_index;  /* --device P:D */
-    unsigned device_index;
-    char platform[128];
-    char name[128];
-    char vendor[128];
-    char driver[64];          /* driver version */
-    char version[64];         /* OpenCL version string */
-    const char *type;         /* "CPU", "GPU", "accelerator", "other" */
-    unsigned compute_units;
-    unsigned clock_mhz;
-    unsigned long long global_mem_bytes;
-    unsigned long long max_alloc_bytes;
-    unsigned long long local_mem_bytes;
-    size_t max_work_group_size;
-    int fp64;                 /* cl_khr_fp64 (or OpenCL 1.2 double support) */
-} sm_opencl_device_t;
-
-/* Every device of every platform, in platform order. SM_EDEVICE when the
- * ICD loader finds no platform. Free *devices with sm_opencl_devices_free. */
-sm_status sm_opencl_devices(sm_opencl_device_t **devices, size_t *n);
+/* Every device of every platform, in platform order (index: position in
+ * this list; platform_index and device_index: the loader's). SM_EDEVICE
+ * when the ICD loader finds no platform. The registry's device list for
+ * "opencl"; free *devices with sm_opencl_devices_free. */
+sm_status sm_opencl_devices(sm_device_t **devices, size_t *n);
 /* Frees a list from sm_opencl_devices; NULL is a no-op. */
-void sm_opencl_devices_free(sm_opencl_device_t *devices);
+void sm_opencl_devices_free(sm_device_t *devices);
 
 /* Picks a device: spec "N" (flat index) or "P:D"; NULL means the
  * SYSMAP_DEVICE environment variable, and when that is unset too, the
  * default rule: among devices with fp64 (all devices when need_fp64 is 0),
  * GPUs and accelerators before CPUs, then the most compute units x clock;
  * ties to the lowest index. */
-sm_status sm_opencl_select(const char *spec, int need_fp64, sm_opencl_device_t *chosen);
+sm_status sm_opencl_select(const char *spec, int need_fp64, sm_device_t *chosen);
 
 /* An OpenCL backend on data (which must outlive it). device as for
  * sm_opencl_select; precision "fp64" (default) or "fp32". Asking for fp64 on

@@ -8,6 +8,7 @@
 #include "sysmap/data.h"
 #include "sysmap/basis.h"
 #include "sysmap/backend.h"
+#include "sysmap/registry.h"
 #include "sysmap/reference.h"
 #include "sysmap/rng.h"
 #include "sysmap/sampler.h"
