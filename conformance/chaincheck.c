@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "conform.h"
+#include "sysmap/registry.h"
 #include "sysmap/rng.h"
 #include "sysmap/sampler.h"
 #include "sysmap/stats.h"

@@ -11,6 +11,7 @@
 #include "conform.h"
 #include "error.h"
 #include "clock.h"
+#include "sysmap/registry.h"
 
 #define ULP_STEPS 4             /* "a few ulp" */
 #define OFFSET 1e-6

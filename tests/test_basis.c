@@ -12,6 +12,7 @@
 #include "sysmap/basis.h"
 #include "sysmap/data.h"
 #include "sysmap/model.h"
+#include "sysmap/registry.h"
 #include "testutil.h"
 
 #define NT 503  /* pixels in the 3-template map, every 7th masked */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conform.h"
+#include "sysmap/registry.h"
 #include "sysmap/run.h"
 #include "testutil.h"
 

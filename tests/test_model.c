@@ -11,6 +11,7 @@
 #include "sysmap/data.h"
 #include "sysmap/model.h"
 #include "sysmap/reference.h"
+#include "sysmap/registry.h"
 #include "testutil.h"
 
 static const double tiny_d[3] = {0.1, -0.2, 0.05};

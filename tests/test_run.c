@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sysmap/convergence.h"
+#include "sysmap/registry.h"
 #include "sysmap/run.h"
 #include "sysmap/stats.h"
 #include "error.h"

@@ -11,6 +11,7 @@
 
 #include "conform.h"
 #include "sysmap/backend.h"
+#include "sysmap/registry.h"
 #include "sysmap/rng.h"
 #include "sysmap/run.h"
 #include "error.h"

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sysmap/registry.h"
 #include "error.h"
 
 struct sm_backend {
@@ -121,17 +120,19 @@ sm_status sm_backend_log_prob(sm_backend_t *be, size_t k, const double *params, 
     return SM_OK;
 }
 
-sm_status sm_backend_open(sm_backend_t **out, const char *name, const char *device,
-                          const char *precision, const sm_data_t *data, const sm_model_t *model)
-{
-    *out = NULL;
-    const sm_backend_info_t *info;
-    sm_status st = sm_backend_resolve(name, device, &info);
-    return st == SM_OK ? info->open(out, device, precision, data, model) : st;
-}
-
 const sm_model_t *sm_backend_model(const sm_backend_t *be) { return &be->model; }
 size_t sm_backend_n_pix(const sm_backend_t *be) { return be->n_pix; }
 const char *sm_backend_name(const sm_backend_t *be) { return be->name; }
 const char *sm_backend_device(const sm_backend_t *be) { return be->device; }
 const char *sm_backend_precision(const sm_backend_t *be) { return be->precision; }
+
+const char *sm_device_class_name(sm_device_class device_class)
+{
+    switch (device_class) {
+    case SM_DEVICE_CPU: return "CPU";
+    case SM_DEVICE_GPU: return "GPU";
+    case SM_DEVICE_ACCELERATOR: return "accelerator";
+    case SM_DEVICE_OTHER: break;
+    }
+    return "other";
+}

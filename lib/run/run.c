@@ -14,6 +14,7 @@
 
 #include "sysmap/backend.h"
 #include "sysmap/convergence.h"
+#include "sysmap/registry.h"
 #include "sysmap/rng.h"
 #include "sysmap/sampler.h"
 #include "sysmap/sizes.h"

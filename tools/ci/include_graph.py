@@ -21,6 +21,9 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 DECLARED = re.compile(r"\b(sm_\w+)\s*\(")
 # A definition: the name at the start of a declarator, then a body.
 DEFINED = re.compile(r"^[a-z][\w \*]*?\b(sm_\w+)\s*\([^;{]*\)\s*\{", re.M)
+# A variable defined at file scope with an initialiser.
+VARIABLE = re.compile(r"^[a-z][\w \*]*?\b(sm_\w+)(?:\[\w*\])?\s*=", re.M)
+NAME = re.compile(r"\bsm_\w+\b")
 
 
 def folder(path):
@@ -31,12 +34,18 @@ def sources():
     return [p for p in LIB.rglob("*.[ch]") if PUBLIC not in p.parents]
 
 
-def implementing_folders():
-    """sysmap/X.h -> the folder that defines most of its functions."""
+def definitions():
+    """sm_ name -> the folder whose sources define it."""
     defined = {}
     for src in LIB.rglob("*.c"):
-        for name in DEFINED.findall(src.read_text()):
+        text = src.read_text()
+        for name in DEFINED.findall(text) + VARIABLE.findall(text):
             defined[name] = folder(src)
+    return defined
+
+
+def implementing_folders(defined):
+    """sysmap/X.h -> the folder that defines most of its functions."""
     owner = {}
     for header in PUBLIC.glob("*.h*"):
         votes = collections.Counter(defined[n] for n in DECLARED.findall(header.read_text())
@@ -65,7 +74,8 @@ def closure(src, paths):
 
 
 def edges():
-    owner = implementing_folders()
+    defined = definitions()
+    owner = implementing_folders(defined)
     internal = {p.name: folder(p) for p in sources() if p.suffix == ".h"}
     paths = header_paths()
     graph = collections.defaultdict(lambda: collections.defaultdict(set))
@@ -74,7 +84,12 @@ def edges():
         for inc in closure(src, paths):
             there = owner.get(inc) or internal.get(inc)
             if there and there != here:
-                graph[here][there].add(f"{src.relative_to(LIB)} -> {inc}")
+                graph[here][there].add(f"{src.relative_to(LIB)} includes {inc}")
+        if src.suffix == ".c":
+            for name in set(NAME.findall(src.read_text())):
+                there = defined.get(name)
+                if there and there != here:
+                    graph[here][there].add(f"{src.relative_to(LIB)} uses {name}")
     return graph
 
 

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "ksum.h"
 #include "shard.h"
+#include "sysmap/registry.h"
 
 #define SM_SHARD_TAG 7207
 /* Test hook: SYSMAP_MPI_INJECT_FAULT=N in a rank's environment makes its

@@ -1,6 +1,5 @@
 /* The OpenCL backend's entry in the registry. */
 #include "sysmap/opencl.h"
-#include "sysmap/registry.h"
 
 static sm_status open_opencl(sm_backend_t **out, const char *device, const char *precision,
                              const sm_data_t *data, const sm_model_t *model)

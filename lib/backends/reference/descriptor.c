@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "sysmap/reference.h"
-#include "sysmap/registry.h"
 #include "error.h"
 
 static sm_status open_reference(sm_backend_t **out, const char *device, const char *precision,

@@ -31,6 +31,55 @@ sm_status sm_backend_create(sm_backend_t **out, const sm_backend_ops_t *ops, voi
                             const char *device, const char *precision);
 void sm_backend_free(sm_backend_t *backend);
 
+typedef enum {
+    SM_DEVICE_CPU,
+    SM_DEVICE_GPU,
+    SM_DEVICE_ACCELERATOR,
+    SM_DEVICE_OTHER
+} sm_device_class;
+
+/* "CPU", "GPU", "accelerator", "other". */
+const char *sm_device_class_name(sm_device_class device_class);
+
+/* One device of one backend, as `sysmap devices` lists it. A backend fills
+ * what its runtime knows and leaves the rest zero. */
+typedef struct {
+    char backend[32];         /* the registry name, e.g. "opencl" */
+    unsigned index;           /* position in the backend's list: --device N */
+    unsigned platform_index;  /* the driver / platform it belongs to: --device P:D */
+    unsigned device_index;    /* position within that platform */
+    char platform[128];
+    char name[128];
+    char vendor[128];
+    char driver[64];          /* driver version */
+    char version[64];         /* the runtime's version string, e.g. "OpenCL 3.0 ..." */
+    sm_device_class device_class;
+    unsigned compute_units;
+    unsigned clock_mhz;
+    unsigned long long global_mem_bytes;
+    unsigned long long max_alloc_bytes;
+    unsigned long long local_mem_bytes;
+    size_t max_work_group_size;
+    int fp64;                 /* double precision available */
+} sm_device_t;
+
+/* A backend's descriptor. A backend without devices (devices and
+ * default_device NULL) runs on the host and takes no --device. */
+typedef struct {
+    const char *name;         /* "reference", "opencl" */
+    const char *description;  /* one line: what computes, and how */
+    int fp32;                 /* also computes in fp32 (every backend has fp64) */
+    /* Every device, in the backend's own order; free with sm_devices_free. */
+    sm_status (*devices)(sm_device_t **list, size_t *n);
+    /* The device a run without --device uses (spec NULL), or the one spec
+     * names ("N", "P:D"); need_fp64 restricts the choice. */
+    sm_status (*default_device)(const char *spec, int need_fp64, sm_device_t *chosen);
+    /* device and precision may be NULL for the backend's defaults; data
+     * must outlive the backend. */
+    sm_status (*open)(sm_backend_t **out, const char *device, const char *precision,
+                      const sm_data_t *data, const sm_model_t *model);
+} sm_backend_info_t;
+
 /* lp[w] for k parameter vectors (k, n_dim): lnL plus prior, -inf outside the
  * prior or where lnL is not finite. */
 sm_status sm_backend_log_prob(sm_backend_t *backend, size_t k, const double *params,
@@ -43,15 +92,6 @@ sm_status sm_backend_log_prob(sm_backend_t *backend, size_t k, const double *par
  * themselves calls. */
 sm_status sm_backend_pixel_sums(sm_backend_t *backend, size_t k, const double *params,
                                 const int *in_prior, sm_pixel_sums_t *sums);
-
-/* A registered backend by name (sysmap/registry.h): "reference",
- * "opencl", or "auto" (also NULL) as sm_backend_resolve picks it. device
- * and precision may be NULL for the backend's defaults; the reference
- * backend accepts only "fp64" and no device. data must outlive the
- * backend. */
-sm_status sm_backend_open(sm_backend_t **out, const char *name, const char *device,
-                          const char *precision, const sm_data_t *data,
-                          const sm_model_t *model);
 
 /* The backend's throughput in pixel-walker evaluations per second (one
  * evaluation: one walker's likelihood terms over one pixel; G = 1e9 of

@@ -7,7 +7,6 @@
 #include "sysmap/backend.h"
 #include "sysmap/data.h"
 #include "sysmap/model.h"
-#include "sysmap/registry.h"
 #include "sysmap/status.h"
 
 #ifdef __cplusplus

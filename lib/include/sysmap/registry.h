@@ -15,55 +15,6 @@
 extern "C" {
 #endif
 
-typedef enum {
-    SM_DEVICE_CPU,
-    SM_DEVICE_GPU,
-    SM_DEVICE_ACCELERATOR,
-    SM_DEVICE_OTHER
-} sm_device_class;
-
-/* "CPU", "GPU", "accelerator", "other". */
-const char *sm_device_class_name(sm_device_class device_class);
-
-/* One device of one backend, as `sysmap devices` lists it. A backend fills
- * what its runtime knows and leaves the rest zero. */
-typedef struct {
-    char backend[32];         /* the registry name, e.g. "opencl" */
-    unsigned index;           /* position in the backend's list: --device N */
-    unsigned platform_index;  /* the driver / platform it belongs to: --device P:D */
-    unsigned device_index;    /* position within that platform */
-    char platform[128];
-    char name[128];
-    char vendor[128];
-    char driver[64];          /* driver version */
-    char version[64];         /* the runtime's version string, e.g. "OpenCL 3.0 ..." */
-    sm_device_class device_class;
-    unsigned compute_units;
-    unsigned clock_mhz;
-    unsigned long long global_mem_bytes;
-    unsigned long long max_alloc_bytes;
-    unsigned long long local_mem_bytes;
-    size_t max_work_group_size;
-    int fp64;                 /* double precision available */
-} sm_device_t;
-
-/* A backend's descriptor. A backend without devices (devices and
- * default_device NULL) runs on the host and takes no --device. */
-typedef struct {
-    const char *name;         /* "reference", "opencl" */
-    const char *description;  /* one line: what computes, and how */
-    int fp32;                 /* also computes in fp32 (every backend has fp64) */
-    /* Every device, in the backend's own order; free with sm_devices_free. */
-    sm_status (*devices)(sm_device_t **list, size_t *n);
-    /* The device a run without --device uses (spec NULL), or the one spec
-     * names ("N", "P:D"); need_fp64 restricts the choice. */
-    sm_status (*default_device)(const char *spec, int need_fp64, sm_device_t *chosen);
-    /* device and precision may be NULL for the backend's defaults; data
-     * must outlive the backend. */
-    sm_status (*open)(sm_backend_t **out, const char *device, const char *precision,
-                      const sm_data_t *data, const sm_model_t *model);
-} sm_backend_info_t;
-
 /* The registered backends (the reference first), in the order listings
  * follow and "auto" tries them; NULL past the end. */
 const sm_backend_info_t *sm_backend_info(size_t i);
@@ -91,6 +42,15 @@ void sm_devices_free(sm_device_t *list);
  * devices. */
 sm_status sm_device_default(const char *backend, const char *spec, int need_fp64,
                             sm_device_t *chosen);
+
+/* A registered backend by name: "reference",
+ * "opencl", or "auto" (also NULL) as sm_backend_resolve picks it. device
+ * and precision may be NULL for the backend's defaults; the reference
+ * backend accepts only "fp64" and no device. data must outlive the
+ * backend. */
+sm_status sm_backend_open(sm_backend_t **out, const char *name, const char *device,
+                          const char *precision, const sm_data_t *data,
+                          const sm_model_t *model);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
-/* The table of built-in backends: the one place the library names them.
- * Adding a backend is one line here; its descriptor lives in its folder. */
+/* The table of built-in backends: the one place the library names them,
+ * and opening a backend by name. Adding a backend is one line here; its
+ * descriptor lives in its folder under lib/backends/. */
 #include "sysmap/registry.h"
 
 #include <stdio.h>
@@ -9,31 +10,21 @@
 #include "error.h"
 
 /* The order of listings (the truth first) and of "auto"'s choice among
- * the backends that have devices. */
-#define SM_BACKENDS(X) \
-    X(reference)       \
-    X(opencl)
+ * the backends that have devices. Each entry is the descriptor a backend's
+ * folder defines (lib/backends/NAME/descriptor.c). */
+#define SM_BACKENDS(X)       \
+    X(sm_reference_backend) \
+    X(sm_opencl_backend)
 
-#define DECLARE(id) extern const sm_backend_info_t sm_##id##_backend;
+#define DECLARE(descriptor) extern const sm_backend_info_t descriptor;
 SM_BACKENDS(DECLARE)
 #undef DECLARE
 
-#define ENTRY(id) &sm_##id##_backend,
+#define ENTRY(descriptor) &descriptor,
 static const sm_backend_info_t *const table[] = {SM_BACKENDS(ENTRY)};
 #undef ENTRY
 
 enum { N_BACKENDS = sizeof table / sizeof *table };
-
-const char *sm_device_class_name(sm_device_class device_class)
-{
-    switch (device_class) {
-    case SM_DEVICE_CPU: return "CPU";
-    case SM_DEVICE_GPU: return "GPU";
-    case SM_DEVICE_ACCELERATOR: return "accelerator";
-    case SM_DEVICE_OTHER: break;
-    }
-    return "other";
-}
 
 const sm_backend_info_t *sm_backend_info(size_t i)
 {
@@ -153,4 +144,13 @@ sm_status sm_device_default(const char *backend, const char *spec, int need_fp64
     if (be->default_device == NULL)
         return sm_fail(SM_EINVAL, "the %s backend has no devices to choose from", be->name);
     return be->default_device(spec, need_fp64, chosen);
+}
+
+sm_status sm_backend_open(sm_backend_t **out, const char *name, const char *device,
+                          const char *precision, const sm_data_t *data, const sm_model_t *model)
+{
+    *out = NULL;
+    const sm_backend_info_t *info;
+    sm_status st = sm_backend_resolve(name, device, &info);
+    return st == SM_OK ? info->open(out, device, precision, data, model) : st;
 }
