@@ -104,7 +104,8 @@ def expect_failure(label, proc, out, message, partial=False, status=None):
         assert rank_status(proc) == [status] * 2, \
             f"{label}: ranks exit {rank_status(proc)}, expected {status}: {proc.stderr}"
     assert message in proc.stderr, f"{label}: '{message}' not in {proc.stderr!r}"
-    said = [x for x in proc.stderr.splitlines() if "sysmap" in x and "sysmap-rank" not in x]
+    said = [x for x in proc.stderr.splitlines()
+            if "sysmap" in x and "sysmap-rank" not in x and "warning:" not in x]
     assert len(said) == 1, f"{label}: not one message: {proc.stderr!r}"
     assert not os.path.exists(out), f"{label}: {out} left behind"
     assert os.path.exists(out + ".partial") == partial, f"{label}: partial file"
@@ -209,6 +210,29 @@ def failures():
     print("ok  without mpirun: --rank-weights 1,3 is refused")
 
 
+def check_binding(out):
+    """Open MPI binds each rank to one core when asked (and by default for
+    2 ranks): ranks with a CPU device say so once, naming the launch that
+    avoids it; unbound ranks say nothing."""
+    version = subprocess.run([MPIEXEC, "--version"], capture_output=True, text=True).stdout
+    if not ("Open MPI" in version or "OpenRTE" in version) \
+            or os.sysconf("SC_NPROCESSORS_ONLN") < 2:
+        print("skip the binding warning: needs Open MPI and 2 CPUs")
+        return
+    runs = {}
+    for bind in ("core", "none"):
+        clean(out)
+        runs[bind] = subprocess.run([MPIEXEC, "-n", "2", "--bind-to", bind, EXE, "run", "-o", out,
+                                     *COMMON, "--backend", "opencl"], capture_output=True,
+                                    text=True, timeout=TIMEOUT)
+        assert runs[bind].returncode == 0, runs[bind].stderr
+    warned = [x for x in runs["core"].stderr.splitlines() if "CPU affinity" in x]
+    assert len(warned) == 1 and "2 of 2 ranks run a CPU device on 1 of the" in warned[0] \
+        and "--bind-to none" in warned[0], runs["core"].stderr
+    assert "CPU affinity" not in runs["none"].stderr, runs["none"].stderr
+    print("ok  ranks bound to one core each: one warning; --bind-to none: none")
+
+
 def options():
     p = path
     out = p("opts.h5")
@@ -216,6 +240,7 @@ def options():
     # one exits non-zero; here every rank must end by itself and report its
     # own status (mpirun then returns 0: the per-rank statuses are checked).
     os.environ["OMPI_MCA_orte_abort_on_non_zero_status"] = "0"
+    check_binding(out)
     expect_failure("bad --walkers on rank 1 (MPMD)", mpirun(out, rank1_args=["--walkers", "bad"]),
                    out, "sysmap run: rank 1 of 2: --walkers expects a non-negative integer",
                    status=2)

@@ -27,13 +27,36 @@ def make_input():
     return path
 
 
-def run(inp, out, *extra, env=None):
+def run(inp, out, *extra, env=None, cpus=None):
     for path in (out, out + ".partial"):
         if os.path.exists(path):
             os.remove(path)
     cmd = [EXE, "run", inp, "-o", out, "--walkers", "16", "--steps", "40", "--burn", "10",
            "--quiet", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    bind = (lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None
+    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          preexec_fn=bind)
+
+
+def check_cpu_mask(inp, out):
+    """A CPU device on fewer CPUs than are online is a warning naming both
+    counts and the launch that avoids it; not for the full mask, nor for
+    the single-threaded reference backend."""
+    allowed = sorted(os.sched_getaffinity(0))
+    online = os.sysconf("SC_NPROCESSORS_ONLN")
+    if len(allowed) < 2 or len(allowed) < online:
+        print(f"skip CPU-mask warning: {len(allowed)} of {online} CPUs allowed here")
+        return
+    warning = f"the CPU device runs on 1 of the {online} online CPUs"
+    proc = run(inp, out, "--backend", "opencl", "--device", "0", cpus={allowed[0]})
+    assert proc.returncode == 0 and warning in proc.stderr, proc.stderr
+    assert "--bind-to none" in proc.stderr, proc.stderr
+    proc = run(inp, out, "--backend", "opencl", "--device", "0")
+    assert proc.returncode == 0 and "CPU affinity" not in proc.stderr, proc.stderr
+    proc = run(inp, out, "--backend", "reference", cpus={allowed[0]})
+    assert proc.returncode == 0 and "CPU affinity" not in proc.stderr, proc.stderr
+    print(f"ok  a CPU device on 1 of {online} CPUs is a warning; the full mask and the "
+          "reference backend are not")
 
 
 def attrs(path):
@@ -93,6 +116,8 @@ def main():
     proc = run(inp, cl_out, "--backend", "opencl", env={"SYSMAP_OPENCL_INJECT_FAULT": "nofp64"})
     assert proc.returncode == 0 and attrs(cl_out)[0]["precision"] == "fp32", proc.stderr
     print("ok  a device without fp64 runs fp32 by default and says so")
+
+    check_cpu_mask(inp, cl_out)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,12 @@ volatile sig_atomic_t *cli_stop_flag(void);
 /* Monotonic seconds: the clock of the progress bar and of sysmap bench. */
 double cli_now_s(void);
 
+/* 1 when backend/device/precision (as for sm_backend_open) is a CPU device
+ * and this process may run on fewer CPUs (*usable) than are online
+ * (*online): its threads then share those (cli_cpumask.c). */
+int cli_cpu_mask_restricted(const char *backend, const char *device, const char *precision,
+                            long *usable, long *online);
+
 /* The end-of-run summary table. */
 void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data,
                        const char *input, const char *output);

@@ -9,6 +9,24 @@
 
 #include "cli.h"
 
+/* The warning when ranks (or the one process) run a CPU device on fewer
+ * CPUs than their node has: Open MPI's default binding (one core per rank)
+ * halves a 2-core node's throughput without a word otherwise. usable and
+ * online are sums over the n_restricted ranks concerned. */
+static void report_cpu_mask(long n_restricted, int size, long usable, long online)
+{
+    if (size > 1)
+        fprintf(stderr, "sysmap run: warning: %ld of %d ranks run a CPU device on %.3g of the "
+                        "%.3g online CPUs of their node (mean over those ranks)",
+                n_restricted, size, (double)usable / n_restricted, (double)online / n_restricted);
+    else
+        fprintf(stderr, "sysmap run: warning: the CPU device runs on %ld of the %ld online CPUs",
+                usable, online);
+    fprintf(stderr, ": the process's CPU affinity is restricted and the device's threads share "
+                    "those cores. Open MPI binds each rank to one core by default: launch with "
+                    "`mpirun --bind-to none` (README, MPI); or widen the mask (taskset)\n");
+}
+
 #ifdef SYSMAP_MPI
 #include "sysmap/mpi.h"
 
@@ -151,6 +169,20 @@ int cli_mpi_finalize(int rc)
     return rc;
 }
 
+static void warn_cpu_mask(const sm_run_config_t *cfg, int rank, int size)
+{
+    long usable = 0, online = 0;
+    const char *device = size > 1 ? (mpi.device[0] != '\0' ? mpi.device : NULL) : cfg->device;
+    int restricted = cli_cpu_mask_restricted(cfg->backend, device, cfg->precision, &usable,
+                                             &online);
+    long counts[3] = {restricted, restricted ? usable : 0, restricted ? online : 0};
+    if (size > 1)
+        MPI_Reduce(rank == 0 ? MPI_IN_PLACE : counts, counts, 3, MPI_LONG, MPI_SUM, 0,
+                   MPI_COMM_WORLD);
+    if (rank == 0 && counts[0] > 0)
+        report_cpu_mask(counts[0], size, counts[1], counts[2]);
+}
+
 int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int allow_mixed)
 {
     int rank = mpi.active ? mpi.rank : 0, size = mpi.active ? mpi.size : 1;
@@ -167,6 +199,7 @@ int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int 
             fprintf(stderr, "sysmap run: %s\n", sm_last_error());
         return CLI_ERROR;
     }
+    warn_cpu_mask(cfg, rank, size);
     if (size == 1)
         return CLI_OK;
     mpi.self.backend = cfg->backend;
@@ -247,10 +280,13 @@ int cli_mpi_finalize(int rc)
 
 int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int allow_mixed)
 {
-    (void)cfg;
     (void)allow_mixed; /* one process has one precision */
-    if (rank_weights == NULL)
+    long usable, online;
+    if (rank_weights == NULL) {
+        if (cli_cpu_mask_restricted(cfg->backend, cfg->device, cfg->precision, &usable, &online))
+            report_cpu_mask(1, 1, usable, online);
         return CLI_OK;
+    }
     fprintf(stderr, "sysmap run: --rank-weights needs a build with MPI (cmake -DSYSMAP_MPI=ON) "
                     "and a launch by mpirun\n");
     return CLI_USAGE;
