@@ -77,7 +77,6 @@ sm_status sm_model_validate(const sm_model_t *model)
     return SM_OK;
 }
 
-/* The accessors below take a validated model. */
 size_t sm_model_n_cont(const sm_model_t *model)
 {
     return (size_t)kinds[model->kind].n_blocks * model->n_sys;

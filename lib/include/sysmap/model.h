@@ -53,6 +53,8 @@ const char *sm_model_name(sm_model_kind kind);
 /* Checks kind, S >= 1 and a finite non-negative sigma_min. */
 sm_status sm_model_validate(const sm_model_t *model);
 
+/* The layout accessors read the kind's table row: they take a model whose
+ * kind sm_model_validate accepts. */
 size_t sm_model_n_cont(const sm_model_t *model);  /* free contamination parameters */
 size_t sm_model_n_dim(const sm_model_t *model);   /* n_cont + 1 (+1 skew) */
 /* Offsets into the parameter vector; -1 where the block is absent (b in
