@@ -2,11 +2,12 @@
  * half-ensemble in, per-walker compensated partial sums per work-group out;
  * no walkers x pixels array anywhere.
  *
- * Build-time defines: NSYS (templates), NDIM (parameters), A_OFF / B_OFF
- * (offsets of the a and b blocks, -1 when absent), SIGMA_IDX, SKEW (0/1),
- * WGS (work-group size, a power of two), WPT (walkers per work-item: each
- * template value loaded serves WPT walkers), VW (pixels per SIMD vector),
- * PRECISION (64 or 32).
+ * Build-time defines, the model's from its table row (lib/numerics/model.c):
+ * NSYS (templates), NDIM (parameters), A_OFF / B_OFF (offsets of the a and
+ * b blocks, -1 when absent, equal when b = a), SIGMA_IDX, SKEW (0/1),
+ * GAMMA_IDX (with SKEW); WGS (work-group size, a power of two), WPT
+ * (walkers per work-item: each template value loaded serves WPT walkers),
+ * VW (pixels per SIMD vector), PRECISION (64 or 32).
  *
  * Memory: delta (n_pad,) and templates (NSYS, n_pad) with n_pad a multiple
  * of VW; the padding pixels are masked out. NDRange: (groups * WGS, lanes),
@@ -99,7 +100,7 @@ inline void walker_block(const int w0, const int first, const int end, const int
             b[k][i] = B_OFF >= 0 ? p[B_OFF + i] : (real)0;
         }
 #if SKEW
-        const real sigma = p[SIGMA_IDX], gamma = p[SIGMA_IDX + 1];
+        const real sigma = p[SIGMA_IDX], gamma = p[GAMMA_IDX];
         xi[k] = -sigma * (gamma / sqrt((real)1 + gamma * gamma)) * REAL_SQRT_2_OVER_PI;
         /* One division per walker, not per pixel: x = (gamma / sigma) u. */
         gamma_over_sigma[k] = gamma / sigma;

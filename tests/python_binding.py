@@ -241,6 +241,35 @@ def check_errors(d, t):
     print("ok  progress=True reports steps on stderr")
 
 
+def check_layouts(d, t):
+    """Names, n_dim, parameter names and the layout helpers follow the
+    library's model table (truths written out by hand)."""
+    # The table's first rows (a model added later goes after them).
+    assert sysmap._lib.models()[:3] == ["additive", "multiplicative", "combined"]
+    for s, model, skew, names in (
+            (3, "multiplicative", True, ["b_1", "b_2", "b_3", "sigma", "gamma"]),
+            (3, "additive", False, ["a_1", "a_2", "a_3", "sigma"]),
+            (1, "combined", True, ["a_1", "b_1", "sigma", "gamma"])):
+        fn, n_dim = sysmap.make_log_prob(s, model, d, t[:s], use_skewed=skew)
+        assert fn.param_names == names and n_dim == len(names), (fn.param_names, n_dim)
+    theta = np.arange(1.0, 9.0)
+    a, b, sigma, gamma = sysmap.unpack_params(theta, 3, "combined", use_skewed=True)
+    assert a.tolist() == [1, 2, 3] and b.tolist() == [4, 5, 6] and (sigma, gamma) == (7, 8)
+    a, b, sigma, gamma = sysmap.unpack_params(theta[:4], 2, "multiplicative", use_skewed=True)
+    assert a.tolist() == b.tolist() == [1, 2] and (sigma, gamma) == (3, 4)
+    a, b, sigma, gamma = sysmap.unpack_params(theta[:3], 2, "additive")
+    assert a.tolist() == [1, 2] and b.tolist() == [0, 0] and sigma == 3 and gamma is None
+    assert sysmap.pack_params([1, 2], [9, 9], 3, 4, model="multiplicative").tolist() == [1, 2, 3, 4]
+    assert sysmap.pack_params([1], [2], 3, model="combined").tolist() == [1, 2, 3]
+    assert [sysmap.n_free_params(5, m) for m in sysmap._lib.models()[:3]] == [5, 5, 10]
+    expect(ValueError, "combined model requires b", sysmap.pack_params, [1], None, 3)
+    expect(ValueError, "Unknown model 'linear'. Choose additive, multiplicative, ",
+           sysmap.unpack_params, theta, 3, "linear")
+    expect(ValueError, "unknown model 'linear' (expected additive, multiplicative",
+           sysmap.make_log_prob, 3, "linear", d, t)
+    print("ok  model names, layouts and parameter names from the library's table")
+
+
 def main():
     os.makedirs(SCRATCH, exist_ok=True)
     d, t = make_map()
@@ -249,6 +278,7 @@ def main():
     check_continue(d, t)
     check_opencl(d, t)
     check_errors(d, t)
+    check_layouts(d, t)
 
 
 if __name__ == "__main__":

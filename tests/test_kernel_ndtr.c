@@ -11,6 +11,7 @@
 
 #include "cl.h"
 #include "kernels.h"
+#include "model_defines.h"
 #include "sysmap/model.h"
 #include "testutil.h"
 
@@ -74,11 +75,11 @@ START_TEST(log_ndtr_matches_gsl)
     char *source = malloc(len);
     ck_assert_ptr_nonnull(source);
     snprintf(source, len, "%s%s", sm_kernel_loglike, probe);
-    char options[256];
-    snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DPRECISION=%d -DVW=%d -DNSYS=1 -DNDIM=3 -DA_OFF=0 -DB_OFF=-1 "
-             "-DSIGMA_IDX=1 -DSKEW=1 -DUSE_FMA=%d %s",
-             v->fp32 ? 32 : 64, v->vw, v->fma, v->extra);
+    sm_model_t model = {SM_MODEL_ADDITIVE, 1, 1, SM_SIGMA_MIN_DEFAULT};
+    char defines[256], options[512];
+    ck_assert_int_eq(sm_model_kernel_defines(&model, defines, sizeof defines), SM_OK);
+    snprintf(options, sizeof options, "-cl-std=CL1.2 -DPRECISION=%d -DVW=%d %s -DUSE_FMA=%d %s",
+             v->fp32 ? 32 : 64, v->vw, defines, v->fma, v->extra);
     cl_program prog;
     ck_assert_msg(sm_cl_build_program(ctx, dev, &info, source, options, &prog, NULL) == SM_OK,
                   "%s", sm_last_error());

@@ -5,6 +5,7 @@
  *   a = [0.01, -0.02]; b = [0.1, 0.05]; sigma = 0.15; gamma = 1.5
  * (multiplicative: its one vector b = [0.1, 0.05] is a as well). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sysmap/backend.h"
@@ -12,6 +13,7 @@
 #include "sysmap/model.h"
 #include "sysmap/reference.h"
 #include "sysmap/registry.h"
+#include "model_defines.h"
 #include "testutil.h"
 
 static const double tiny_d[3] = {0.1, -0.2, 0.05};
@@ -175,13 +177,97 @@ START_TEST(test_layout_and_names)
 }
 END_TEST
 
+/* The model table's layouts, written out by hand for S = 1 and S = 3. */
+typedef struct {
+    sm_model_kind kind;
+    int skew;
+    size_t n_sys, n_cont, n_dim, sigma;
+    long a, b, gamma;
+} layout_truth_t;
+
+static const layout_truth_t layouts[] = {
+    {SM_MODEL_ADDITIVE, 0, 1, 1, 2, 1, 0, -1, -1},
+    {SM_MODEL_ADDITIVE, 1, 1, 1, 3, 1, 0, -1, 2},
+    {SM_MODEL_ADDITIVE, 0, 3, 3, 4, 3, 0, -1, -1},
+    {SM_MODEL_ADDITIVE, 1, 3, 3, 5, 3, 0, -1, 4},
+    {SM_MODEL_MULTIPLICATIVE, 0, 1, 1, 2, 1, 0, 0, -1},
+    {SM_MODEL_MULTIPLICATIVE, 1, 1, 1, 3, 1, 0, 0, 2},
+    {SM_MODEL_MULTIPLICATIVE, 0, 3, 3, 4, 3, 0, 0, -1},
+    {SM_MODEL_MULTIPLICATIVE, 1, 3, 3, 5, 3, 0, 0, 4},
+    {SM_MODEL_COMBINED, 0, 1, 2, 3, 2, 0, 1, -1},
+    {SM_MODEL_COMBINED, 1, 1, 2, 4, 2, 0, 1, 3},
+    {SM_MODEL_COMBINED, 0, 3, 6, 7, 6, 0, 3, -1},
+    {SM_MODEL_COMBINED, 1, 3, 6, 8, 6, 0, 3, 7},
+};
+
+START_TEST(test_table_layouts)
+{
+    const layout_truth_t *t = &layouts[_i];
+    sm_model_t m = {t->kind, t->skew, t->n_sys, SM_SIGMA_MIN_DEFAULT};
+    ck_assert_int_eq(sm_model_validate(&m), SM_OK);
+    ck_assert_uint_eq(sm_model_n_cont(&m), t->n_cont);
+    ck_assert_uint_eq(sm_model_n_dim(&m), t->n_dim);
+    ck_assert_uint_eq(sm_model_sigma_index(&m), t->sigma);
+    ck_assert_int_eq(sm_model_a_offset(&m), t->a);
+    ck_assert_int_eq(sm_model_b_offset(&m), t->b);
+    ck_assert_int_eq(sm_model_gamma_index(&m), t->gamma);
+    /* The kernel reads the same layout. */
+    char want[160], got[160];
+    snprintf(want, sizeof want,
+             "-DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld -DSIGMA_IDX=%zu -DSKEW=%d "
+             "-DGAMMA_IDX=%ld",
+             t->n_sys, t->n_dim, t->a, t->b, t->sigma, t->skew, t->gamma);
+    ck_assert_int_eq(sm_model_kernel_defines(&m, got, sizeof got), SM_OK);
+    ck_assert_str_eq(got, want);
+}
+END_TEST
+
+START_TEST(test_table_rows)
+{
+    static const char *const names[] = {"additive", "multiplicative", "combined"};
+    static const int rows[3][3] = {{1, 0, -1}, {1, 0, 0}, {2, 0, 1}};
+    ck_assert_uint_eq(sm_model_kind_count(), 3);
+    for (int k = 0; k < 3; k++) {
+        const sm_model_kind_info_t *info = sm_model_kind_info((sm_model_kind)k);
+        ck_assert_ptr_nonnull(info);
+        ck_assert_str_eq(info->name, names[k]);
+        ck_assert_str_eq(sm_model_name((sm_model_kind)k), names[k]);
+        ck_assert_int_eq(info->n_blocks, rows[k][0]);
+        ck_assert_int_eq(info->a_block, rows[k][1]);
+        ck_assert_int_eq(info->b_block, rows[k][2]);
+        sm_model_kind parsed;
+        ck_assert_int_eq(sm_model_parse(names[k], &parsed), SM_OK);
+        ck_assert_int_eq(parsed, k);
+    }
+    ck_assert_ptr_null(sm_model_kind_info((sm_model_kind)3));
+    ck_assert_ptr_null(sm_model_kind_info((sm_model_kind)-1));
+    ck_assert_str_eq(sm_model_name((sm_model_kind)3), "unknown");
+    char list[64];
+    ck_assert_int_eq(sm_model_kind_list(list, sizeof list), SM_OK);
+    ck_assert_str_eq(list, "additive, multiplicative or combined");
+    ck_assert_int_eq(sm_model_kind_list(list, 20), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "buffer of 20 bytes too small"));
+    sm_model_t m = {SM_MODEL_COMBINED, 1, 3, SM_SIGMA_MIN_DEFAULT};
+    char defines[128];
+    ck_assert_int_eq(sm_model_kernel_defines(&m, defines, sizeof defines), SM_OK);
+    ck_assert_str_eq(defines, "-DNSYS=3 -DNDIM=8 -DA_OFF=0 -DB_OFF=3 -DSIGMA_IDX=6 -DSKEW=1 "
+                              "-DGAMMA_IDX=7");
+    ck_assert_int_eq(sm_model_kernel_defines(&m, list, 40), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "buffer of 40 bytes too small"));
+}
+END_TEST
+
 START_TEST(test_bad_models)
 {
     sm_model_kind k;
     ck_assert_int_eq(sm_model_parse("combined", &k), SM_OK);
     ck_assert_int_eq(k, SM_MODEL_COMBINED);
     ck_assert_int_eq(sm_model_parse("additve", &k), SM_EINVAL);
-    ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown model 'additve'"));
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown model 'additve' (expected additive, "
+                                                  "multiplicative or combined)"));
+    sm_model_t unknown = {(sm_model_kind)3, 0, 2, 1e-6};
+    ck_assert_int_eq(sm_model_validate(&unknown), SM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown kind 3"));
     sm_model_t none = {SM_MODEL_ADDITIVE, 0, 0, 1e-6};
     ck_assert_int_eq(sm_model_validate(&none), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "S = 0"));
@@ -222,6 +308,8 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_prior_and_nonfinite);
     tcase_add_test(tc, test_log_ndtr);
     tcase_add_test(tc, test_layout_and_names);
+    tcase_add_loop_test(tc, test_table_layouts, 0, (int)(sizeof layouts / sizeof *layouts));
+    tcase_add_test(tc, test_table_rows);
     tcase_add_test(tc, test_bad_models);
     tcase_add_test(tc, test_backend_errors);
     suite_add_tcase(s, tc);

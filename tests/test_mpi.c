@@ -195,7 +195,7 @@ START_TEST(test_session_equality)
     ck_assert_int_eq(sm_mpi_rank_device(MPI_COMM_WORLD, NULL, "reference", NULL, dev,
                                         sizeof dev), SM_OK);
     ck_assert_str_eq(dev, "");
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < (int)sm_model_kind_count(); kind++) {
         for (int skew = 0; skew < 2; skew++) {
             sm_model_t m = {(sm_model_kind)kind, skew, N_SYS, SM_SIGMA_MIN_DEFAULT};
             size_t d = sm_model_n_dim(&m);

@@ -15,6 +15,7 @@
 #include "cli.h"
 
 #define MAX_LIST 8
+#define MAX_MODELS 16 /* kinds of the model table a --models mask can hold */
 
 typedef struct {
     size_t values[MAX_LIST];
@@ -23,7 +24,7 @@ typedef struct {
 
 typedef struct {
     size_list_t pixels, templates, walkers;
-    sm_model_kind models[3];
+    sm_model_kind models[MAX_MODELS];
     size_t n_models;
     int likelihoods;      /* bit 0 Gaussian, bit 1 skew */
     int backends;         /* bits of the columns (column_of) */
@@ -60,6 +61,8 @@ static size_t columns(column_t *out)
 
 static void usage(FILE *out)
 {
+    char models[256];
+    sm_model_kind_list(models, sizeof models);
     fprintf(out,
             "usage: sysmap bench [options]\n"
             "\n"
@@ -72,7 +75,8 @@ static void usage(FILE *out)
             "  --pixels LIST      pixels N (default 50000)\n"
             "  --templates LIST   templates S (default 5)\n"
             "  --walkers LIST     ensemble sizes W (default 250)\n"
-            "  --models LIST      combined (default), additive, multiplicative\n"
+            "  --models LIST      %s\n"
+            "                     (default combined)\n"
             "  --likelihood L     gaussian (default), skew, or both\n"
             "  --backends LIST    reference, opencl-fp64, opencl-fp32: each backend, and\n"
             "                     each precision of one that has two (default all)\n"
@@ -82,7 +86,8 @@ static void usage(FILE *out)
             "                     host's share of them (default 0: skip)\n"
             "  --device D         device of the backends that have devices (as for sysmap\n"
             "                     run)\n"
-            "  --json             one JSON object per measurement instead of the table\n");
+            "  --json             one JSON object per measurement instead of the table\n",
+            models);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -140,7 +145,10 @@ static int parse(int argc, char **argv, bench_args_t *a)
     for (size_t c = 0; c < n_cols; c++)
         backends[c] = cols[c].label;
     static const char *const likelihoods[] = {"gaussian", "skew", "both"};
-    static const char *const models[] = {"additive", "multiplicative", "combined"};
+    const char *models[MAX_MODELS];
+    size_t n_kinds = sm_model_kind_count() < MAX_MODELS ? sm_model_kind_count() : MAX_MODELS;
+    for (size_t k = 0; k < n_kinds; k++)
+        models[k] = sm_model_name((sm_model_kind)k);
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0)
@@ -168,9 +176,9 @@ static int parse(int argc, char **argv, bench_args_t *a)
                     rc = CLI_USAGE;
                 }
         } else if (strcmp(opt, "--models") == 0) {
-            rc = parse_names(opt, val, models, 3, &mask);
+            rc = parse_names(opt, val, models, n_kinds, &mask);
             a->n_models = 0;
-            for (int m = 0; m < 3; m++)
+            for (int m = 0; m < (int)n_kinds; m++)
                 if (mask & (1 << m))
                     a->models[a->n_models++] = (sm_model_kind)m;
         } else if (strcmp(opt, "--likelihood") == 0) {

@@ -24,6 +24,8 @@
 
 static void usage(FILE *out)
 {
+    char models[256];
+    sm_model_kind_list(models, sizeof models);
     fprintf(out,
             "usage: sysmap run [INPUT.h5] [options]\n"
             "\n"
@@ -33,7 +35,7 @@ static void usage(FILE *out)
             "\n"
             "  -o, --output OUT.h5   run file (default " DEFAULT_OUTPUT "); written as OUT.h5.partial\n"
             "                        and renamed when complete\n"
-            "  --model NAME          combined (default), additive or multiplicative\n"
+            "  --model NAME          %s (default combined)\n"
             "  --skew                skew-normal likelihood (adds parameter gamma)\n"
             "  --walkers W           ensemble size, >= 2 n_dim (default 250)\n"
             "  --steps N             steps including burn-in (default 1500)\n"
@@ -60,7 +62,7 @@ static void usage(FILE *out)
             "  --resume              continue OUT.h5.partial of an interrupted run\n"
             "  -q, --quiet           no progress bar and no summary\n"
             "  -h, --help            this help\n",
-            SYSMAP_EXAMPLE_MAP);
+            SYSMAP_EXAMPLE_MAP, models);
     cli_input_usage(out);
 }
 

@@ -117,13 +117,20 @@ static double *new_set(sets_t *s)
     return p;
 }
 
-/* The a block only where it is its own: the multiplicative model's one
- * vector (a = b) moves once, as b. */
+/* The a block where it is its own, else -1: a model with b = a
+ * (multiplicative) has no a apart from its b. */
+static long own_a_offset(const sm_model_t *m)
+{
+    long a0 = sm_model_a_offset(m);
+    return a0 == sm_model_b_offset(m) ? -1 : a0;
+}
+
+/* The multiplicative model's one vector (a = b) moves once, as b. */
 static void set_blocks(sets_t *s, double *p, double f_a, double f_b)
 {
-    long a0 = sm_model_a_offset(s->m), b0 = sm_model_b_offset(s->m);
+    long a0 = own_a_offset(s->m), b0 = sm_model_b_offset(s->m);
     for (size_t i = 0; i < s->m->n_sys; i++) {
-        if (a0 >= 0 && a0 != b0)
+        if (a0 >= 0)
             p[(size_t)a0 + i] += f_a * s->spec->noise / s->rms[i] * conform_bell(s->rng);
         if (b0 >= 0)
             p[(size_t)b0 + i] += f_b * 0.1 / s->rms[i] * conform_bell(s->rng);
@@ -189,7 +196,7 @@ static void special_sets(sets_t *s)
          * product, residual, square and sum is exact in binary64. The
          * multiplicative model's a is its b: a = b = 0 there. */
         static const double sig[] = {0x1p-10, 0x1p-8, 0x1p-12, 0x1p-6};
-        long a0 = s->m->kind == MUL ? -1 : sm_model_a_offset(s->m);
+        long a0 = own_a_offset(s->m);
         for (size_t k = 0; k < 4; k++) {
             double *p = new_set(s);
             for (size_t i = 0; i < s->d; i++)
@@ -208,7 +215,7 @@ static int exact_sq_matches(const sets_t *s, const double *p, double sq)
 {
     size_t n = sm_data_n_pix(s->data), ns = s->m->n_sys;
     const double *d = sm_data_delta(s->data), *t = sm_data_templates(s->data);
-    long a0 = s->m->kind == MUL ? -1 : sm_model_a_offset(s->m); /* exact sets: a = b = 0 */
+    long a0 = own_a_offset(s->m); /* exact sets: b = 0 */
     long long total = 0;
     for (size_t j = 0; j < n; j++) {
         long long r = (long long)(d[j] * 16384.0);
@@ -394,10 +401,13 @@ static sm_status make_case(size_t index, conform_fixture_t *fx, sm_data_t **data
     r->n_sys = c->n_sys;
     r->noise = c->noise;
     r->noise_gamma = c->skew ? SKEW_NOISE_GAMMA : 0.0;
-    /* Multiplicative: the map is made with a = b (its one vector). */
+    /* A model with b = a (multiplicative) makes its map with a = b. */
+    const sm_model_kind_info_t *k = sm_model_kind_info(c->kind);
     for (size_t i = 0; i < c->n_sys; i++) {
-        r->inj_b[i] = c->kind == ADD ? 0.0 : c->b_scale * b_pattern[i];
-        r->inj_a[i] = c->kind == MUL ? r->inj_b[i] : c->a_scale * a_pattern[i];
+        r->inj_b[i] = k->b_block < 0 ? 0.0 : c->b_scale * b_pattern[i];
+        r->inj_a[i] = k->a_block < 0          ? 0.0
+                      : k->a_block == k->b_block ? r->inj_b[i]
+                                                 : c->a_scale * a_pattern[i];
     }
     sm_data_t *data = NULL;
     sets_t *sets = malloc(sizeof *sets);

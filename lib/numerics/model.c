@@ -8,31 +8,66 @@
 #include <gsl/gsl_sf_erf.h>
 
 #include "error.h"
+#include "model_defines.h"
 
-static const char *const model_names[] = {"additive", "multiplicative", "combined"};
+/* The model table: each kind's layout in one row. A kind with new math
+ * needs more than a row (docs/design.md, "Adding a model"). */
+static const sm_model_kind_info_t kinds[] = {
+    [SM_MODEL_ADDITIVE] = {"additive", 1, 0, -1},
+    /* One free vector read as both a and b: the reference package's b = a. */
+    [SM_MODEL_MULTIPLICATIVE] = {"multiplicative", 1, 0, 0},
+    [SM_MODEL_COMBINED] = {"combined", 2, 0, 1},
+};
+
+#define N_KINDS (sizeof kinds / sizeof *kinds)
+
+size_t sm_model_kind_count(void)
+{
+    return N_KINDS;
+}
+
+const sm_model_kind_info_t *sm_model_kind_info(sm_model_kind kind)
+{
+    return (unsigned)kind < N_KINDS ? &kinds[kind] : NULL;
+}
+
+sm_status sm_model_kind_list(char *buf, size_t len)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < N_KINDS; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == N_KINDS ? " or " : ", ";
+        int n = snprintf(buf + used, len - used, "%s%s", sep, kinds[i].name);
+        if (n < 0 || (size_t)n >= len - used)
+            return sm_fail(SM_EINVAL, "model name list: buffer of %zu bytes too small", len);
+        used += (size_t)n;
+    }
+    return SM_OK;
+}
 
 sm_status sm_model_parse(const char *name, sm_model_kind *kind)
 {
-    for (size_t i = 0; name != NULL && i < sizeof model_names / sizeof *model_names; i++) {
-        if (strcmp(name, model_names[i]) == 0) {
+    for (size_t i = 0; name != NULL && i < N_KINDS; i++) {
+        if (strcmp(name, kinds[i].name) == 0) {
             *kind = (sm_model_kind)i;
             return SM_OK;
         }
     }
-    return sm_fail(SM_EINVAL, "unknown model '%s' (expected additive, multiplicative or combined)",
-                   name ? name : "(null)");
+    char list[256];
+    sm_model_kind_list(list, sizeof list);
+    return sm_fail(SM_EINVAL, "unknown model '%s' (expected %s)", name ? name : "(null)", list);
 }
 
 const char *sm_model_name(sm_model_kind kind)
 {
-    return (unsigned)kind < sizeof model_names / sizeof *model_names ? model_names[kind] : "unknown";
+    const sm_model_kind_info_t *k = sm_model_kind_info(kind);
+    return k ? k->name : "unknown";
 }
 
 sm_status sm_model_validate(const sm_model_t *model)
 {
     if (model == NULL)
         return sm_fail(SM_EINVAL, "model: NULL");
-    if ((unsigned)model->kind > SM_MODEL_COMBINED)
+    if (sm_model_kind_info(model->kind) == NULL)
         return sm_fail(SM_EINVAL, "model: unknown kind %d", (int)model->kind);
     if (model->n_sys == 0)
         return sm_fail(SM_EINVAL, "model: no templates (S = 0)");
@@ -44,7 +79,7 @@ sm_status sm_model_validate(const sm_model_t *model)
 
 size_t sm_model_n_cont(const sm_model_t *model)
 {
-    return model->kind == SM_MODEL_COMBINED ? 2 * model->n_sys : model->n_sys;
+    return (size_t)kinds[model->kind].n_blocks * model->n_sys;
 }
 
 size_t sm_model_n_dim(const sm_model_t *model)
@@ -52,21 +87,19 @@ size_t sm_model_n_dim(const sm_model_t *model)
     return sm_model_n_cont(model) + 1 + (model->skew ? 1 : 0);
 }
 
-/* Multiplicative: one free vector acts as both a and b (the reference
- * package's b = a), so both blocks start at 0. */
+static long block_offset(const sm_model_t *model, int block)
+{
+    return block < 0 ? -1 : (long)block * (long)model->n_sys;
+}
+
 long sm_model_a_offset(const sm_model_t *model)
 {
-    (void)model;
-    return 0;
+    return block_offset(model, kinds[model->kind].a_block);
 }
 
 long sm_model_b_offset(const sm_model_t *model)
 {
-    switch (model->kind) {
-    case SM_MODEL_MULTIPLICATIVE: return 0;
-    case SM_MODEL_COMBINED: return (long)model->n_sys;
-    default: return -1;
-    }
+    return block_offset(model, kinds[model->kind].b_block);
 }
 
 size_t sm_model_sigma_index(const sm_model_t *model)
@@ -77,6 +110,18 @@ size_t sm_model_sigma_index(const sm_model_t *model)
 long sm_model_gamma_index(const sm_model_t *model)
 {
     return model->skew ? (long)sm_model_n_cont(model) + 1 : -1;
+}
+
+sm_status sm_model_kernel_defines(const sm_model_t *model, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "-DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld -DB_OFF=%ld -DSIGMA_IDX=%zu "
+                               "-DSKEW=%d -DGAMMA_IDX=%ld",
+                     model->n_sys, sm_model_n_dim(model), sm_model_a_offset(model),
+                     sm_model_b_offset(model), sm_model_sigma_index(model), model->skew ? 1 : 0,
+                     sm_model_gamma_index(model));
+    if (n < 0 || (size_t)n >= len)
+        return sm_fail(SM_EINVAL, "model kernel defines: buffer of %zu bytes too small", len);
+    return SM_OK;
 }
 
 sm_status sm_model_param_name(const sm_model_t *model, size_t i, char *buf, size_t len)

@@ -266,15 +266,16 @@ static void draw_initial(const sm_run_t *run, sm_rng_t *rng, double *p0)
 {
     size_t w = run->cfg.n_walkers, d = run->n_dim, nc = sm_model_n_cont(&run->model);
     size_t is = sm_model_sigma_index(&run->model);
+    long ig = sm_model_gamma_index(&run->model);
     double sigma0 = sm_data_delta_std(run->data);
     for (size_t i = 0; i < w; i++)
         for (size_t k = 0; k < nc; k++)
             p0[i * d + k] = 0.0 + SM_INIT_CONT_SCALE * sm_rng_gauss(rng);
     for (size_t i = 0; i < w; i++)
         p0[i * d + is] = sigma0 * (1.0 + (0.0 + SM_INIT_SIGMA_SCALE * sm_rng_gauss(rng)));
-    if (run->model.skew)
+    if (ig >= 0)
         for (size_t i = 0; i < w; i++)
-            p0[i * d + is + 1] = 0.0 + SM_INIT_GAMMA_SCALE * sm_rng_gauss(rng);
+            p0[i * d + (size_t)ig] = 0.0 + SM_INIT_GAMMA_SCALE * sm_rng_gauss(rng);
 }
 
 static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)

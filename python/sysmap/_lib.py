@@ -9,8 +9,8 @@ tests/py_abi.py checks every offset against the compiler's.
 import ctypes
 import ctypes.util
 import os
-from ctypes import (POINTER, c_char, c_char_p, c_double, c_int, c_size_t, c_uint, c_uint32,
-                    c_ulonglong, c_void_p)
+from ctypes import (POINTER, c_char, c_char_p, c_double, c_int, c_long, c_size_t, c_uint,
+                    c_uint32, c_ulonglong, c_void_p)
 
 c_double_p = POINTER(c_double)
 
@@ -58,7 +58,6 @@ class Device(ctypes.Structure):         # sm_device_t (sysmap/registry.h)
                 ("fp64", c_int)]
 
 
-MODELS = {"additive": 0, "multiplicative": 1, "combined": 2}
 BASES = {"rotated": 0, "original": 1}
 PROGRESS = ctypes.CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t)
 
@@ -82,8 +81,16 @@ _PROTOTYPES = {
     "sm_backend_name": (c_char_p, [c_void_p]),
     "sm_backend_device": (c_char_p, [c_void_p]),
     "sm_backend_precision": (c_char_p, [c_void_p]),
+    "sm_model_kind_count": (c_size_t, []),
+    "sm_model_name": (c_char_p, [c_int]),
+    "sm_model_parse": (c_int, [c_char_p, POINTER(c_int)]),
     "sm_model_n_dim": (c_size_t, [POINTER(Model)]),
     "sm_model_n_cont": (c_size_t, [POINTER(Model)]),
+    "sm_model_a_offset": (c_long, [POINTER(Model)]),
+    "sm_model_b_offset": (c_long, [POINTER(Model)]),
+    "sm_model_sigma_index": (c_size_t, [POINTER(Model)]),
+    "sm_model_gamma_index": (c_long, [POINTER(Model)]),
+    "sm_model_param_name": (c_int, [POINTER(Model), c_size_t, c_char_p, c_size_t]),
     "sm_model_validate": (c_int, [POINTER(Model)]),
     "sm_stats_median": (c_int, [c_double_p, c_size_t, c_size_t, c_double_p]),
     "sm_stats_param_covariance": (c_int, [c_double_p, c_size_t, POINTER(Model), c_double_p,
@@ -174,3 +181,37 @@ def check(status):
     """Raises SysmapError with the library's message when status is not SM_OK."""
     if status != 0:
         raise SysmapError(lib().sm_last_error().decode(errors="replace"))
+
+
+def models():
+    """The names of libsysmap's model table, in its order."""
+    L = lib()
+    return [L.sm_model_name(k).decode() for k in range(L.sm_model_kind_count())]
+
+
+def model(n_sys, name, skew=False, sigma_min=1e-6):
+    """The Model of that name from the library's table; ValueError with the
+    library's message for a name it does not know."""
+    kind = c_int()
+    if lib().sm_model_parse(str(name).encode(), ctypes.byref(kind)) != 0:
+        raise ValueError(lib().sm_last_error().decode(errors="replace"))
+    return Model(kind.value, int(bool(skew)), int(n_sys), float(sigma_min))
+
+
+def model_layout(m):
+    """Offsets (a, b, sigma, gamma) of Model m's blocks in theta; None where
+    the model holds a block at 0 (or has no gamma); b = a: the same offset."""
+    L, r = lib(), ctypes.byref(m)
+    a, b, g = L.sm_model_a_offset(r), L.sm_model_b_offset(r), L.sm_model_gamma_index(r)
+    return (None if a < 0 else a, None if b < 0 else b, L.sm_model_sigma_index(r),
+            None if g < 0 else g)
+
+
+def param_names(m):
+    """The library's names of Model m's parameters ("a_1", ..., "sigma", "gamma")."""
+    L, buf = lib(), ctypes.create_string_buffer(32)
+    out = []
+    for i in range(L.sm_model_n_dim(ctypes.byref(m))):
+        check(L.sm_model_param_name(ctypes.byref(m), i, buf, len(buf)))
+        out.append(buf.value.decode())
+    return out

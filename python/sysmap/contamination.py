@@ -1,20 +1,27 @@
 """sys-mapping's parameter-layout helpers (sys_mapping.contamination):
 n_free_params, pack_params, unpack_params.
 
-Pure conventions (how a, b, sigma and gamma sit in the flat vector), so they
-are plain numpy; the layout is libsysmap's (sysmap/model.h):
-additive [a, sigma], multiplicative [a, sigma] with b = a (one vector acting
-both ways), combined [a, b, sigma], then gamma for the skew-normal
-likelihood.
+Pure conventions (how a, b, sigma and gamma sit in the flat vector), read
+from libsysmap's model table (sysmap/model.h): additive [a, sigma],
+multiplicative [a, sigma] with b = a (one vector acting both ways), combined
+[a, b, sigma], then gamma for the skew-normal likelihood.
 """
+import ctypes
+
 import numpy as np
 
-_MODELS = ("additive", "multiplicative", "combined")
+from . import _lib
 
 
-def _check_model(model):
-    if model not in _MODELS:
-        raise ValueError(f"Unknown model '{model}'. Choose additive, multiplicative, or combined.")
+def _layout(n_sys, model, skew=False):
+    """(a, b, sigma, gamma) offsets and n_cont of the model, with
+    sys-mapping's message for an unknown one."""
+    names = _lib.models()
+    if model not in names:
+        raise ValueError(f"Unknown model '{model}'. Choose {', '.join(names[:-1])}, or "
+                         f"{names[-1]}.")
+    m = _lib.model(n_sys, model, skew)
+    return _lib.model_layout(m), int(_lib.lib().sm_model_n_cont(ctypes.byref(m)))
 
 
 def n_free_params(n_sys, model):
@@ -39,8 +46,8 @@ def n_free_params(n_sys, model):
     >>> n_free_params(4, "combined")
     8
     """
-    _check_model(model)
-    return 2 * n_sys if model == "combined" else n_sys
+    # Per template, so any integer n_sys counts as sys-mapping's does.
+    return _layout(1, model)[1] * n_sys
 
 
 def pack_params(a, b, sigma, gamma=None, model="combined"):
@@ -65,15 +72,20 @@ def pack_params(a, b, sigma, gamma=None, model="combined"):
     >>> pack_params(a, None, 0.12, gamma=1.5, model="additive")
     array([ 0.05, -0.03,  0.02,  0.12,  1.5 ])
     """
-    parts = [np.asarray(a)]
-    if model == "combined":
-        if b is None:
-            raise ValueError("combined model requires b")
-        parts.append(np.asarray(b))
-    parts.append(np.array([sigma]))
-    if gamma is not None:
-        parts.append(np.array([gamma]))
-    return np.concatenate(parts)
+    a = np.asarray(a)
+    (a0, b0, i_sigma, i_gamma), n_cont = _layout(a.size, model, gamma is not None)
+    own_b = b0 is not None and b0 != a0
+    if own_b and b is None:
+        raise ValueError(f"{model} model requires b")
+    theta = np.zeros(n_cont + 1 + (gamma is not None))
+    if a0 is not None:
+        theta[a0:a0 + a.size] = a
+    if own_b:
+        theta[b0:b0 + a.size] = b
+    theta[i_sigma] = sigma
+    if i_gamma is not None:
+        theta[i_gamma] = gamma
+    return theta
 
 
 def unpack_params(theta, n_sys, model, use_skewed=False):
@@ -93,15 +105,9 @@ def unpack_params(theta, n_sys, model, use_skewed=False):
     >>> float(sigma), b.tolist(), gamma
     (0.12, [0.04, 0.01], None)
     """
-    _check_model(model)
+    (a0, b0, i_sigma, i_gamma), _ = _layout(n_sys, model, use_skewed)
     theta = np.asarray(theta)
-    a = theta[:n_sys]
-    if model == "additive":
-        b, rest = np.zeros(n_sys), theta[n_sys:]
-    elif model == "multiplicative":
-        b, rest = a, theta[n_sys:]
-    else:
-        b, rest = theta[n_sys:2 * n_sys], theta[2 * n_sys:]
-    sigma = rest[0]
-    gamma = rest[1] if use_skewed else None
-    return a, b, sigma, gamma
+    a = np.zeros(n_sys) if a0 is None else theta[a0:a0 + n_sys]
+    b = np.zeros(n_sys) if b0 is None else a if b0 == a0 else theta[b0:b0 + n_sys]
+    gamma = theta[i_gamma] if use_skewed else None
+    return a, b, theta[i_sigma], gamma

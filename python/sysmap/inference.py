@@ -17,7 +17,6 @@ import weakref
 import numpy as np
 
 from . import _lib
-from .contamination import n_free_params
 from .sampler import Progress, Sampler
 
 
@@ -36,14 +35,8 @@ def _enc(value):
     return None if value is None else str(value).encode()
 
 
-def _check_model(model):
-    if model not in _lib.MODELS:
-        raise ValueError(f"unknown model '{model}' (additive, multiplicative or combined)")
-
-
 def _model(n_sys, model, skew=False, sigma_min=1e-6):
-    _check_model(model)
-    return _lib.Model(_lib.MODELS[model], int(bool(skew)), int(n_sys), float(sigma_min))
+    return _lib.model(n_sys, model, skew, sigma_min)
 
 
 def _map_arrays(n_sys, delta_g_obs, delta_t):
@@ -78,6 +71,7 @@ class LogProb:
     value is lnL plus the prior: -inf where sigma <= sigma_min or lnL is not
     finite. Picklable (the map and settings travel; the receiving process
     opens its own backend), so emcee's multiprocessing pools work.
+    n_dim and param_names ("a_1", ..., "sigma", "gamma") are the library's.
     """
 
     def __init__(self, n_sys, model, delta_g_obs, delta_t, use_skewed=False, sigma_min=1e-6,
@@ -89,6 +83,7 @@ class LogProb:
         self.n_sys, self.model, self.use_skewed = int(n_sys), model, bool(use_skewed)
         self.sigma_min, self.vectorize = float(sigma_min), bool(vectorize)
         self.n_dim = int(L.sm_model_n_dim(ctypes.byref(self._model)))
+        self.param_names = _lib.param_names(self._model)
         self._choice = (backend, device, precision)
         self.args, self.kwargs = [], {}  # emcee's _FunctionWrapper fields (arviz reads args)
         self._backend = None
@@ -441,18 +436,17 @@ def get_param_covariance_from_chain(flat_chain, n_sys, model):
     (3, 3)
     """
     f = _f64(flat_chain, "flat_chain", 2)
-    _check_model(model)
-    n_cont = n_free_params(n_sys, model)
+    m = _model(n_sys, model)
+    n_cont = int(_lib.lib().sm_model_n_cont(ctypes.byref(m)))
     if f.shape[1] < n_cont:
         raise ValueError(f"flat_chain: {f.shape[1]} columns, but the {model} model with "
                          f"{n_sys} templates has {n_cont + 1} (or {n_cont + 2} with gamma)")
-    cov_a = _cov_block(f, 0, n_sys)
-    if model == "combined":
-        cov_b = _cov_block(f, n_sys, n_sys)
-    elif model == "multiplicative":
-        cov_b = cov_a.copy()
-    else:
+    a0, b0 = _lib.model_layout(m)[:2]
+    cov_a = np.zeros((n_sys, n_sys)) if a0 is None else _cov_block(f, a0, n_sys)
+    if b0 is None:
         cov_b = np.zeros((n_sys, n_sys))
+    else:
+        cov_b = cov_a.copy() if b0 == a0 else _cov_block(f, b0, n_sys)
     return cov_a, cov_b
 
 

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "kernels.h"
 #include "ksum.h"
+#include "model_defines.h"
 #include "tuning.h"
 
 #define SM_CL_NSUMS 6
@@ -184,16 +185,17 @@ static sm_status check_built_kernel(const opencl_t *cl, cl_device_id dev)
 
 static sm_status build(opencl_t *cl)
 {
-    long a0 = sm_model_a_offset(&cl->model), b0 = sm_model_b_offset(&cl->model);
+    char model_defines[256];
+    sm_status st = sm_model_kernel_defines(&cl->model, model_defines, sizeof model_defines);
+    if (st != SM_OK)
+        return st;
     const char *extra = getenv(SM_CL_OPTIONS_ENV);
     char options[1024];
     int n_opt = snprintf(options, sizeof options,
-                       "-cl-std=CL1.2 -DPRECISION=%d -DNSYS=%zu -DNDIM=%zu -DA_OFF=%ld "
-                       "-DB_OFF=%ld -DSIGMA_IDX=%zu -DSKEW=%d -DWGS=%zu -DWPT=%zu -DVW=%zu "
-                       "-DUSE_FMA=%d %s",
-                       cl->fp32 ? 32 : 64, cl->model.n_sys, cl->n_dim, a0, b0,
-                       sm_model_sigma_index(&cl->model), cl->model.skew ? 1 : 0, cl->tune.wgs,
-                       cl->tune.wpt, cl->tune.vw, cl->fma, extra ? extra : "");
+                         "-cl-std=CL1.2 -DPRECISION=%d %s -DWGS=%zu -DWPT=%zu -DVW=%zu "
+                         "-DUSE_FMA=%d %s",
+                         cl->fp32 ? 32 : 64, model_defines, cl->tune.wgs, cl->tune.wpt,
+                         cl->tune.vw, cl->fma, extra ? extra : "");
     if (n_opt < 0 || (size_t)n_opt >= sizeof options)
         return sm_fail(SM_EINVAL, "%s: the kernel build options exceed %zu bytes",
                        SM_CL_OPTIONS_ENV, sizeof options);
@@ -209,7 +211,7 @@ static sm_status build(opencl_t *cl)
     }
     cl_device_id dev;
     cl_platform_id plat;
-    sm_status st = sm_cl_device_ids(&cl->info, &plat, &dev);
+    st = sm_cl_device_ids(&cl->info, &plat, &dev);
     if (st == SM_OK) {
         cl_int err;
         cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};

@@ -9,15 +9,35 @@
 extern "C" {
 #endif
 
+/* Indices into the model table (lib/numerics/model.c); a kind without a
+ * constant here is still usable by its index or name. */
 typedef enum {
     SM_MODEL_ADDITIVE = 0,      /* free a, b = 0 */
     SM_MODEL_MULTIPLICATIVE,    /* free b, a = b (one vector acting both ways) */
     SM_MODEL_COMBINED           /* free a and b */
 } sm_model_kind;
 
+/* One row of the model table: everything a kind's parameter layout
+ * follows from. theta starts with n_blocks free vectors of S entries;
+ * a reads block a_block, b reads block b_block (-1: held at 0; equal
+ * blocks: b = a). Then sigma, then gamma when skew is on. */
+typedef struct {
+    const char *name;  /* as the CLI, Python and run files spell it */
+    int n_blocks;
+    int a_block;
+    int b_block;
+} sm_model_kind_info_t;
+
+size_t sm_model_kind_count(void);
+/* The table's row for kind; NULL for a kind outside the table. */
+const sm_model_kind_info_t *sm_model_kind_info(sm_model_kind kind);
+/* "additive, multiplicative or combined": the table's names, for help
+ * texts and messages. */
+sm_status sm_model_kind_list(char *buf, size_t len);
+
 #define SM_SIGMA_MIN_DEFAULT 1e-6
 
-/* A model on S templates. Parameter vector layout:
+/* A model on S templates. Parameter vector layout (from the table):
  * additive [a_1..a_S, sigma], multiplicative [b_1..b_S, sigma] (that vector
  * is a as well: d_obs = d (1 + b.t) + b.t, as in the reference package),
  * combined [a_1..a_S, b_1..b_S, sigma], then gamma when skew is on. */
@@ -33,6 +53,8 @@ const char *sm_model_name(sm_model_kind kind);
 /* Checks kind, S >= 1 and a finite non-negative sigma_min. */
 sm_status sm_model_validate(const sm_model_t *model);
 
+/* The layout accessors read the kind's table row: they take a model whose
+ * kind sm_model_validate accepts. */
 size_t sm_model_n_cont(const sm_model_t *model);  /* free contamination parameters */
 size_t sm_model_n_dim(const sm_model_t *model);   /* n_cont + 1 (+1 skew) */
 /* Offsets into the parameter vector; -1 where the block is absent (b in
