@@ -182,7 +182,7 @@ static sm_status conform(const build_t *b, sm_hpx_map_t *m)
     if (m->nside != ref->nside) {
         if (!b->in->resample)
             return sm_fail(SM_EINVAL, "%s: NSIDE %lld differs from the map's (%s: NSIDE %lld); "
-                                      "resample it (--resample) or use a file of NSIDE %lld",
+                                      "resample it (setting resample) or use a file of NSIDE %lld",
                            m->path, (long long)m->nside, ref->path, (long long)ref->nside,
                            (long long)ref->nside);
         sm_status st = sm_hpx_resample(m, ref->nside);
@@ -191,7 +191,7 @@ static sm_status conform(const build_t *b, sm_hpx_map_t *m)
     }
     if (m->order != ref->order && !b->in->reorder)
         return sm_fail(SM_EINVAL, "%s: ORDERING %s differs from the map's (%s: %s); convert it "
-                                  "(--reorder) or use a %s file",
+                                  "(setting reorder) or use a %s file",
                        m->path, sm_hpx_order_name(m->order), ref->path,
                        sm_hpx_order_name(ref->order), sm_hpx_order_name(ref->order));
     return sm_hpx_reorder(m, ref->order);
