@@ -77,11 +77,12 @@ typedef struct {
     cli_input_t hpx; /* HEALPix inputs (cli_input.c) */
 } run_args_t;
 
-/* The library's verdict on a setting, said with the CLI's flags. */
-static int refused(void)
+/* The library's verdict on a setting, said with the CLI's flags;
+ * setting_first: the message starts with the setting's name. */
+static int refused(int setting_first)
 {
     fputs("sysmap run: ", stderr);
-    cli_say(stderr, sm_last_error(), 1);
+    cli_say(stderr, sm_last_error(), setting_first);
     fputc('\n', stderr);
     return CLI_USAGE;
 }
@@ -106,7 +107,7 @@ static int parse_args(int argc, char **argv, run_args_t *args)
         const char *setting = cli_setting(strcmp(a, "--output") == 0 ? "-o" : a);
         if (strcmp(a, "--skew") == 0 || strcmp(a, "--resume") == 0) {
             if (sm_run_config_set(&args->cfg, setting, "1") != SM_OK)
-                return refused();
+                return refused(1);
         } else if (strcmp(a, "--allow-mixed-precision") == 0) {
             args->allow_mixed = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -124,7 +125,7 @@ static int parse_args(int argc, char **argv, run_args_t *args)
             args->rank_weights = argv[++i];
         } else if (setting != NULL) {
             if (sm_run_config_set(&args->cfg, setting, argv[++i]) != SM_OK)
-                return refused();
+                return refused(1);
         } else {
             fprintf(stderr, "sysmap run: unknown option %s (try sysmap run --help)\n", a);
             return CLI_USAGE;
@@ -147,13 +148,13 @@ static int check_before_load(const run_args_t *args)
 {
     size_t n_sys = args->hpx.in.n_templates > 0 ? args->hpx.in.n_templates : 1;
     if (sm_run_config_check(&args->cfg, n_sys) != SM_OK) {
-        refused();
+        refused(0);
         return CLI_ERROR; /* as when sm_run_create refutes them */
     }
     sm_status st = sm_run_config_check_files(&args->cfg, &args->hpx.in);
     if (st == SM_OK)
         return CLI_OK;
-    refused();
+    refused(1);
     return st == SM_EINVAL ? CLI_USAGE : CLI_ERROR;
 }
 

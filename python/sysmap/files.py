@@ -76,7 +76,7 @@ def run_file(input=None, *, map=None, templates=(), mask=None, counts=False, mas
     data, pixels = ctypes.c_void_p(), ctypes.c_void_p()
     _lib.check(L.sm_input_load(ctypes.byref(inp), ctypes.byref(data), ctypes.byref(pixels)))
     try:
-        run = _execute(L, data, cfg, keep, progress, progress_kwargs, pixels)
+        run = _execute(L, data, cfg, progress, progress_kwargs, pixels)
     finally:
         L.sm_pixels_free(pixels)
     n, s = L.sm_data_n_pix(data), L.sm_data_n_sys(data)

@@ -239,7 +239,7 @@ def _run_config(L, keep, **settings):
     return cfg
 
 
-def _execute(L, data, cfg, keep, progress, progress_kwargs, pixels=None):
+def _execute(L, data, cfg, progress, progress_kwargs, pixels=None):
     """Creates and executes the run of cfg on data (owned from here on: freed
     on failure, else by the returned run's Sampler), then writes its maps
     when pixels (an input's layout) are given. Returns the run."""
@@ -332,7 +332,7 @@ def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
         keep.append(p0)
         cfg.init = _ptr(p0)
     data = _new_data(L, d, t)
-    run = _execute(L, data, cfg, keep, progress, progress_kwargs)
+    run = _execute(L, data, cfg, progress, progress_kwargs)
     log_prob_fn = LogProb(n_sys, model, d, t, use_skewed, sigma_min, False, backend, device,
                           precision)  # opened on first use only
     sampler = Sampler(L, run, data, cfg, keep, log_prob_fn,
