@@ -14,21 +14,17 @@
 #endif
 #define DEFAULT_OUTPUT "sysmap-run.h5"
 
-/* A default of the library's, for the help text. */
-static const char *dflt(const char *setting)
-{
-    static char buf[8][32];
-    static int next;
-    sm_run_config_t cfg;
-    sm_run_config_default(&cfg);
-    char *out = buf[next++ % 8];
-    if (sm_run_config_get(&cfg, setting, out, sizeof buf[0]) != SM_OK)
-        out[0] = '\0';
-    return out;
-}
-
 static void usage(FILE *out)
 {
+    /* the library's defaults, in the order the text shows them */
+    static const char *const shown[] = {"model", "walkers", "steps", "burn",
+                                        "seed",  "basis",   "sigma_min", "flush_every"};
+    char d[sizeof shown / sizeof *shown][32];
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    for (size_t k = 0; k < sizeof shown / sizeof *shown; k++)
+        if (sm_run_config_get(&cfg, shown[k], d[k], sizeof d[k]) != SM_OK)
+            d[k][0] = '\0';
     fprintf(out,
             "usage: sysmap run [INPUT.h5] [options]\n"
             "\n"
@@ -65,8 +61,7 @@ static void usage(FILE *out)
             "  --resume              continue OUT.h5.partial of an interrupted run\n"
             "  -q, --quiet           no progress bar and no summary\n"
             "  -h, --help            this help\n",
-            SYSMAP_EXAMPLE_MAP, dflt("model"), dflt("walkers"), dflt("steps"), dflt("burn"),
-            dflt("seed"), dflt("basis"), dflt("sigma_min"), dflt("flush_every"));
+            SYSMAP_EXAMPLE_MAP, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
     cli_input_usage(out);
 }
 

@@ -86,7 +86,7 @@ static sm_status set_value(sm_run_config_t *cfg, const setting_t *s, const char 
 {
     void *field = (char *)cfg + s->offset;
     size_t n;
-    sm_status st;
+    sm_status st = SM_OK;
     switch (s->kind) {
     case KIND_COUNT:
         return set_count(s->name, text, field);

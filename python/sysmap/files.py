@@ -6,8 +6,7 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from .inference import LogProb, _execute, _run_config
-from .sampler import Sampler
+from .inference import _execute, _run_config, _sampler
 
 # run_mcmc's names of the settings the library names otherwise
 _NAMES = {"use_skewed": "skew", "n_walkers": "walkers", "n_steps": "steps", "n_burn": "burn"}
@@ -37,12 +36,6 @@ def _input(keep, hdf5, healpix_map, templates, mask, counts, mask_min, standardi
     inp.map_kind, inp.mask_min = int(bool(counts)), float(mask_min)
     inp.standardize, inp.reorder, inp.resample = bool(standardize), bool(reorder), bool(resample)
     return inp
-
-
-def _setting(L, cfg, name):
-    buf = ctypes.create_string_buffer(64)
-    _lib.check(L.sm_run_config_get(ctypes.byref(cfg), name.encode(), buf, len(buf)))
-    return buf.value.decode()
 
 
 def run_file(input=None, *, map=None, templates=(), mask=None, counts=False, mask_min=0.0,
@@ -82,12 +75,6 @@ def run_file(input=None, *, map=None, templates=(), mask=None, counts=False, mas
     n, s = L.sm_data_n_pix(data), L.sm_data_n_sys(data)
     d = np.ctypeslib.as_array(L.sm_data_delta(data), shape=(n,)).copy()
     t = np.ctypeslib.as_array(L.sm_data_templates(data), shape=(s, n)).copy()
-    model = _setting(L, cfg, "model")
-    log_prob_fn = LogProb(s, model, d, t, bool(cfg.skew), cfg.sigma_min, False,
-                          *(v and v.decode() for v in (cfg.backend, cfg.device, cfg.precision)))
-    sampler = Sampler(L, run, data, cfg, keep, log_prob_fn,
-                      dict(model=model, use_skewed=bool(cfg.skew), n_sys=int(s),
-                           n_burn=int(cfg.n_burn), seed=int(cfg.seed),
-                           basis=_setting(L, cfg, "basis")))
+    sampler = _sampler(L, run, data, cfg, keep, d, t)
     sampler._warn(2)
     return sampler.get_chain(discard=int(cfg.n_burn), flat=True), sampler

@@ -263,10 +263,10 @@ def _execute(L, data, cfg, progress, progress_kwargs, pixels=None):
     return run
 
 
-def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
-             n_walkers=250, n_steps=1500, n_burn=300, seed=42, progress=True, vectorize=False,
-             backend=None, device=None, precision=None, basis="rotated", sigma_min=1e-6,
-             init=None, out=None, progress_kwargs=None):
+def run_mcmc(n_sys, *, model=None, delta_g_obs, delta_t, use_skewed=False,
+             n_walkers=None, n_steps=None, n_burn=None, seed=42, progress=True,
+             vectorize=False, backend=None, device=None, precision=None, basis=None,
+             sigma_min=None, init=None, out=None, progress_kwargs=None):
     """Samples the contamination posterior of a map (sys_mapping.run_mcmc)
     with libsysmap's emcee-3 sampler (stretch move, a = 2).
 
@@ -279,8 +279,11 @@ def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
     basis "rotated" or "original"; results are always in the original
     basis), sigma_min, init (n_walkers, n_dim) initial walkers in the
     original basis, out (write the run file, as `sysmap run -o`; such a run
-    cannot be continued in memory), progress_kwargs (for tqdm). The library
-    checks every setting (SysmapValueError, a ValueError, naming it).
+    cannot be continued in memory), progress_kwargs (for tqdm). model,
+    n_walkers, n_steps, n_burn, basis and sigma_min left None take the
+    library's defaults, which are sys-mapping's (combined, 250, 1500, 300,
+    rotated, 1e-6); the library checks every setting (SysmapValueError, a
+    ValueError, naming it).
 
     Initial walkers (without init) are drawn from numpy's legacy
     RandomState(seed) as N(0, 0.05) for the contamination parameters,
@@ -333,13 +336,27 @@ def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
         cfg.init = _ptr(p0)
     data = _new_data(L, d, t)
     run = _execute(L, data, cfg, progress, progress_kwargs)
-    log_prob_fn = LogProb(n_sys, model, d, t, use_skewed, sigma_min, False, backend, device,
-                          precision)  # opened on first use only
-    sampler = Sampler(L, run, data, cfg, keep, log_prob_fn,
-                      dict(model=model, use_skewed=bool(use_skewed), n_sys=int(n_sys),
-                           n_burn=int(cfg.n_burn), seed=int(cfg.seed), basis=basis))
+    sampler = _sampler(L, run, data, cfg, keep, d, t)
     sampler._warn(2)
     return sampler.get_chain(discard=int(cfg.n_burn), flat=True), sampler
+
+
+def _setting(L, cfg, name):
+    buf = ctypes.create_string_buffer(64)
+    _lib.check(L.sm_run_config_get(ctypes.byref(cfg), name.encode(), buf, len(buf)))
+    return buf.value.decode()
+
+
+def _sampler(L, run, data, cfg, keep, d, t):
+    """The Sampler of an executed run of cfg on the map d, t, its settings
+    read back from cfg."""
+    model = _setting(L, cfg, "model")
+    log_prob_fn = LogProb(t.shape[0], model, d, t, bool(cfg.skew), cfg.sigma_min, False,
+                          *(v and v.decode() for v in (cfg.backend, cfg.device, cfg.precision)))
+    return Sampler(L, run, data, cfg, keep, log_prob_fn,  # log_prob_fn opened on first use
+                   dict(model=model, use_skewed=bool(cfg.skew), n_sys=int(t.shape[0]),
+                        n_burn=int(cfg.n_burn), seed=int(cfg.seed),
+                        basis=_setting(L, cfg, "basis")))
 
 
 class AnalyticSampler:
