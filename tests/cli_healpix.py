@@ -145,6 +145,10 @@ def check_bad_inputs():
     expect_error("ordering", ["--map", path("counts.fits"), "--templates", path("depth.fits"),
                               "--mask", path("completeness.fits")],
                  path("completeness.fits") + ": ORDERING NESTED differs from the map's")
+    # the library names the setting; the CLI says its flag
+    expect_error("ordering-flag", ["--map", path("counts.fits"), "--templates",
+                                   path("depth.fits"), "--mask", path("completeness.fits")],
+                 "convert it (--reorder) or use a RING file")
     image = path("image.fits")
     from astropy.io import fits
     fits.PrimaryHDU(np.zeros((4, 4))).writeto(image, overwrite=True)

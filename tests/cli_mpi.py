@@ -268,10 +268,12 @@ def options():
             and "missing.h5" not in proc.stderr, proc.stderr
     print("ok  without mpirun: the same options are refused before the load")
 
-    expect_failure("fp64 on rank 0, fp32 on rank 1",
-                   mpirun(out, "--backend", "opencl", "--precision", "fp64",
-                          rank1_args=["--precision", "fp32"]), out,
+    proc = mpirun(out, "--backend", "opencl", "--precision", "fp64",
+                  rank1_args=["--precision", "fp32"])
+    expect_failure("fp64 on rank 0, fp32 on rank 1", proc, out,
                    "different precisions (fp64 on rank 0; fp32 on rank 1)", status=1)
+    # the library names the setting; the CLI says its flag
+    assert "allow mixed precisions (--allow-mixed-precision)" in proc.stderr, proc.stderr
     proc = mpirun(out, "--backend", "opencl", "--precision", "fp64", "--allow-mixed-precision",
                   rank1_args=["--precision", "fp32"])
     assert proc.returncode == 0, proc.stderr

@@ -105,6 +105,8 @@ def main():
                  env={"SYSMAP_OPENCL_INJECT_FAULT": "lost"})
     expect_error("no-fp64", inp, "no fp64 support", "--backend", "opencl", "--precision",
                  "fp64", env={"SYSMAP_OPENCL_INJECT_FAULT": "nofp64"})
+    expect_error("no-fp64-flag", inp, "use --precision fp32 or another device", "--backend",
+                 "opencl", "--precision", "fp64", env={"SYSMAP_OPENCL_INJECT_FAULT": "nofp64"})
     expect_error("bad-precision", inp, "unknown precision 'fp16'", "--backend", "opencl",
                  "--precision", "fp16")
     proc = run(inp, cl_out)

@@ -219,10 +219,10 @@ START_TEST(reorder_and_resample_on_request)
     in.templates = ts;
     in.n_templates = 2;
     expect_error(&in, SM_EINVAL, "ORDERING NESTED differs from the map's", tn);
-    ck_assert_ptr_nonnull(strstr(sm_last_error(), "--reorder"));
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "(setting reorder)"));
     in.reorder = 1;
     expect_error(&in, SM_EINVAL, "NSIDE 1 differs from the map's", t1);
-    ck_assert_ptr_nonnull(strstr(sm_last_error(), "--resample"));
+    ck_assert_ptr_nonnull(strstr(sm_last_error(), "(setting resample)"));
     in.resample = 1;
     sm_data_t *data;
     sm_pixels_t *pix;

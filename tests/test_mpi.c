@@ -351,7 +351,7 @@ START_TEST(test_session_mixed_precision)
         ck_assert_ptr_null(be);
         ck_assert_msg(strstr(sm_last_error(), "different precisions (fp64 on rank 0; fp32 on "
                                               "rank 1)") != NULL &&
-                          strstr(sm_last_error(), "--allow-mixed-precision") != NULL,
+                          strstr(sm_last_error(), "setting allow_mixed_precision") != NULL,
                       "%s", sm_last_error());
         release_status = SM_EINVAL; /* as sysmap run ends after it */
         return;

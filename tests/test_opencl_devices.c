@@ -462,7 +462,7 @@ START_TEST(test_fp64_missing)
     sm_device_t got;
     ck_assert_int_eq(sm_opencl_select("0", 1, &got), SM_EDEVICE);
     ck_assert_str_eq(sm_last_error(), "device 0 (Fast GPU) has no fp64 support (cl_khr_fp64); "
-                                      "use --precision fp32 or another device");
+                                      "use precision fp32 or another device");
     setenv("SYSMAP_DEVICE", "0:0", 1);
     ck_assert_int_eq(sm_opencl_select(NULL, 1, &got), SM_EDEVICE);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "SYSMAP_DEVICE=0:0: device 0:0 (Fast GPU) has "
@@ -477,7 +477,7 @@ START_TEST(test_fp64_missing)
     mixed[0].dev[2].extensions = NO_FP64_EXT;
     ck_assert_int_eq(sm_opencl_select(NULL, 1, &got), SM_EDEVICE);
     ck_assert_str_eq(sm_last_error(), "none of the 3 OpenCL device(s) has fp64 support "
-                                      "(cl_khr_fp64); use --precision fp32 or install a driver "
+                                      "(cl_khr_fp64); use precision fp32 or install a driver "
                                       "for a device with fp64");
     ck_assert_int_eq(sm_opencl_select(NULL, 0, &got), SM_OK);
     ck_assert_str_eq(got.name, "Fast GPU");

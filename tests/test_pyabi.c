@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sysmap/chainfile.h"
+#include "sysmap/input.h"
 #include "sysmap/model.h"
 #include "sysmap/registry.h"
 #include "sysmap/rng.h"
@@ -45,6 +46,21 @@ START_TEST(ctypes_layout)
     FIELD("RunConfig", sm_run_config_t, precision);
     FIELD("RunConfig", sm_run_config_t, flush_every);
     FIELD("RunConfig", sm_run_config_t, init);
+    FIELD("RunConfig", sm_run_config_t, init_path);
+    FIELD("RunConfig", sm_run_config_t, output);
+    FIELD("RunConfig", sm_run_config_t, maps_out);
+    FIELD("RunConfig", sm_run_config_t, resume);
+    add("HpxSource", sizeof(sm_hpx_source_t));
+    FIELD("HpxSource", sm_hpx_source_t, column);
+    add("Input", sizeof(sm_input_t));
+    FIELD("Input", sm_input_t, map);
+    FIELD("Input", sm_input_t, map_kind);
+    FIELD("Input", sm_input_t, templates);
+    FIELD("Input", sm_input_t, n_templates);
+    FIELD("Input", sm_input_t, mask);
+    FIELD("Input", sm_input_t, mask_min);
+    FIELD("Input", sm_input_t, standardize);
+    FIELD("Input", sm_input_t, resample);
     add("Summary", sizeof(sm_summary_t));
     FIELD("Summary", sm_summary_t, median);
     FIELD("Summary", sm_summary_t, cov_b);

@@ -20,6 +20,15 @@ int cli_plot(int argc, char **argv);
 /* Prints "sysmap: <what>: <library message>" to stderr; returns CLI_ERROR. */
 int cli_error(const char *what);
 
+/* The command-line flag of a run setting (sysmap/run.h), and back; NULL
+ * for none. */
+const char *cli_flag(const char *setting);
+const char *cli_setting(const char *flag);
+/* Prints a library message with the settings it names said as flags:
+ * "setting NAME", "the file of NAME", "use NAME", "resuming continues",
+ * and a leading "NAME:" (or, with setting_first, a leading "NAME "). */
+void cli_say(FILE *out, const char *msg, int setting_first);
+
 /* The decimal digits at the start of text as a count into *out, *end after
  * them: 1, or 0 when there are none or the value does not fit a size_t.
  * Unlike strtoull, no sign or leading space ("-2" is not 2^64 - 2). */

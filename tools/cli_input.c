@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sysmap/maps.h"
 #include "cli.h"
 
 void cli_input_usage(FILE *out)
@@ -111,18 +110,13 @@ int cli_input_option(cli_input_t *ci, const char *opt, const char *val, int *rc)
         return 1;
     }
     int known = strcmp(opt, "--map") == 0 || strcmp(opt, "--templates") == 0 ||
-                strcmp(opt, "--mask") == 0 || strcmp(opt, "--mask-min") == 0 ||
-                strcmp(opt, "--maps-out") == 0;
+                strcmp(opt, "--mask") == 0 || strcmp(opt, "--mask-min") == 0;
     if (!known)
         return 0;
     if (val == NULL)
         return usage_error(rc, "%s needs a value", opt);
     if (strcmp(opt, "--templates") == 0)
         return add_templates(ci, val, rc);
-    if (strcmp(opt, "--maps-out") == 0) {
-        ci->maps_out = val;
-        return 2;
-    }
     if (strcmp(opt, "--mask-min") == 0) {
         char *end;
         errno = 0;
@@ -143,18 +137,6 @@ int cli_input_is_healpix(const cli_input_t *ci)
     return ci->in.map.path != NULL;
 }
 
-static int is_fits_name(const char *path)
-{
-    static const char *const ext[] = {".fits", ".fit", ".fts", ".FITS"};
-    size_t n = strlen(path);
-    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; k++) {
-        size_t e = strlen(ext[k]);
-        if (n > e && strcmp(path + n - e, ext[k]) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 int cli_input_check(const cli_input_t *ci, const char *hdf5)
 {
     int rc = CLI_OK, healpix = cli_input_is_healpix(ci);
@@ -168,17 +150,11 @@ int cli_input_check(const cli_input_t *ci, const char *hdf5)
                           ci->in.reorder || ci->in.resample || ci->in.mask_min != 0))
         usage_error(&rc, "--templates, --mask, --counts, --mask-min, --standardize, --reorder "
                          "and --resample need a HEALPix --map");
-    else if (!healpix && ci->maps_out != NULL && is_fits_name(ci->maps_out))
-        usage_error(&rc, "--maps-out %s: FITS maps need a HEALPix input (--map); name an HDF5 "
-                         "file for an HDF5 input",
-                    ci->maps_out);
     return rc;
 }
 
-int cli_input_load(cli_input_t *ci, const char *hdf5, int quiet, sm_data_t **data,
-                   sm_pixels_t **pixels)
+int cli_input_load(cli_input_t *ci, int quiet, sm_data_t **data, sm_pixels_t **pixels)
 {
-    ci->in.hdf5 = cli_input_is_healpix(ci) ? NULL : hdf5;
     if (sm_input_load(&ci->in, data, pixels) != SM_OK)
         return cli_error("input");
     size_t dropped = sm_pixels_n_dropped(*pixels);
@@ -193,31 +169,6 @@ int cli_input_load(cli_input_t *ci, const char *hdf5, int quiet, sm_data_t **dat
 const char *cli_input_label(const cli_input_t *ci, const char *hdf5)
 {
     return cli_input_is_healpix(ci) ? ci->in.map.path : hdf5;
-}
-
-int cli_input_write_maps(const cli_input_t *ci, const sm_run_t *run, const sm_data_t *data,
-                         const sm_pixels_t *pixels, const char *run_file, FILE *report)
-{
-    if (!cli_input_is_healpix(ci) && ci->maps_out == NULL)
-        return CLI_OK;
-    sm_maps_t *maps = NULL;
-    int rc = CLI_OK;
-    if (sm_maps_from_run(run, data, &maps) != SM_OK ||
-        sm_maps_write_hdf5(maps, pixels, run_file) != SM_OK)
-        rc = cli_error("maps");
-    else if (ci->maps_out != NULL &&
-             (is_fits_name(ci->maps_out) ? sm_maps_write_fits(maps, pixels, ci->maps_out)
-                                         : sm_maps_write_hdf5(maps, pixels, ci->maps_out)) !=
-                 SM_OK)
-        rc = cli_error("maps");
-    if (rc == CLI_OK && report != NULL)
-        fprintf(report,
-                "maps at the posterior median (corrected overdensity, weight 1/(1 + b.t), "
-                "linearised 1-sigma): %s (group maps)%s%s\n",
-                run_file, ci->maps_out != NULL ? " and " : "",
-                ci->maps_out != NULL ? ci->maps_out : "");
-    sm_maps_free(maps);
-    return rc;
 }
 
 void cli_input_free(cli_input_t *ci)

@@ -1,6 +1,5 @@
-/* sysmap run's inputs and map outputs: the HEALPix FITS options beside the
- * HDF5 INPUT argument, one loader for both, and the corrected and weight
- * maps written after the run. */
+/* sysmap run's inputs: the HEALPix FITS options beside the HDF5 INPUT
+ * argument, and one loader for both. */
 #ifndef SYSMAP_TOOLS_CLI_INPUT_H
 #define SYSMAP_TOOLS_CLI_INPUT_H
 
@@ -15,7 +14,6 @@ typedef struct {
     size_t cap;
     char **owned;            /* strings split off the command line */
     size_t n_owned;
-    const char *maps_out;    /* --maps-out FILE (.fits: FITS, else HDF5) */
 } cli_input_t;
 
 /* Consumes argv[i] (and its value val, NULL when there is none) when it is
@@ -31,18 +29,13 @@ int cli_input_is_healpix(const cli_input_t *ci);
  * was given); CLI_OK or CLI_USAGE after printing the reason. */
 int cli_input_check(const cli_input_t *ci, const char *hdf5);
 
-/* Loads hdf5 or the HEALPix maps; prints the error and returns CLI_ERROR on
- * failure. Unless quiet, says how many footprint pixels a template left out. */
-int cli_input_load(cli_input_t *ci, const char *hdf5, int quiet, sm_data_t **data,
-                   sm_pixels_t **pixels);
+/* Loads in.hdf5 or the HEALPix maps; prints the error and returns CLI_ERROR
+ * on failure. Unless quiet, says how many footprint pixels a template left
+ * out. */
+int cli_input_load(cli_input_t *ci, int quiet, sm_data_t **data, sm_pixels_t **pixels);
 
 /* The input as the summary names it. */
 const char *cli_input_label(const cli_input_t *ci, const char *hdf5);
-
-/* After a complete run: for a HEALPix input or with --maps-out, the maps
- * go into the run file (group maps) and to --maps-out. CLI_OK or CLI_ERROR. */
-int cli_input_write_maps(const cli_input_t *ci, const sm_run_t *run, const sm_data_t *data,
-                         const sm_pixels_t *pixels, const char *run_file, FILE *report);
 
 void cli_input_free(cli_input_t *ci);
 

@@ -195,8 +195,11 @@ int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int 
         st = sm_mpi_agree(MPI_COMM_WORLD, st != SM_OK ? st : dev);
     }
     if (st != SM_OK) {
-        if (rank == 0)
-            fprintf(stderr, "sysmap run: %s\n", sm_last_error());
+        if (rank == 0) {
+            fputs("sysmap run: ", stderr);
+            cli_say(stderr, sm_last_error(), 0);
+            fputc('\n', stderr);
+        }
         return CLI_ERROR;
     }
     warn_cpu_mask(cfg, rank, size);

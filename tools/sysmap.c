@@ -30,7 +30,9 @@ static void usage(FILE *out)
 
 int cli_error(const char *what)
 {
-    fprintf(stderr, "sysmap: %s: %s\n", what, sm_last_error());
+    fprintf(stderr, "sysmap: %s: ", what);
+    cli_say(stderr, sm_last_error(), 0);
+    fputc('\n', stderr);
     return CLI_ERROR;
 }
 

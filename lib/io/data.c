@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "data_file.h"
 #include "fileutil.h"
 #include "h5util.h"
 #include "sysmap/sizes.h"
@@ -187,7 +188,10 @@ static sm_status open_inputs(hid_t file, input_sets *in)
     return st;
 }
 
-static sm_status read_inputs(hid_t file, sm_data_t **out)
+/* The data of file and, for the caller's pixel layout, its mask (NULL
+ * without one) and length. */
+static sm_status read_inputs(hid_t file, sm_data_t **out, uint8_t **mask_out,
+                             size_t *n_total)
 {
     input_sets in = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0};
     double *delta = NULL, *templates = NULL;
@@ -220,6 +224,11 @@ static sm_status read_inputs(hid_t file, sm_data_t **out)
         st = sm_h5_read_bytes(in.mask, "mask", mask);
     if (st == SM_OK)
         st = sm_data_create(out, in.n_pix, in.n_sys, delta, templates, mask);
+    if (st == SM_OK) {
+        *n_total = in.n_pix;
+        *mask_out = mask;
+        mask = NULL;
+    }
 done:
     free(delta);
     free(templates);
@@ -280,9 +289,20 @@ static sm_status read_injected(hid_t file, const char *name, size_t s, double **
 
 sm_status sm_data_load_hdf5(sm_data_t **out, const char *path)
 {
+    uint8_t *mask = NULL;
+    size_t n_total;
+    sm_status st = sm_data_load_hdf5_masked(out, path, &mask, &n_total);
+    free(mask);
+    return st;
+}
+
+sm_status sm_data_load_hdf5_masked(sm_data_t **out, const char *path, uint8_t **mask,
+                                   size_t *n_total)
+{
     if (out == NULL || path == NULL)
         return sm_fail(SM_EINVAL, "sm_data_load_hdf5: %s is NULL", out == NULL ? "out" : "path");
     *out = NULL;
+    *mask = NULL;
     sm_status st = sm_file_check_regular(path, "HDF5 input");
     if (st != SM_OK)
         return st;
@@ -292,7 +312,7 @@ sm_status sm_data_load_hdf5(sm_data_t **out, const char *path)
     sm_data_t *data = NULL;
     st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
     if (st == SM_OK) {
-        st = read_inputs(file, &data);
+        st = read_inputs(file, &data, mask, n_total);
         if (st == SM_OK)
             st = read_names(file, data);
         if (st == SM_OK)
@@ -306,6 +326,8 @@ sm_status sm_data_load_hdf5(sm_data_t **out, const char *path)
     sm_h5_quiet_end(&quiet);
     if (st != SM_OK) {
         sm_data_free(data);
+        free(*mask);
+        *mask = NULL;
         return st;
     }
     *out = data;

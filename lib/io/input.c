@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_file.h"
 #include "error.h"
-#include "h5util.h"
 #include "sysmap/sizes.h"
 
 struct sm_pixels {
@@ -87,59 +87,26 @@ size_t sm_pixels_n_dropped(const sm_pixels_t *pixels)
     return pixels->n_dropped;
 }
 
-/* ---- HDF5 input: the data from data.c, the layout from its mask ---- */
-
-static sm_status hdf5_layout(hid_t file, size_t n_used, sm_pixels_t **out)
-{
-    hid_t dset = H5I_INVALID_HID, mset = H5I_INVALID_HID;
-    hsize_t dims[1];
-    uint8_t *mask = NULL;
-    int64_t *index = NULL;
-    sm_status st = sm_h5_open_dataset(file, "delta_g_obs", &dset);
-    if (st == SM_OK)
-        st = sm_h5_shape(dset, "delta_g_obs", 1, dims);
-    size_t n_total = st == SM_OK ? (size_t)dims[0] : 0;
-    int has_mask = 0;
-    if (st == SM_OK)
-        st = sm_h5_exists(file, "mask", "dataset", &has_mask);
-    if (st == SM_OK && has_mask) {
-        mask = malloc(n_total);
-        st = mask != NULL ? sm_h5_open_dataset(file, "mask", &mset) : SM_FAIL_NOMEM("mask");
-        if (st == SM_OK)
-            st = sm_h5_read_bytes(mset, "mask", mask);
-    }
-    if (st == SM_OK && (index = malloc((n_used ? n_used : 1) * sizeof *index)) == NULL)
-        st = SM_FAIL_NOMEM("pixel layout");
-    if (st == SM_OK) {
-        size_t k = 0;
-        for (size_t j = 0; j < n_total && k < n_used; j++)
-            if (mask == NULL || mask[j])
-                index[k++] = (int64_t)j;
-        st = sm_pixels_create(out, n_total, n_used, index, 0, SM_HPX_RING);
-    }
-    sm_h5_close(dset);
-    sm_h5_close(mset);
-    free(mask);
-    free(index);
-    return st;
-}
+/* ---- HDF5 input: the data and its mask, read once by data.c ---- */
 
 static sm_status load_hdf5(const char *path, sm_data_t **data, sm_pixels_t **pixels)
 {
-    sm_status st = sm_data_load_hdf5(data, path);
+    uint8_t *mask = NULL;
+    size_t n_total = 0, n_used;
+    sm_status st = sm_data_load_hdf5_masked(data, path, &mask, &n_total);
     if (st != SM_OK)
         return st;
-    sm_h5_quiet_t quiet;
-    sm_h5_quiet_begin(&quiet);
-    hid_t file = H5I_INVALID_HID;
-    st = sm_h5_open_file(path, H5F_ACC_RDONLY, &file);
-    if (st == SM_OK) {
-        st = hdf5_layout(file, sm_data_n_pix(*data), pixels);
-        H5Fclose(file);
-        if (st != SM_OK)
-            sm_fail_context(st, "%s", path);
-    }
-    sm_h5_quiet_end(&quiet);
+    n_used = sm_data_n_pix(*data);
+    int64_t *index = malloc(n_used * sizeof *index); /* n_used >= 1: sm_data_create */
+    if (index == NULL)
+        st = SM_FAIL_NOMEM("pixel layout");
+    for (size_t j = 0, k = 0; st == SM_OK && j < n_total; j++)
+        if (mask == NULL || mask[j])
+            index[k++] = (int64_t)j;
+    if (st == SM_OK)
+        st = sm_pixels_create(pixels, n_total, n_used, index, 0, SM_HPX_RING);
+    free(index);
+    free(mask);
     if (st != SM_OK) {
         sm_data_free(*data);
         *data = NULL;
@@ -182,7 +149,7 @@ static sm_status conform(const build_t *b, sm_hpx_map_t *m)
     if (m->nside != ref->nside) {
         if (!b->in->resample)
             return sm_fail(SM_EINVAL, "%s: NSIDE %lld differs from the map's (%s: NSIDE %lld); "
-                                      "resample it (--resample) or use a file of NSIDE %lld",
+                                      "resample it (setting resample) or use a file of NSIDE %lld",
                            m->path, (long long)m->nside, ref->path, (long long)ref->nside,
                            (long long)ref->nside);
         sm_status st = sm_hpx_resample(m, ref->nside);
@@ -191,7 +158,7 @@ static sm_status conform(const build_t *b, sm_hpx_map_t *m)
     }
     if (m->order != ref->order && !b->in->reorder)
         return sm_fail(SM_EINVAL, "%s: ORDERING %s differs from the map's (%s: %s); convert it "
-                                  "(--reorder) or use a %s file",
+                                  "(setting reorder) or use a %s file",
                        m->path, sm_hpx_order_name(m->order), ref->path,
                        sm_hpx_order_name(ref->order), sm_hpx_order_name(ref->order));
     return sm_hpx_reorder(m, ref->order);

@@ -47,6 +47,7 @@ struct sm_run {
     const char **name_ptrs;
     double *chain, *log_prob;  /* (n_steps, W, n_dim), (n_steps, W), original basis */
     size_t cap_steps;          /* steps chain and log_prob have room for */
+    double *init;              /* the walkers read from cfg.init_path */
     /* Summary storage. */
     double *median, *std, *var_a, *var_b, *cov_a, *cov_b, *acceptance, *tau, *ess, *drift;
     sm_summary_t summary;
@@ -60,20 +61,6 @@ struct sm_run {
     int sampled;     /* the last execute or extend completed */
     int in_memory;   /* ... without a run file */
 };
-
-void sm_run_config_default(sm_run_config_t *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->model = SM_MODEL_COMBINED;
-    cfg->sigma_min = SM_SIGMA_MIN_DEFAULT;
-    cfg->n_walkers = 250;
-    cfg->n_steps = 1500;
-    cfg->n_burn = 300;
-    cfg->seed = 42;
-    cfg->basis = SM_BASIS_ROTATED;
-    cfg->backend = "auto";
-    cfg->flush_every = 50;
-}
 
 /* What a run of n_steps holds in memory, the chain (n_steps, W, n_dim)
  * and its log-probabilities (n_steps, W) in bytes, refused before any
@@ -120,6 +107,9 @@ sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys)
                        cfg->n_burn, cfg->n_steps);
     if (cfg->flush_every == 0)
         return sm_fail(SM_EINVAL, "flush_every must be at least 1 step");
+    if (cfg->init != NULL && cfg->init_path != NULL)
+        return sm_fail(SM_EINVAL, "init: both initial walkers and a file of them (%s); give one",
+                       cfg->init_path);
     size_t chain, lp;
     return chain_bytes(cfg->n_steps, cfg->n_walkers, n_dim, &chain, &lp);
 }
@@ -137,6 +127,24 @@ static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
                        "parameters",
                        n, n_dim);
     return SM_OK;
+}
+
+/* The walkers of cfg.init_path, which the run then starts from. */
+static sm_status load_init(sm_run_t *run)
+{
+    size_t w = run->cfg.n_walkers, count, bytes;
+    sm_status st = sm_size_mul(&count, w, run->n_dim, "init: walkers x parameters");
+    if (st == SM_OK)
+        st = sm_size_bytes(&bytes, count, sizeof *run->init, "init: the initial walkers");
+    if (st == SM_OK && (run->init = malloc(bytes)) == NULL)
+        st = sm_fail(SM_ENOMEM, "init: out of memory for %zu initial walkers", w);
+    if (st == SM_OK) {
+        st = sm_walkers_load_hdf5(run->cfg.init_path, w, run->n_dim, run->init);
+        if (st != SM_OK)
+            sm_fail_context(st, "init");
+    }
+    run->cfg.init = run->init;
+    return st;
 }
 
 static sm_status open_configured(void *user, const sm_data_t *work, const sm_model_t *model,
@@ -167,7 +175,7 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
     sm_run_t *run = calloc(1, sizeof *run);
     if (run == NULL)
         return SM_FAIL_NOMEM("run");
-    run->cfg = *cfg; /* cfg->init is borrowed: it must outlive the run */
+    run->cfg = *cfg; /* cfg->init and the strings are borrowed: they must outlive the run */
     run->model = model;
     run->data = data;
     run->n_dim = sm_model_n_dim(&model);
@@ -200,7 +208,10 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
         sm_model_param_name(&model, i, run->names[i], SM_PARAM_NAME_LEN);
         run->name_ptrs[i] = run->names[i];
     }
-    st = sm_basis_create(&run->basis, data, cfg->basis);
+    if (cfg->init_path != NULL)
+        st = load_init(run);
+    if (st == SM_OK)
+        st = sm_basis_create(&run->basis, data, cfg->basis);
     if (st == SM_OK)
         st = sm_basis_apply(run->basis, data, &run->work);
     if (st == SM_OK)
@@ -247,6 +258,7 @@ void sm_run_free(sm_run_t *run)
     free(run->cov_a);
     free(run->cov_b);
     free(run->acceptance);
+    free(run->init);
     free(run);
 }
 
@@ -609,7 +621,7 @@ static sm_status sample(sm_run_t *run, sm_chainfile_t *file, size_t start,
         }
         if (st == SM_OK && stop)
             st = sm_fail(SM_ECANCELLED, "stopped after step %zu of %zu%s", step + 1, c->n_steps,
-                         file != NULL ? "; the file holds every complete step and --resume "
+                         file != NULL ? "; the file holds every complete step and resuming "
                                         "continues it"
                                       : "");
     }
@@ -775,6 +787,7 @@ const char *sm_run_warning(const sm_run_t *run, size_t i)
 const sm_model_t *sm_run_model(const sm_run_t *run) { return &run->model; }
 const sm_basis_t *sm_run_basis(const sm_run_t *run) { return run->basis; }
 const sm_backend_t *sm_run_backend(const sm_run_t *run) { return run->backend; }
+const sm_data_t *sm_run_data(const sm_run_t *run) { return run->data; }
 const char *sm_run_param_name(const sm_run_t *run, size_t i) { return run->names[i]; }
 const double *sm_run_chain(const sm_run_t *run) { return run->chain; }
 const double *sm_run_log_prob(const sm_run_t *run) { return run->log_prob; }

@@ -24,7 +24,19 @@ class RunConfig(ctypes.Structure):      # sm_run_config_t (sysmap/run.h)
                 ("n_walkers", c_size_t), ("n_steps", c_size_t), ("n_burn", c_size_t),
                 ("seed", c_uint32), ("basis", c_int), ("backend", c_char_p),
                 ("device", c_char_p), ("precision", c_char_p), ("flush_every", c_size_t),
-                ("init", c_double_p)]
+                ("init", c_double_p), ("init_path", c_char_p), ("output", c_char_p),
+                ("maps_out", c_char_p), ("resume", c_int)]
+
+
+class HpxSource(ctypes.Structure):      # sm_hpx_source_t (sysmap/input.h)
+    _fields_ = [("path", c_char_p), ("column", c_char_p)]
+
+
+class Input(ctypes.Structure):          # sm_input_t (sysmap/input.h)
+    _fields_ = [("hdf5", c_char_p), ("map", HpxSource), ("map_kind", c_int),
+                ("templates", POINTER(HpxSource)), ("n_templates", c_size_t),
+                ("mask", HpxSource), ("mask_min", c_double), ("standardize", c_int),
+                ("reorder", c_int), ("resample", c_int)]
 
 
 class Summary(ctypes.Structure):        # sm_summary_t (sysmap/chainfile.h)
@@ -58,7 +70,7 @@ class Device(ctypes.Structure):         # sm_device_t (sysmap/registry.h)
                 ("fp64", c_int)]
 
 
-BASES = {"rotated": 0, "original": 1}
+SM_EINVAL = 1
 PROGRESS = ctypes.CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t)
 
 # name: (restype, argtypes)
@@ -69,6 +81,17 @@ _PROTOTYPES = {
                                POINTER(ctypes.c_uint8)]),
     "sm_data_free": (None, [c_void_p]),
     "sm_run_config_default": (None, [POINTER(RunConfig)]),
+    "sm_run_config_set": (c_int, [POINTER(RunConfig), c_char_p, c_char_p]),
+    "sm_run_config_get": (c_int, [POINTER(RunConfig), c_char_p, c_char_p, c_size_t]),
+    "sm_run_config_check_files": (c_int, [POINTER(RunConfig), POINTER(Input)]),
+    "sm_run_write_maps": (c_int, [c_void_p, c_void_p, POINTER(c_int)]),
+    "sm_run_data": (c_void_p, [c_void_p]),
+    "sm_input_load": (c_int, [POINTER(Input), POINTER(c_void_p), POINTER(c_void_p)]),
+    "sm_pixels_free": (None, [c_void_p]),
+    "sm_data_n_pix": (c_size_t, [c_void_p]),
+    "sm_data_n_sys": (c_size_t, [c_void_p]),
+    "sm_data_delta": (c_double_p, [c_void_p]),
+    "sm_data_templates": (c_double_p, [c_void_p]),
     "sm_run_create": (c_int, [POINTER(c_void_p), c_void_p, POINTER(RunConfig)]),
     "sm_run_free": (None, [c_void_p]),
     "sm_run_execute": (c_int, [c_void_p, c_char_p, c_int, PROGRESS, c_void_p]),
@@ -127,6 +150,10 @@ class SysmapError(RuntimeError):
     """A libsysmap call failed; the message is the library's (sm_last_error)."""
 
 
+class SysmapValueError(SysmapError, ValueError):
+    """A libsysmap call refused an argument or a setting (SM_EINVAL)."""
+
+
 def _candidates():
     env = os.environ.get("SYSMAP_LIBRARY")
     if env:
@@ -180,7 +207,8 @@ def has(name):
 def check(status):
     """Raises SysmapError with the library's message when status is not SM_OK."""
     if status != 0:
-        raise SysmapError(lib().sm_last_error().decode(errors="replace"))
+        cls = SysmapValueError if status == SM_EINVAL else SysmapError
+        raise cls(lib().sm_last_error().decode(errors="replace"))
 
 
 def models():

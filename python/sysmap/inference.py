@@ -198,22 +198,70 @@ def make_log_prob(n_sys, model, delta_g_obs, delta_t, use_skewed=False, sigma_mi
 
 
 def _seed32(seed):
-    """The library's 32-bit seed: seed itself when it fits; None draws fresh
-    entropy and a larger one is reduced, both through numpy's SeedSequence."""
+    """The library's 32-bit seed: seed itself when it fits (the library
+    refuses a negative one); None draws fresh entropy and a larger one is
+    reduced, both through numpy's SeedSequence."""
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     seed = int(seed)
-    if seed < 0:
-        raise ValueError(f"seed {seed}: must be non-negative")
     if seed > 0xFFFFFFFF:
         return int(np.random.SeedSequence(seed).generate_state(1, dtype=np.uint32)[0])
     return seed
 
 
-def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
-             n_walkers=250, n_steps=1500, n_burn=300, seed=42, progress=True, vectorize=False,
-             backend=None, device=None, precision=None, basis="rotated", sigma_min=1e-6,
-             init=None, out=None, progress_kwargs=None):
+def _text(value):
+    if isinstance(value, (bool, np.bool_)):
+        return b"1" if value else b"0"
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value)).encode()
+    if isinstance(value, (int, np.integer)):
+        return str(int(value)).encode()
+    return str(value).encode()
+
+
+def _run_config(L, keep, **settings):
+    """A run configuration (sm_run_config_t) from the library's defaults and
+    settings by the library's names (sysmap/run.h); None keeps a default.
+    Each value goes through the library's parser (sm_run_config_set), which
+    refuses a bad one with SysmapValueError naming the setting. keep holds
+    the texts the configuration borrows."""
+    cfg = _lib.RunConfig()
+    L.sm_run_config_default(ctypes.byref(cfg))
+    for name, value in settings.items():
+        if value is not None:
+            keep.append(_text(value))
+            _lib.check(L.sm_run_config_set(ctypes.byref(cfg), name.encode(), keep[-1]))
+    return cfg
+
+
+def _execute(L, data, cfg, progress, progress_kwargs, pixels=None):
+    """Creates and executes the run of cfg on data (owned from here on: freed
+    on failure, else by the returned run's Sampler), then writes its maps
+    when pixels (an input's layout) are given. Returns the run."""
+    run = ctypes.c_void_p()
+    try:
+        _lib.check(L.sm_run_create(ctypes.byref(run), data, ctypes.byref(cfg)))
+        prog = Progress(progress, cfg.n_steps, progress_kwargs)
+        try:
+            status = L.sm_run_execute(run, cfg.output, cfg.resume, prog.callback, None)
+        finally:
+            prog.close()
+        if prog.interrupted:
+            raise KeyboardInterrupt(L.sm_last_error().decode())
+        _lib.check(status)
+        if pixels is not None:
+            _lib.check(L.sm_run_write_maps(run, pixels, None))
+    except BaseException:
+        L.sm_run_free(run)
+        L.sm_data_free(data)
+        raise
+    return run
+
+
+def run_mcmc(n_sys, *, model=None, delta_g_obs, delta_t, use_skewed=False,
+             n_walkers=None, n_steps=None, n_burn=None, seed=42, progress=True,
+             vectorize=False, backend=None, device=None, precision=None, basis=None,
+             sigma_min=None, init=None, out=None, progress_kwargs=None):
     """Samples the contamination posterior of a map (sys_mapping.run_mcmc)
     with libsysmap's emcee-3 sampler (stretch move, a = 2).
 
@@ -226,7 +274,11 @@ def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
     basis "rotated" or "original"; results are always in the original
     basis), sigma_min, init (n_walkers, n_dim) initial walkers in the
     original basis, out (write the run file, as `sysmap run -o`; such a run
-    cannot be continued in memory), progress_kwargs (for tqdm).
+    cannot be continued in memory), progress_kwargs (for tqdm). model,
+    n_walkers, n_steps, n_burn, basis and sigma_min left None take the
+    library's defaults, which are sys-mapping's (combined, 250, 1500, 300,
+    rotated, 1e-6); the library checks every setting (SysmapValueError, a
+    ValueError, naming it).
 
     Initial walkers (without init) are drawn from numpy's legacy
     RandomState(seed) as N(0, 0.05) for the contamination parameters,
@@ -263,52 +315,43 @@ def run_mcmc(n_sys, *, model="combined", delta_g_obs, delta_t, use_skewed=False,
     del vectorize  # every step evaluates a half-ensemble in one call
     L = _lib.lib()
     d, t = _map_arrays(n_sys, delta_g_obs, delta_t)
-    m = _model(n_sys, model, use_skewed, sigma_min)
-    cfg = _lib.RunConfig()
-    L.sm_run_config_default(ctypes.byref(cfg))
-    cfg.model, cfg.skew, cfg.sigma_min = m.kind, m.skew, float(sigma_min)
-    cfg.n_walkers, cfg.n_steps, cfg.n_burn = int(n_walkers), int(n_steps), int(n_burn)
-    cfg.seed = _seed32(seed)
-    if basis not in _lib.BASES:
-        raise ValueError(f"unknown basis '{basis}' (rotated or original)")
-    cfg.basis = _lib.BASES[basis]
-    keep = []  # byte strings and arrays the run borrows for its lifetime
-    for field, value in (("backend", backend), ("device", device), ("precision", precision)):
-        if value is not None:
-            keep.append(_enc(value))
-            setattr(cfg, field, keep[-1])
+    keep = []  # texts and arrays the run borrows for its lifetime
+    cfg = _run_config(L, keep, model=model, skew=use_skewed, sigma_min=sigma_min,
+                      walkers=n_walkers, steps=n_steps, burn=n_burn, seed=_seed32(seed),
+                      basis=basis, backend=backend, device=device, precision=precision,
+                      output=out)
     if init is not None:
         p0 = _f64(init, "init", 2)
+        m = _lib.Model(cfg.model, cfg.skew, int(n_sys), cfg.sigma_min)
         n_dim = L.sm_model_n_dim(ctypes.byref(m))
-        if p0.shape != (n_walkers, n_dim):
+        if p0.shape != (cfg.n_walkers, n_dim):
             raise ValueError(f"init: shape {p0.shape}, expected (n_walkers, n_dim) = "
-                             f"({n_walkers}, {n_dim})")
+                             f"({cfg.n_walkers}, {n_dim})")
         keep.append(p0)
         cfg.init = _ptr(p0)
-
-    data, run = ctypes.c_void_p(), ctypes.c_void_p()
-    try:
-        data = _new_data(L, d, t)
-        _lib.check(L.sm_run_create(ctypes.byref(run), data, ctypes.byref(cfg)))
-        prog = Progress(progress, cfg.n_steps, progress_kwargs)
-        try:
-            status = L.sm_run_execute(run, _enc(out), 0, prog.callback, None)
-        finally:
-            prog.close()
-        if prog.interrupted:
-            raise KeyboardInterrupt(L.sm_last_error().decode())
-        _lib.check(status)
-    except BaseException:
-        L.sm_run_free(run)
-        L.sm_data_free(data)
-        raise
-    log_prob_fn = LogProb(n_sys, model, d, t, use_skewed, sigma_min, False, backend, device,
-                          precision)  # opened on first use only
-    sampler = Sampler(L, run, data, cfg, keep, log_prob_fn,
-                      dict(model=model, use_skewed=bool(use_skewed), n_sys=int(n_sys),
-                           n_burn=int(n_burn), seed=int(cfg.seed), basis=basis))
+    data = _new_data(L, d, t)
+    run = _execute(L, data, cfg, progress, progress_kwargs)
+    sampler = _sampler(L, run, data, cfg, keep, d, t)
     sampler._warn(2)
-    return sampler.get_chain(discard=int(n_burn), flat=True), sampler
+    return sampler.get_chain(discard=int(cfg.n_burn), flat=True), sampler
+
+
+def _setting(L, cfg, name):
+    buf = ctypes.create_string_buffer(64)
+    _lib.check(L.sm_run_config_get(ctypes.byref(cfg), name.encode(), buf, len(buf)))
+    return buf.value.decode()
+
+
+def _sampler(L, run, data, cfg, keep, d, t):
+    """The Sampler of an executed run of cfg on the map d, t, its settings
+    read back from cfg."""
+    model = _setting(L, cfg, "model")
+    log_prob_fn = LogProb(t.shape[0], model, d, t, bool(cfg.skew), cfg.sigma_min, False,
+                          *(v and v.decode() for v in (cfg.backend, cfg.device, cfg.precision)))
+    return Sampler(L, run, data, cfg, keep, log_prob_fn,  # log_prob_fn opened on first use
+                   dict(model=model, use_skewed=bool(cfg.skew), n_sys=int(t.shape[0]),
+                        n_burn=int(cfg.n_burn), seed=int(cfg.seed),
+                        basis=_setting(L, cfg, "basis")))
 
 
 class AnalyticSampler:

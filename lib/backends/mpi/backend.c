@@ -97,8 +97,8 @@ static sm_status check_precisions(const sm_shard_t *sh, int allowed)
     }
     return sm_fail(SM_EINVAL, "the ranks compute in different precisions (%s): their chain "
                               "differs from a one-rank run's; give every rank the same "
-                              "precision, or allow mixed precisions (sysmap run "
-                              "--allow-mixed-precision)", text);
+                              "precision, or allow mixed precisions (setting "
+                              "allow_mixed_precision)", text);
 }
 
 void sm_mpi_layout_free(sm_mpi_layout_t *layout)

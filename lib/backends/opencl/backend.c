@@ -406,7 +406,7 @@ static sm_status choose_precision(const char *precision, const sm_device_t *dev,
     if (!dev->fp64)
         return sm_fail(SM_EDEVICE,
                        "OpenCL device %u (%s) has no fp64 support (cl_khr_fp64); use "
-                       "--precision fp32 or another device",
+                       "precision fp32 or another device",
                        dev->index, dev->name);
     *fp32 = 0;
     return SM_OK;

@@ -379,7 +379,7 @@ sm_status sm_opencl_select(const char *spec, int need_fp64, sm_device_t *chosen)
         st = find_device(spec, list, n, &i);
         if (st == SM_OK && need_fp64 && !list[i].fp64)
             st = sm_fail(SM_EDEVICE,
-                         "device %s (%s) has no fp64 support (cl_khr_fp64); use --precision "
+                         "device %s (%s) has no fp64 support (cl_khr_fp64); use precision "
                          "fp32 or another device",
                          spec, list[i].name);
         if (st != SM_OK && from_env)
@@ -387,7 +387,7 @@ sm_status sm_opencl_select(const char *spec, int need_fp64, sm_device_t *chosen)
     } else if (!default_device(list, n, need_fp64, &i)) {
         st = sm_fail(SM_EDEVICE,
                      "none of the %zu OpenCL device(s) has fp64 support (cl_khr_fp64); use "
-                     "--precision fp32 or install a driver for a device with fp64",
+                     "precision fp32 or install a driver for a device with fp64",
                      n);
     }
     if (st == SM_OK)

@@ -9,6 +9,7 @@
 #include "sysmap/basis.h"
 #include "sysmap/chainfile.h"
 #include "sysmap/data.h"
+#include "sysmap/input.h"
 #include "sysmap/model.h"
 #include "sysmap/rng.h"
 #include "sysmap/status.h"
@@ -17,24 +18,48 @@
 extern "C" {
 #endif
 
+/* Every setting of a run. sm_run_config_default fills the defaults; the
+ * front ends (CLI, Python) pass user text through sm_run_config_set, so a
+ * value is parsed and refused in one place, with one message. Strings are
+ * borrowed: they must outlive the configuration and any run made from it. */
 typedef struct {
-    sm_model_kind model;     /* default combined */
-    int skew;                /* default 0 */
-    double sigma_min;        /* default SM_SIGMA_MIN_DEFAULT */
-    size_t n_walkers;        /* default 250 */
-    size_t n_steps;          /* default 1500 (burn-in included) */
-    size_t n_burn;           /* default 300 */
-    uint32_t seed;           /* default 42 */
-    sm_basis_kind basis;     /* sampling basis, default rotated */
-    const char *backend;     /* "auto" (default), "opencl" or "reference" */
-    const char *device;      /* backend's device choice, NULL = its default */
-    const char *precision;   /* NULL = the backend's default */
-    size_t flush_every;      /* steps between file flushes, default 50 */
+    sm_model_kind model;     /* "model": default combined */
+    int skew;                /* "skew": default 0 */
+    double sigma_min;        /* "sigma_min": default SM_SIGMA_MIN_DEFAULT */
+    size_t n_walkers;        /* "walkers": default 250 */
+    size_t n_steps;          /* "steps": default 1500 (burn-in included) */
+    size_t n_burn;           /* "burn": default 300 */
+    uint32_t seed;           /* "seed": default 42 */
+    sm_basis_kind basis;     /* "basis": sampling basis, default rotated */
+    const char *backend;     /* "backend": "auto" (default), "opencl" or "reference" */
+    const char *device;      /* "device": the backend's device choice, NULL = its default */
+    const char *precision;   /* "precision": fp64 or fp32, NULL = the backend's default */
+    size_t flush_every;      /* "flush_every": steps between file flushes, default 50 */
     const double *init;      /* (W, n_dim) initial walkers in the original
                                 basis, or NULL for the seeded draw */
+    const char *init_path;   /* "init": HDF5 file of the initial walkers
+                                (dataset p0), read by sm_run_create; NULL: none */
+    const char *output;      /* "output": the run file, NULL = in memory */
+    const char *maps_out;    /* "maps_out": the corrected maps, FITS (.fits)
+                                or HDF5 (other names); NULL = none */
+    int resume;              /* "resume": continue output's partial file */
 } sm_run_config_t;
 
 void sm_run_config_default(sm_run_config_t *cfg);
+
+/* Sets the setting `name` (the quoted names above; "skew" and "resume"
+ * take 0/1 or false/true) from text: counts are digits only, sigma_min a
+ * finite number, seed at most 4294967295, model and basis one of their
+ * names (backend, device and precision are the backend's to check). SM_EINVAL for an unknown name or a bad value, with a
+ * message that starts with the setting's name. String settings borrow
+ * text. */
+sm_status sm_run_config_set(sm_run_config_t *cfg, const char *name, const char *text);
+
+/* The setting `name` as text into buf (len bytes; "" for an unset string),
+ * e.g. a default for a help text. SM_EINVAL for an unknown name or a
+ * buffer too small. */
+sm_status sm_run_config_get(const sm_run_config_t *cfg, const char *name, char *buf,
+                            size_t len);
 
 /* What sm_run_create checks without the data: the model, walkers
  * (>= 2 n_dim for n_sys templates), steps, burn-in and flush interval. Pass
@@ -68,9 +93,24 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
 sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
                          sm_progress_fn progress, void *user);
 
+/* Before any work, the files of cfg against the input in (either may
+ * name no files): output, its partial file and maps_out can be written and
+ * none is an input (in's files, init_path) or another output, through
+ * symbolic and hard links; FITS maps need a HEALPix input. SM_EINVAL for a
+ * clash or an unusable name, else sm_chainfile_check_output's status. */
+sm_status sm_run_config_check_files(const sm_run_config_t *cfg, const sm_input_t *in);
+
+/* After a complete execute: the corrected maps (sysmap/maps.h) of a
+ * HEALPix input (pixels with an NSIDE), or of any input when maps_out is
+ * set, go into the run file (group maps, when output is set) and to
+ * maps_out (FITS for a .fits name, else HDF5). *written (may be NULL)
+ * says whether any were written. */
+sm_status sm_run_write_maps(const sm_run_t *run, const sm_pixels_t *pixels, int *written);
+
 const sm_model_t *sm_run_model(const sm_run_t *run);
 const sm_basis_t *sm_run_basis(const sm_run_t *run);
 const sm_backend_t *sm_run_backend(const sm_run_t *run);
+const sm_data_t *sm_run_data(const sm_run_t *run);
 const char *sm_run_param_name(const sm_run_t *run, size_t i);
 /* After execute: chain (n_steps, W, n_dim) and log_prob (n_steps, W) in the
  * original basis, and the summary. */
