@@ -10,7 +10,7 @@
 #include "sysmap/convergence.h"
 #include "sysmap/run.h"
 #include "sysmap/stats.h"
-#include "error.h"
+#include "sysmap/status.h"
 #include "testutil.h"
 
 #ifndef M_PI

@@ -19,8 +19,8 @@ extern "C" {
  * emcee's tau is biased low (chains of a few tens of tau). NaN where it is
  * undefined: fewer than SM_DRIFT_MIN_THIRD steps a third, or a parameter
  * constant along a walker. */
-sm_status sm_stats_drift(const double *chain, size_t n_steps, size_t n_walkers, size_t n_dim,
-                         double *drift);
+SM_API sm_status sm_stats_drift(const double *chain, size_t n_steps, size_t n_walkers, size_t n_dim,
+                                double *drift);
 
 /* Shortest third that sm_stats_drift measures. */
 #define SM_DRIFT_MIN_THIRD 3

@@ -28,22 +28,22 @@ typedef struct {
     double sigma_min;    /* prior: sigma <= sigma_min gives -inf */
 } sm_model_t;
 
-sm_status sm_model_parse(const char *name, sm_model_kind *kind);
-const char *sm_model_name(sm_model_kind kind);
+SM_API sm_status sm_model_parse(const char *name, sm_model_kind *kind);
+SM_API const char *sm_model_name(sm_model_kind kind);
 /* Checks kind, S >= 1 and a finite non-negative sigma_min. */
-sm_status sm_model_validate(const sm_model_t *model);
+SM_API sm_status sm_model_validate(const sm_model_t *model);
 
-size_t sm_model_n_cont(const sm_model_t *model);  /* free contamination parameters */
-size_t sm_model_n_dim(const sm_model_t *model);   /* n_cont + 1 (+1 skew) */
+SM_API size_t sm_model_n_cont(const sm_model_t *model);  /* free contamination parameters */
+SM_API size_t sm_model_n_dim(const sm_model_t *model);   /* n_cont + 1 (+1 skew) */
 /* Offsets into the parameter vector; -1 where the block is absent (b in
  * the additive model). Multiplicative: a and b are both at 0, the same
  * entries. */
-long sm_model_a_offset(const sm_model_t *model);
-long sm_model_b_offset(const sm_model_t *model);
-size_t sm_model_sigma_index(const sm_model_t *model);
-long sm_model_gamma_index(const sm_model_t *model);
+SM_API long sm_model_a_offset(const sm_model_t *model);
+SM_API long sm_model_b_offset(const sm_model_t *model);
+SM_API size_t sm_model_sigma_index(const sm_model_t *model);
+SM_API long sm_model_gamma_index(const sm_model_t *model);
 /* Name of parameter i ("a_1", "b_3", "sigma", "gamma") into buf. */
-sm_status sm_model_param_name(const sm_model_t *model, size_t i, char *buf, size_t len);
+SM_API sm_status sm_model_param_name(const sm_model_t *model, size_t i, char *buf, size_t len);
 
 /* Pixel sums of one parameter vector over N pixels. A backend produces them
  * (over any subset of pixels: they add), the model turns them into lnL. */
@@ -55,15 +55,15 @@ typedef struct {
 
 /* Whether the prior admits params (sigma > sigma_min); when not, the
  * log-probability is -inf and the pixel sums need not be computed. */
-int sm_model_in_prior(const sm_model_t *model, const double *params);
+SM_API int sm_model_in_prior(const sm_model_t *model, const double *params);
 /* Shift of the skew-normal location: xi = -sigma delta sqrt(2/pi). */
-double sm_model_skew_xi(double sigma, double gamma);
+SM_API double sm_model_skew_xi(double sigma, double gamma);
 /* Stable ln Phi(x), the log of the standard normal CDF, for all finite x. */
-double sm_log_ndtr(double x);
+SM_API double sm_log_ndtr(double x);
 /* Log-probability from the pixel sums over n_pix pixels: lnL plus prior;
  * -inf outside the prior or when lnL is not finite. */
-double sm_model_log_prob(const sm_model_t *model, size_t n_pix,
-                         const double *params, const sm_pixel_sums_t *sums);
+SM_API double sm_model_log_prob(const sm_model_t *model, size_t n_pix,
+                                const double *params, const sm_pixel_sums_t *sums);
 
 #ifdef __cplusplus
 }

@@ -34,13 +34,13 @@ typedef struct {
                                 basis, or NULL for the seeded draw */
 } sm_run_config_t;
 
-void sm_run_config_default(sm_run_config_t *cfg);
+SM_API void sm_run_config_default(sm_run_config_t *cfg);
 
 /* What sm_run_create checks without the data: the model, walkers
  * (>= 2 n_dim for n_sys templates), steps, burn-in and flush interval. Pass
  * the fewest templates the input can have when its count is not known yet
  * (e.g. 1), to refuse a bad configuration before a long load. */
-sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys);
+SM_API sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys);
 
 /* Called after every step; a non-zero return stops the run (SM_ECANCELLED)
  * after the file holds every complete step. */
@@ -49,8 +49,8 @@ typedef int (*sm_progress_fn)(void *user, size_t done, size_t total);
 typedef struct sm_run sm_run_t;
 
 /* Validates the configuration against the data and builds basis and backend. */
-sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_config_t *cfg);
-void sm_run_free(sm_run_t *run);
+SM_API sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_config_t *cfg);
+SM_API void sm_run_free(sm_run_t *run);
 
 /* Builds a run's backend on work, the data in the sampling basis (which
  * outlives the backend), for model. */
@@ -59,33 +59,33 @@ typedef sm_status (*sm_backend_factory_fn)(void *user, const sm_data_t *work,
 /* sm_run_create with the backend built by factory instead of from cfg's
  * backend, device and precision: e.g. the pixel-sharded MPI backend
  * (sysmap/mpi.h) or a wrapper around a built-in backend. */
-sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
-                                     const sm_run_config_t *cfg, sm_backend_factory_fn factory,
-                                     void *user);
+SM_API sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
+                                            const sm_run_config_t *cfg, sm_backend_factory_fn factory,
+                                            void *user);
 
 /* Samples. out_path NULL keeps everything in memory. With resume, continues
  * out_path's partial file (settings must match). */
-sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
-                         sm_progress_fn progress, void *user);
+SM_API sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
+                                sm_progress_fn progress, void *user);
 
-const sm_model_t *sm_run_model(const sm_run_t *run);
-const sm_basis_t *sm_run_basis(const sm_run_t *run);
-const sm_backend_t *sm_run_backend(const sm_run_t *run);
-const char *sm_run_param_name(const sm_run_t *run, size_t i);
+SM_API const sm_model_t *sm_run_model(const sm_run_t *run);
+SM_API const sm_basis_t *sm_run_basis(const sm_run_t *run);
+SM_API const sm_backend_t *sm_run_backend(const sm_run_t *run);
+SM_API const char *sm_run_param_name(const sm_run_t *run, size_t i);
 /* After execute: chain (n_steps, W, n_dim) and log_prob (n_steps, W) in the
  * original basis, and the summary. */
-const double *sm_run_chain(const sm_run_t *run);
-const double *sm_run_log_prob(const sm_run_t *run);
-const sm_summary_t *sm_run_summary(const sm_run_t *run);
+SM_API const double *sm_run_chain(const sm_run_t *run);
+SM_API const double *sm_run_log_prob(const sm_run_t *run);
+SM_API const sm_summary_t *sm_run_summary(const sm_run_t *run);
 /* The configuration; after sm_run_extend its n_steps counts every step. */
-const sm_run_config_t *sm_run_config(const sm_run_t *run);
+SM_API const sm_run_config_t *sm_run_config(const sm_run_t *run);
 
 /* Warnings about the last execute or extend (the library never prints):
  * an empty posterior (n_burn == n_steps) and a burn-in that looks too short
  * (sysmap/convergence.h). i < sm_run_n_warnings; the text stays valid until
  * the next execute, extend or free. */
-size_t sm_run_n_warnings(const sm_run_t *run);
-const char *sm_run_warning(const sm_run_t *run, size_t i);
+SM_API size_t sm_run_n_warnings(const sm_run_t *run);
+SM_API const char *sm_run_warning(const sm_run_t *run, size_t i);
 
 /* Continues an in-memory run (executed with out_path NULL) for n_more
  * steps from its final walkers, log-probs, acceptance counts and generator
@@ -95,11 +95,11 @@ const char *sm_run_warning(const sm_run_t *run, size_t i);
  * adds n_more to n_steps, keeps n_burn, and recomputes summary and
  * warnings. SM_EINVAL for a run not executed, executed into a file, or
  * whose last execute or extend failed. */
-sm_status sm_run_extend(sm_run_t *run, size_t n_more, sm_progress_fn progress, void *user);
+SM_API sm_status sm_run_extend(sm_run_t *run, size_t n_more, sm_progress_fn progress, void *user);
 
 /* The generator state after the last step (emcee's
  * get_last_sample().random_state); SM_EINVAL before a successful execute. */
-sm_status sm_run_rng_state(const sm_run_t *run, sm_rng_state_t *out);
+SM_API sm_status sm_run_rng_state(const sm_run_t *run, sm_rng_state_t *out);
 
 #ifdef __cplusplus
 }
