@@ -45,7 +45,7 @@ static sm_data_t *map3(void)
     return d;
 }
 
-static sm_basis_t *basis_of(const sm_data_t *d, sm_basis_kind kind)
+static sm_basis_t *basis_of(const sm_data_t *d, sm_basis_kind_t kind)
 {
     sm_basis_t *b = NULL;
     sm_status st = sm_basis_create(&b, d, kind);
@@ -201,7 +201,7 @@ START_TEST(test_invariance)
     const double *t = sm_data_templates(d), *tw = sm_data_templates(w);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 20240601);
-    const sm_model_kind kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
+    const sm_model_kind_t kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
                                     SM_MODEL_COMBINED};
     for (size_t q = 0; q < 6; q++) {
         sm_model_t model = {kinds[q / 2], (int)(q % 2), S3, SM_SIGMA_MIN_DEFAULT};
@@ -254,7 +254,7 @@ START_TEST(test_log_prob_invariance)
     sm_basis_t *b = basis_of(d, SM_BASIS_ROTATED);
     sm_data_t *w = NULL;
     ck_assert_int_eq(sm_basis_apply(b, d, &w), SM_OK);
-    const sm_model_kind kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
+    const sm_model_kind_t kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
                                     SM_MODEL_COMBINED};
     for (size_t q = 0; q < 6; q++) {
         sm_model_t model = {kinds[q / 2], (int)(q % 2), S3, SM_SIGMA_MIN_DEFAULT};
@@ -351,7 +351,7 @@ END_TEST
 
 START_TEST(test_names)
 {
-    sm_basis_kind k = SM_BASIS_ORIGINAL;
+    sm_basis_kind_t k = SM_BASIS_ORIGINAL;
     ck_assert_int_eq(sm_basis_parse("rotated", &k), SM_OK);
     ck_assert_int_eq(k, SM_BASIS_ROTATED);
     ck_assert_int_eq(sm_basis_parse("original", &k), SM_OK);
@@ -421,7 +421,7 @@ START_TEST(test_bases_refuse_alike)
         sm_data_t *d = NULL;
         ck_assert_int_eq(sm_data_create(&d, NT, S3, delta, t, mask), SM_OK);
         for (int k = 0; k < 2; k++) {
-            sm_basis_kind kind = k == 0 ? SM_BASIS_ROTATED : SM_BASIS_ORIGINAL;
+            sm_basis_kind_t kind = k == 0 ? SM_BASIS_ROTATED : SM_BASIS_ORIGINAL;
             sm_basis_t *b = (sm_basis_t *)&b;
             ck_assert_int_eq(sm_basis_create(&b, d, kind), SM_ENUMERIC);
             ck_assert_ptr_null(b);
@@ -475,10 +475,10 @@ START_TEST(test_error_kind)
 {
     sm_data_t *d = map3();
     sm_basis_t *b = (sm_basis_t *)&b;
-    ck_assert_int_eq(sm_basis_create(&b, d, (sm_basis_kind)7), SM_EINVAL);
+    ck_assert_int_eq(sm_basis_create(&b, d, (sm_basis_kind_t)7), SM_EINVAL);
     ck_assert_ptr_null(b);
     ck_assert_str_eq(sm_last_error(), "unknown basis kind 7");
-    ck_assert_str_eq(sm_basis_name((sm_basis_kind)7), "unknown");
+    ck_assert_str_eq(sm_basis_name((sm_basis_kind_t)7), "unknown");
     sm_data_free(d);
 }
 END_TEST

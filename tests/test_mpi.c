@@ -120,7 +120,7 @@ static sm_pixel_sums_t direct_sums(const sm_model_t *m, const double *p)
         lm += log(fabs(mult));
         sq += (long double)u * u;
         if (m->skew)
-            lp += sm_log_ndtr(gamma * u / sigma);
+            lp += sm_model_log_ndtr(gamma * u / sigma);
     }
     sm_pixel_sums_t out = {(double)lm, (double)sq, (double)lp};
     return out;
@@ -197,7 +197,7 @@ START_TEST(test_session_equality)
     ck_assert_str_eq(dev, "");
     for (int kind = 0; kind < 3; kind++) {
         for (int skew = 0; skew < 2; skew++) {
-            sm_model_t m = {(sm_model_kind)kind, skew, N_SYS, SM_SIGMA_MIN_DEFAULT};
+            sm_model_t m = {(sm_model_kind_t)kind, skew, N_SYS, SM_SIGMA_MIN_DEFAULT};
             size_t d = sm_model_n_dim(&m);
             double p[N_WALKERS * 8], lp[N_WALKERS], want[N_WALKERS];
             make_walkers(&m, p);

@@ -37,7 +37,7 @@ static double term_magnitude(const sm_data_t *data, const sm_model_t *m, const d
         double mj = 1.0 + mult, u = (fabs(d[j]) + add) / fabs(mj) + fabs(xi);
         total += 1.0 + u * u / (sigma * sigma) + fabs(log(fabs(mj)));
         if (m->skew)
-            total += fabs(sm_log_ndtr(-fabs(gamma) * u / sigma));
+            total += fabs(sm_model_log_ndtr(-fabs(gamma) * u / sigma));
     }
     return total;
 }
@@ -45,7 +45,7 @@ static double term_magnitude(const sm_data_t *data, const sm_model_t *m, const d
 typedef struct {
     int precision_fp32;
     int skew;
-    sm_model_kind kind;
+    sm_model_kind_t kind;
 } combo_t;
 
 static void compare_one(size_t n, const combo_t *c)
@@ -90,7 +90,7 @@ static void compare_one(size_t n, const combo_t *c)
 
 START_TEST(test_loglike_matches_reference)
 {
-    combo_t c = {_i / 6, (_i / 3) % 2, (sm_model_kind)(_i % 3)};
+    combo_t c = {_i / 6, (_i / 3) % 2, (sm_model_kind_t)(_i % 3)};
     for (size_t k = 0; k < sizeof map_sizes / sizeof *map_sizes; k++)
         compare_one(map_sizes[k], &c);
 }

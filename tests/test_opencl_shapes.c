@@ -62,7 +62,7 @@ START_TEST(gpu_shapes_match_reference)
     sm_data_t *data = sm_test_make_map(1003, N_SYS, a, b, 11);
     const char *spec = gpu_like[_i];
     for (int kind = 0; kind < 3; kind++) {
-        sm_model_t m = {(sm_model_kind)kind, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+        sm_model_t m = {(sm_model_kind_t)kind, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
         compare(data, &m, spec, "fp64", 1e-12);
         compare(data, &m, spec, "fp32", 1e-4);
     }

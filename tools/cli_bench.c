@@ -22,7 +22,7 @@ typedef struct {
 
 typedef struct {
     size_list_t pixels, templates, walkers;
-    sm_model_kind models[3];
+    sm_model_kind_t models[3];
     size_t n_models;
     int likelihoods;      /* bit 0 Gaussian, bit 1 skew */
     int backends;         /* bit 0 reference, 1 opencl fp64, 2 opencl fp32 */
@@ -143,7 +143,7 @@ static int parse(int argc, char **argv, bench_args_t *a)
             a->n_models = 0;
             for (int m = 0; m < 3; m++)
                 if (mask & (1 << m))
-                    a->models[a->n_models++] = (sm_model_kind)m;
+                    a->models[a->n_models++] = (sm_model_kind_t)m;
         } else if (strcmp(opt, "--likelihood") == 0) {
             rc = parse_names(opt, val, likelihoods, 3, &mask);
             a->likelihoods = (mask & 4) ? 3 : mask;
@@ -253,7 +253,7 @@ static sm_status time_steps(const bench_args_t *a, const sm_data_t *data, const 
     if (st == SM_OK)
         st = sm_run_execute(run, NULL, 0, NULL, NULL);
     if (st == SM_OK) {
-        const sm_summary_t *sum = sm_run_summary(run);
+        const sm_chainfile_summary_t *sum = sm_run_summary(run);
         *per_step = sum->wall_s / (double)a->run_steps;
         *host = sum->wall_s > 0 ? 1.0 - sum->eval_s / sum->wall_s : 0.0;
     }

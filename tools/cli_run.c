@@ -335,7 +335,7 @@ int cli_run(int argc, char **argv)
             rc = CLI_ERROR;
             goto done;
         }
-        if (sm_walkers_load_hdf5(args.init, args.cfg.n_walkers, n_dim, init) != SM_OK) {
+        if (sm_data_load_walkers(args.init, args.cfg.n_walkers, n_dim, init) != SM_OK) {
             rc = cli_error("--init");
             goto done;
         }

@@ -34,7 +34,7 @@ void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data, co
 {
     const sm_run_config_t *c = sm_run_config(run);
     const sm_model_t *m = sm_run_model(run);
-    const sm_summary_t *s = sm_run_summary(run);
+    const sm_chainfile_summary_t *s = sm_run_summary(run);
     size_t n_dim = sm_model_n_dim(m);
 
     fprintf(out, "\nsysmap %s: %s -> %s\n", sm_version(), input, output);

@@ -736,7 +736,7 @@ typedef struct {
 
 enum { N_SUMMARY_SETS = 10 };
 
-static void summary_sets(size_t d, size_t s, size_t w, const sm_summary_t *sum,
+static void summary_sets(size_t d, size_t s, size_t w, const sm_chainfile_summary_t *sum,
                          summary_set *sets)
 {
     const summary_set all[N_SUMMARY_SETS] = {
@@ -1232,7 +1232,7 @@ sm_status sm_chainfile_append(sm_chainfile_t *file, size_t n, const double *chai
 
 /* ---- summary and end ---- */
 
-sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_summary_t *summary)
+sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_chainfile_summary_t *summary)
 {
     if (file == NULL || summary == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_write_summary: NULL argument");

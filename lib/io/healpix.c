@@ -18,7 +18,7 @@
 #include "fileutil.h"
 #include "sysmap/sizes.h"
 
-const char *sm_hpx_order_name(sm_hpx_order order)
+const char *sm_hpx_order_name(sm_hpx_order_t order)
 {
     return order == SM_HPX_NESTED ? "NESTED" : "RING";
 }
@@ -58,7 +58,7 @@ static int is_pow2(int64_t n)
 typedef struct {
     fitsfile *f;
     int64_t nside, npix;
-    sm_hpx_order order;
+    sm_hpx_order_t order;
     int explicit_index;     /* INDXSCHM = EXPLICIT */
     LONGLONG n_rows;
     int n_cols;             /* table columns */
@@ -523,7 +523,7 @@ sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out)
 }
 
 /* perm[p] = the pixel number, in the other ordering, of pixel p of from. */
-static sm_status reorder_map(sm_hpx_map_t *map, sm_hpx_order to)
+static sm_status reorder_map(sm_hpx_map_t *map, sm_hpx_order_t to)
 {
     size_t npix = (size_t)sm_hpx_npix(map->nside);
     int64_t *perm = malloc(npix * sizeof *perm);
@@ -551,7 +551,7 @@ static sm_status reorder_map(sm_hpx_map_t *map, sm_hpx_order to)
     return SM_OK;
 }
 
-sm_status sm_hpx_reorder(sm_hpx_map_t *map, sm_hpx_order order)
+sm_status sm_hpx_reorder(sm_hpx_map_t *map, sm_hpx_order_t order)
 {
     if (map->order == order)
         return SM_OK;
@@ -593,7 +593,7 @@ sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside)
         return sm_fail(SM_EINVAL, "%s: cannot resample NSIDE %lld to %lld: both must be powers "
                                   "of two",
                        map->path, (long long)map->nside, (long long)nside);
-    sm_hpx_order order = map->order;
+    sm_hpx_order_t order = map->order;
     sm_status st = sm_hpx_reorder(map, SM_HPX_NESTED);
     if (st != SM_OK)
         return st;
@@ -615,7 +615,7 @@ sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside)
     return sm_hpx_reorder(map, order);
 }
 
-void sm_hpx_pix2ang(int64_t nside, sm_hpx_order order, size_t n, const int64_t *pixels,
+void sm_hpx_pix2ang(int64_t nside, sm_hpx_order_t order, size_t n, const int64_t *pixels,
                     double *theta, double *phi)
 {
     for (size_t j = 0; j < n; j++) {
@@ -632,7 +632,7 @@ static int write_key_str(fitsfile *f, const char *key, const char *value, const 
     return fits_write_key(f, TSTRING, key, (void *)value, comment, status);
 }
 
-static int write_header(fitsfile *f, int64_t nside, sm_hpx_order order, const sm_hpx_key_t *keys,
+static int write_header(fitsfile *f, int64_t nside, sm_hpx_order_t order, const sm_hpx_key_t *keys,
                         size_t n_keys, int *status)
 {
     LONGLONG ns = nside, first = 0, last = sm_hpx_npix(nside) - 1;
@@ -650,7 +650,7 @@ static int write_header(fitsfile *f, int64_t nside, sm_hpx_order order, const sm
     return *status;
 }
 
-static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order order, size_t n,
+static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order_t order, size_t n,
                              const int64_t *pixels, size_t n_cols, const char *const *names,
                              const double *values, const sm_hpx_key_t *keys, size_t n_keys)
 {
@@ -691,7 +691,7 @@ static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order order,
     return status == 0 ? SM_OK : fits_fail(SM_EIO, status, "writing it");
 }
 
-sm_status sm_hpx_write(const char *path, int64_t nside, sm_hpx_order order, size_t n,
+sm_status sm_hpx_write(const char *path, int64_t nside, sm_hpx_order_t order, size_t n,
                        const int64_t *pixels, size_t n_cols, const char *const *names,
                        const double *values, const sm_hpx_key_t *keys, size_t n_keys)
 {

@@ -16,7 +16,7 @@ struct sm_pixels {
     size_t n_total, n, n_dropped;
     int64_t *index;
     int64_t nside;
-    sm_hpx_order order;
+    sm_hpx_order_t order;
 };
 
 void sm_input_default(sm_input_t *in)
@@ -25,7 +25,7 @@ void sm_input_default(sm_input_t *in)
 }
 
 sm_status sm_pixels_create(sm_pixels_t **out, size_t n_total, size_t n, const int64_t *index,
-                           int64_t nside, sm_hpx_order order)
+                           int64_t nside, sm_hpx_order_t order)
 {
     *out = NULL;
     if (n > n_total || (n > 0 && index == NULL))
@@ -77,7 +77,7 @@ int64_t sm_pixels_nside(const sm_pixels_t *pixels)
     return pixels->nside;
 }
 
-sm_hpx_order sm_pixels_order(const sm_pixels_t *pixels)
+sm_hpx_order_t sm_pixels_order(const sm_pixels_t *pixels)
 {
     return pixels->order;
 }

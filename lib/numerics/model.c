@@ -11,11 +11,11 @@
 
 static const char *const model_names[] = {"additive", "multiplicative", "combined"};
 
-sm_status sm_model_parse(const char *name, sm_model_kind *kind)
+sm_status sm_model_parse(const char *name, sm_model_kind_t *kind)
 {
     for (size_t i = 0; name != NULL && i < sizeof model_names / sizeof *model_names; i++) {
         if (strcmp(name, model_names[i]) == 0) {
-            *kind = (sm_model_kind)i;
+            *kind = (sm_model_kind_t)i;
             return SM_OK;
         }
     }
@@ -23,7 +23,7 @@ sm_status sm_model_parse(const char *name, sm_model_kind *kind)
                    name ? name : "(null)");
 }
 
-const char *sm_model_name(sm_model_kind kind)
+const char *sm_model_name(sm_model_kind_t kind)
 {
     return (unsigned)kind < sizeof model_names / sizeof *model_names ? model_names[kind] : "unknown";
 }
@@ -113,7 +113,7 @@ double sm_model_skew_xi(double sigma, double gamma)
     return -sigma * delta * sqrt(2.0 / M_PI);
 }
 
-double sm_log_ndtr(double x)
+double sm_model_log_ndtr(double x)
 {
     /* Phi(x) = erfc(-x/sqrt2)/2. Below 0, GSL's log_erfc stays accurate where
      * erfc underflows (x -> -inf: no log(0)); above 0, Phi is near 1 and

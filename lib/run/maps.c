@@ -126,7 +126,7 @@ sm_status sm_maps_from_run(const sm_run_t *run, const sm_data_t *data, sm_maps_t
     if (out == NULL || run == NULL || data == NULL)
         return sm_fail(SM_EINVAL, "sm_maps_from_run: NULL argument");
     *out = NULL;
-    const sm_summary_t *sum = sm_run_summary(run);
+    const sm_chainfile_summary_t *sum = sm_run_summary(run);
     if (sum == NULL)
         return sm_fail(SM_EINVAL, "maps: the run has not been executed");
     const sm_model_t *model = sm_run_model(run);

@@ -48,7 +48,7 @@ struct sm_run {
     size_t cap_steps;          /* steps chain and log_prob have room for */
     /* Summary storage. */
     double *median, *std, *var_a, *var_b, *cov_a, *cov_b, *acceptance, *tau, *ess, *drift;
-    sm_summary_t summary;
+    sm_chainfile_summary_t summary;
     int have_summary;
     char **warnings;
     size_t n_warnings;
@@ -430,7 +430,7 @@ static sm_status summarise(sm_run_t *run, double wall_s, double evals)
     const double *accepted = sm_sampler_accepted(run->sampler);
     for (size_t i = 0; i < w; i++)
         run->acceptance[i] = accepted[i] / (double)c->n_steps;
-    sm_summary_t *sum = &run->summary;
+    sm_chainfile_summary_t *sum = &run->summary;
     sum->median = run->median;
     sum->std = run->std;
     sum->var_a = run->var_a;
@@ -778,7 +778,7 @@ const double *sm_run_chain(const sm_run_t *run) { return run->chain; }
 const double *sm_run_log_prob(const sm_run_t *run) { return run->log_prob; }
 const sm_run_config_t *sm_run_config(const sm_run_t *run) { return &run->cfg; }
 
-const sm_summary_t *sm_run_summary(const sm_run_t *run)
+const sm_chainfile_summary_t *sm_run_summary(const sm_run_t *run)
 {
     return run->have_summary ? &run->summary : NULL;
 }

@@ -27,7 +27,7 @@ class RunConfig(ctypes.Structure):      # sm_run_config_t (sysmap/run.h)
                 ("init", c_double_p)]
 
 
-class Summary(ctypes.Structure):        # sm_summary_t (sysmap/chainfile.h)
+class Summary(ctypes.Structure):        # sm_chainfile_summary_t (sysmap/chainfile.h)
     _fields_ = [("median", c_double_p), ("std", c_double_p), ("var_a", c_double_p),
                 ("var_b", c_double_p), ("cov_a", c_double_p), ("cov_b", c_double_p),
                 ("acceptance_fraction", c_double_p), ("autocorr_time", c_double_p),
@@ -41,7 +41,7 @@ class RngState(ctypes.Structure):       # sm_rng_state_t (sysmap/rng.h)
                 ("gauss", c_double)]
 
 
-class AdditivePosterior(ctypes.Structure):  # sm_additive_posterior_t (sysmap/stats.h)
+class AdditivePosterior(ctypes.Structure):  # sm_stats_additive_posterior_t (sysmap/stats.h)
     _fields_ = [("n_sys", c_size_t), ("a_ols", c_double_p), ("xtx_inv", c_double_p),
                 ("rss", c_double), ("alpha", c_double), ("beta", c_double),
                 ("cov_a", c_double_p), ("sigma_median", c_double)]
@@ -97,8 +97,8 @@ _PROTOTYPES = {
                                     c_double_p]),
     "sm_stats_autocorr_time": (c_int, [c_double_p, c_size_t, c_size_t, c_size_t, c_double,
                                        c_double, c_double_p, POINTER(c_int)]),
-    "sm_additive_posterior": (c_int, [c_void_p, POINTER(POINTER(AdditivePosterior))]),
-    "sm_additive_posterior_free": (None, [POINTER(AdditivePosterior)]),
+    "sm_stats_additive_posterior": (c_int, [c_void_p, POINTER(POINTER(AdditivePosterior))]),
+    "sm_stats_additive_posterior_free": (None, [POINTER(AdditivePosterior)]),
     "sm_run_config": (POINTER(RunConfig), [c_void_p]),
 }
 

@@ -38,7 +38,7 @@ static void pixel_sums_one(const reference_t *ref, const double *p, sm_pixel_sum
         sm_ksum_add(&log_m, log(fabs(mj)));
         sm_ksum_add(&sq, u * u);
         if (m->skew)
-            sm_ksum_add(&log_phi, sm_log_ndtr(gamma * u / sigma));
+            sm_ksum_add(&log_phi, sm_model_log_ndtr(gamma * u / sigma));
     }
     out->log_m = sm_ksum_value(&log_m);
     out->sq = sm_ksum_value(&sq);

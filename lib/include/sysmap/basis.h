@@ -20,19 +20,19 @@ extern "C" {
 typedef enum {
     SM_BASIS_ROTATED = 0,  /* standardised, decorrelated (PCA) templates */
     SM_BASIS_ORIGINAL      /* templates as given: M = I */
-} sm_basis_kind;
+} sm_basis_kind_t;
 
-SM_API sm_status sm_basis_parse(const char *name, sm_basis_kind *kind);
-SM_API const char *sm_basis_name(sm_basis_kind kind);
+SM_API sm_status sm_basis_parse(const char *name, sm_basis_kind_t *kind);
+SM_API const char *sm_basis_name(sm_basis_kind_t kind);
 
 typedef struct sm_basis sm_basis_t;
 
 /* Fails (SM_ENUMERIC) on a constant template (a zero one included) or a
  * singular correlation (identical or collinear templates), in either basis. */
-SM_API sm_status sm_basis_create(sm_basis_t **out, const sm_data_t *data, sm_basis_kind kind);
+SM_API sm_status sm_basis_create(sm_basis_t **out, const sm_data_t *data, sm_basis_kind_t kind);
 SM_API void sm_basis_free(sm_basis_t *basis);
 
-SM_API sm_basis_kind sm_basis_kind_of(const sm_basis_t *basis);
+SM_API sm_basis_kind_t sm_basis_kind_of(const sm_basis_t *basis);
 SM_API size_t sm_basis_n_sys(const sm_basis_t *basis);
 SM_API const double *sm_basis_matrix(const sm_basis_t *basis);  /* M, (S, S) row-major */
 

@@ -62,7 +62,7 @@ typedef struct {
                                            standard errors (sysmap/convergence.h) */
     size_t n_kept;                      /* post-burn-in steps; 0 = empty posterior,
                                            every statistic NaN */
-} sm_summary_t;
+} sm_chainfile_summary_t;
 
 typedef struct sm_chainfile sm_chainfile_t;
 
@@ -106,7 +106,7 @@ SM_API sm_status sm_chainfile_append(sm_chainfile_t *file, size_t n, const doubl
                                      const sm_rng_state_t *rng, const double *coords_work);
 
 /* The summary datasets (sysmap/median, ..., drift) and attributes (n_kept, ...). */
-SM_API sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_summary_t *summary);
+SM_API sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_chainfile_summary_t *summary);
 /* The run's warnings into sysmap/warnings; n may be 0, at most
  * SM_CHAINFILE_MAX_WARNINGS (SM_EINVAL). */
 SM_API sm_status sm_chainfile_write_warnings(sm_chainfile_t *file, size_t n,

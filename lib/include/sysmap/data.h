@@ -54,10 +54,10 @@ SM_API const double *sm_data_injected_b(const sm_data_t *data);
  * blocks of its buffer size (buffer SM_NUMPY_LEGACY_BUFFER). The two give
  * the same bits for n <= 8192 and may differ in the last bit above.
  * NaN for n = 0. */
-SM_API double sm_numpy_std(const double *x, size_t n, size_t buffer);
+SM_API double sm_data_numpy_std(const double *x, size_t n, size_t buffer);
 #define SM_NUMPY_LEGACY_BUFFER 8192
 
-/* sm_numpy_std of delta_g_obs over used pixels, as numpy 2.4 computes it
+/* sm_data_numpy_std of delta_g_obs over used pixels, as numpy 2.4 computes it
  * (buffer 0): the sigma of the seeded initial walkers. */
 SM_API double sm_data_delta_std(const sm_data_t *data);
 /* 64-bit FNV-1a digest of N, S, the used map and templates, so a resumed
@@ -67,7 +67,7 @@ SM_API uint64_t sm_data_digest(const sm_data_t *data);
 /* Initial walkers (n_walkers, n_dim) from float64 dataset `p0` of an HDF5
  * file (a regular file, checked as sm_data_load_hdf5's), in the original
  * template basis; the shape must match exactly. */
-SM_API sm_status sm_walkers_load_hdf5(const char *path, size_t n_walkers, size_t n_dim, double *out);
+SM_API sm_status sm_data_load_walkers(const char *path, size_t n_walkers, size_t n_dim, double *out);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@ typedef enum {
     SM_MODEL_ADDITIVE = 0,      /* free a, b = 0 */
     SM_MODEL_MULTIPLICATIVE,    /* free b, a = b (one vector acting both ways) */
     SM_MODEL_COMBINED           /* free a and b */
-} sm_model_kind;
+} sm_model_kind_t;
 
 #define SM_SIGMA_MIN_DEFAULT 1e-6
 
@@ -22,14 +22,14 @@ typedef enum {
  * is a as well: d_obs = d (1 + b.t) + b.t, as in the reference package),
  * combined [a_1..a_S, b_1..b_S, sigma], then gamma when skew is on. */
 typedef struct {
-    sm_model_kind kind;
+    sm_model_kind_t kind;
     int skew;            /* non-zero: skew-normal likelihood (Eq. 18) */
     size_t n_sys;        /* S */
     double sigma_min;    /* prior: sigma <= sigma_min gives -inf */
 } sm_model_t;
 
-SM_API sm_status sm_model_parse(const char *name, sm_model_kind *kind);
-SM_API const char *sm_model_name(sm_model_kind kind);
+SM_API sm_status sm_model_parse(const char *name, sm_model_kind_t *kind);
+SM_API const char *sm_model_name(sm_model_kind_t kind);
 /* Checks kind, S >= 1 and a finite non-negative sigma_min. */
 SM_API sm_status sm_model_validate(const sm_model_t *model);
 
@@ -59,7 +59,7 @@ SM_API int sm_model_in_prior(const sm_model_t *model, const double *params);
 /* Shift of the skew-normal location: xi = -sigma delta sqrt(2/pi). */
 SM_API double sm_model_skew_xi(double sigma, double gamma);
 /* Stable ln Phi(x), the log of the standard normal CDF, for all finite x. */
-SM_API double sm_log_ndtr(double x);
+SM_API double sm_model_log_ndtr(double x);
 /* Log-probability from the pixel sums over n_pix pixels: lnL plus prior;
  * -inf outside the prior or when lnL is not finite. */
 SM_API double sm_model_log_prob(const sm_model_t *model, size_t n_pix,

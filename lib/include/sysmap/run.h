@@ -18,14 +18,14 @@ extern "C" {
 #endif
 
 typedef struct {
-    sm_model_kind model;     /* default combined */
+    sm_model_kind_t model;     /* default combined */
     int skew;                /* default 0 */
     double sigma_min;        /* default SM_SIGMA_MIN_DEFAULT */
     size_t n_walkers;        /* default 250 */
     size_t n_steps;          /* default 1500 (burn-in included) */
     size_t n_burn;           /* default 300 */
     uint32_t seed;           /* default 42 */
-    sm_basis_kind basis;     /* sampling basis, default rotated */
+    sm_basis_kind_t basis;     /* sampling basis, default rotated */
     const char *backend;     /* "auto" (default), "opencl" or "reference" */
     const char *device;      /* backend's device choice, NULL = its default */
     const char *precision;   /* NULL = the backend's default */
@@ -76,7 +76,7 @@ SM_API const char *sm_run_param_name(const sm_run_t *run, size_t i);
  * original basis, and the summary. */
 SM_API const double *sm_run_chain(const sm_run_t *run);
 SM_API const double *sm_run_log_prob(const sm_run_t *run);
-SM_API const sm_summary_t *sm_run_summary(const sm_run_t *run);
+SM_API const sm_chainfile_summary_t *sm_run_summary(const sm_run_t *run);
 /* The configuration; after sm_run_extend its n_steps counts every step. */
 SM_API const sm_run_config_t *sm_run_config(const sm_run_t *run);
 

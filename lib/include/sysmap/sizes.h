@@ -20,7 +20,7 @@ SM_API sm_status sm_size_mul(size_t *out, size_t a, size_t b, const char *what);
 SM_API sm_status sm_size_bytes(size_t *bytes, size_t count, size_t elem_size, const char *what);
 
 /* The machine's physical memory in bytes (0 when unknown). */
-SM_API size_t sm_physical_memory(void);
+SM_API size_t sm_size_physical_memory(void);
 
 #ifdef __cplusplus
 }

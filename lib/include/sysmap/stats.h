@@ -51,10 +51,10 @@ typedef struct {
     double alpha, beta;
     double *cov_a;       /* (S, S) marginal covariance of a */
     double sigma_median; /* median of sigma's marginal: sqrt(beta / Gamma^-1 median) */
-} sm_additive_posterior_t;
+} sm_stats_additive_posterior_t;
 
-SM_API sm_status sm_additive_posterior(const sm_data_t *data, sm_additive_posterior_t **out);
-SM_API void sm_additive_posterior_free(sm_additive_posterior_t *post);
+SM_API sm_status sm_stats_additive_posterior(const sm_data_t *data, sm_stats_additive_posterior_t **out);
+SM_API void sm_stats_additive_posterior_free(sm_stats_additive_posterior_t *post);
 
 #ifdef __cplusplus
 }
