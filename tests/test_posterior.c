@@ -15,7 +15,7 @@ static sm_stats_additive_posterior_t *posterior_of(size_t n, size_t s, const dou
     sm_data_t *data = NULL;
     ck_assert_int_eq(sm_data_create(&data, n, s, delta, templates, mask), SM_OK);
     sm_stats_additive_posterior_t *post = NULL;
-    ck_assert_int_eq(sm_stats_additive_posterior(data, &post), SM_OK);
+    ck_assert_int_eq(sm_stats_additive_posterior(&post, data), SM_OK);
     sm_data_free(data);
     ck_assert_uint_eq(post->n_sys, s);
     return post;
@@ -121,7 +121,7 @@ static sm_status posterior_status(size_t n, size_t s, const double *d, const dou
     sm_data_t *data = NULL;
     ck_assert_int_eq(sm_data_create(&data, n, s, d, t, NULL), SM_OK);
     sm_stats_additive_posterior_t *post = &sentinel;
-    sm_status st = sm_stats_additive_posterior(data, &post);
+    sm_status st = sm_stats_additive_posterior(&post, data);
     ck_assert_ptr_null(post);
     sm_data_free(data);
     return st;
@@ -155,13 +155,13 @@ END_TEST
 START_TEST(null_arguments)
 {
     sm_stats_additive_posterior_t *post = &sentinel;
-    ck_assert_int_eq(sm_stats_additive_posterior(NULL, &post), SM_EINVAL);
+    ck_assert_int_eq(sm_stats_additive_posterior(&post, NULL), SM_EINVAL);
     ck_assert_ptr_null(post);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "NULL data"));
     sm_data_t *data = NULL;
     static const double t[6] = {1, -1, 2, 0, -2, 1}, d[6] = {1, 0, 2, 1, -1, 2};
     ck_assert_int_eq(sm_data_create(&data, 6, 1, d, t, NULL), SM_OK);
-    ck_assert_int_eq(sm_stats_additive_posterior(data, NULL), SM_EINVAL);
+    ck_assert_int_eq(sm_stats_additive_posterior(NULL, data), SM_EINVAL);
     sm_data_free(data);
     sm_stats_additive_posterior_free(NULL);
 }

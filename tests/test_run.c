@@ -27,7 +27,7 @@ START_TEST(test_additive_matches_analytic_posterior)
     const double a[3] = {0.03, -0.02, 0.01}, b[3] = {0, 0, 0};
     sm_data_t *data = make_map(2000, 3, a, b);
     sm_stats_additive_posterior_t *post;
-    ck_assert_int_eq(sm_stats_additive_posterior(data, &post), SM_OK);
+    ck_assert_int_eq(sm_stats_additive_posterior(&post, data), SM_OK);
 
     sm_run_config_t cfg;
     sm_run_config_default(&cfg);

@@ -294,16 +294,16 @@ static int check_problem_size(size_t n, size_t s, size_t w, const sm_model_t *m)
     snprintf(what, sizeof what, "a problem of %zu pixels x %zu templates and %zu walkers", n,
              s, w);
     size_t count, bytes;
-    sm_status st = sm_size_mul(&count, n, s, what);
+    sm_status st = sm_size_mul(n, s, what, &count);
     if (st == SM_OK)
-        st = sm_size_mul(&count, count, 2, what);
+        st = sm_size_mul(count, 2, what, &count);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, count, sizeof(double), what);
+        st = sm_size_bytes(count, sizeof(double), what, &bytes);
     /* n_dim is small once the templates fit */
     if (st == SM_OK)
-        st = sm_size_mul(&count, w, sm_model_n_dim(m) + 1, what);
+        st = sm_size_mul(w, sm_model_n_dim(m) + 1, what, &count);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, count, sizeof(double), what);
+        st = sm_size_bytes(count, sizeof(double), what, &bytes);
     if (st != SM_OK) {
         fprintf(stderr, "sysmap bench: %s\n", sm_last_error());
         return CLI_ERROR;
@@ -362,7 +362,7 @@ int cli_bench(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     size_t gpw_bytes;
-    if (sm_size_bytes(&gpw_bytes, a.repeats, sizeof(double), "--repeats") != SM_OK) {
+    if (sm_size_bytes(a.repeats, sizeof(double), "--repeats", &gpw_bytes) != SM_OK) {
         fprintf(stderr, "sysmap bench: %s\n", sm_last_error());
         return CLI_USAGE;
     }

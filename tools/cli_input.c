@@ -202,7 +202,7 @@ int cli_input_write_maps(const cli_input_t *ci, const sm_run_t *run, const sm_da
         return CLI_OK;
     sm_maps_t *maps = NULL;
     int rc = CLI_OK;
-    if (sm_maps_from_run(run, data, &maps) != SM_OK ||
+    if (sm_maps_from_run(&maps, run, data) != SM_OK ||
         sm_maps_write_hdf5(maps, pixels, run_file) != SM_OK)
         rc = cli_error("maps");
     else if (ci->maps_out != NULL &&

@@ -323,9 +323,9 @@ int cli_run(int argc, char **argv)
         sm_model_t model = {args.cfg.model, args.cfg.skew, sm_data_n_sys(data),
                             args.cfg.sigma_min};
         size_t n_dim = sm_model_n_dim(&model), count, bytes;
-        if (sm_size_mul(&count, args.cfg.n_walkers, n_dim, "--init: walkers x parameters") !=
+        if (sm_size_mul(args.cfg.n_walkers, n_dim, "--init: walkers x parameters", &count) !=
                 SM_OK ||
-            sm_size_bytes(&bytes, count, sizeof *init, "--init: the initial walkers") != SM_OK) {
+            sm_size_bytes(count, sizeof *init, "--init: the initial walkers", &bytes) != SM_OK) {
             rc = cli_error("--init");
             goto done;
         }

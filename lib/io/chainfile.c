@@ -229,11 +229,11 @@ static sm_status check_meta_args(const sm_chainfile_meta_t *meta)
         return sm_fail(SM_EINVAL, "run file: param_names is NULL");
     size_t wd, bytes;
     /* Every buffer of the file's calls is at most steps x walkers x parameters. */
-    sm_status st = sm_size_mul(&wd, meta->n_walkers, meta->n_dim, "run file: walkers x parameters");
+    sm_status st = sm_size_mul(meta->n_walkers, meta->n_dim, "run file: walkers x parameters", &wd);
     if (st == SM_OK)
-        st = sm_size_mul(&bytes, wd, meta->n_steps, "run file: steps x walkers x parameters");
+        st = sm_size_mul(wd, meta->n_steps, "run file: steps x walkers x parameters", &bytes);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, bytes, sizeof(double), "run file: the chain");
+        st = sm_size_bytes(bytes, sizeof(double), "run file: the chain", &bytes);
     return st;
 }
 
@@ -473,7 +473,7 @@ static sm_status create_filled(hid_t g, const char *name, hid_t ftype, hid_t mty
     size_t n = 1, bytes;
     for (int i = 0; i < rank; i++)
         n *= (size_t)dims[i]; /* at most walkers x parameters x 2, checked with the handle */
-    sm_status st = sm_size_bytes(&bytes, n, H5Tget_size(mtype), name);
+    sm_status st = sm_size_bytes(n, H5Tget_size(mtype), name, &bytes);
     void *buf = st == SM_OK ? calloc(bytes > 0 ? bytes : 1, 1) : NULL;
     if (st != SM_OK || buf == NULL)
         return st != SM_OK ? st : SM_FAIL_NOMEM(name);

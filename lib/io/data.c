@@ -68,9 +68,9 @@ static sm_status check_values(const double *x, const uint8_t *mask, size_t n, co
 static sm_status check_size(size_t n_sys, size_t n_pix)
 {
     size_t cells, bytes;
-    sm_status st = sm_size_mul(&cells, n_sys, n_pix, "templates");
+    sm_status st = sm_size_mul(n_sys, n_pix, "templates", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, sizeof(double), "templates");
+        st = sm_size_bytes(cells, sizeof(double), "templates", &bytes);
     return st;
 }
 
@@ -343,7 +343,7 @@ sm_status sm_data_load_walkers(const char *path, size_t n_walkers, size_t n_dim,
         return sm_fail(SM_EINVAL, "sm_data_load_walkers: %s is NULL",
                        path == NULL ? "path" : "out");
     size_t n;
-    sm_status st = sm_size_mul(&n, n_walkers, n_dim, "initial walkers");
+    sm_status st = sm_size_mul(n_walkers, n_dim, "initial walkers", &n);
     if (st == SM_OK)
         st = sm_file_check_regular(path, "initial walkers file");
     if (st != SM_OK)

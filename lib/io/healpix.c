@@ -262,7 +262,7 @@ static sm_status check_column(const table_t *t, int col, const char *name, int *
     /* Both come from the header: their product may exceed any count. */
     size_t values = 0;
     if (t->n_rows < 0 || repeat < 0 ||
-        sm_size_mul(&values, (size_t)t->n_rows, (size_t)repeat, name) != SM_OK ||
+        sm_size_mul((size_t)t->n_rows, (size_t)repeat, name, &values) != SM_OK ||
         values > (size_t)INT64_MAX)
         return sm_fail(SM_EFORMAT, "column '%s': %lld rows of %lld values overflow a count",
                        name, (long long)t->n_rows, (long long)repeat);
@@ -370,9 +370,9 @@ static sm_status pick_columns(table_t *t, const char *column, int *cols, size_t 
 static sm_status check_sizes(const table_t *t, size_t n_cols)
 {
     size_t cells, bytes;
-    sm_status st = sm_size_mul(&cells, n_cols, (size_t)t->npix, "map values");
+    sm_status st = sm_size_mul(n_cols, (size_t)t->npix, "map values", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, sizeof(double), "map values");
+        st = sm_size_bytes(cells, sizeof(double), "map values", &bytes);
     if (st == SM_OK && t->explicit_index && t->n_rows > t->npix)
         st = sm_fail(SM_EFORMAT, "a partial-sky map of %lld rows lists more than the %lld "
                                  "pixels there are",
@@ -482,11 +482,11 @@ static sm_status check_compressed(int fd, const char *path)
                                    "compressed bytes can hold: a damaged file",
                        path, kind, (unsigned long long)claimed, (long long)st.st_size);
     size_t bytes;
-    sm_status rc = sm_size_bytes(&bytes, (size_t)claimed, 1, "the uncompressed file");
+    sm_status rc = sm_size_bytes((size_t)claimed, 1, "the uncompressed file", &bytes);
     return rc == SM_OK ? SM_OK : sm_fail_context(rc, "%s", path);
 }
 
-sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out)
+sm_status sm_hpx_read(sm_hpx_map_t **out, const char *path, const char *column)
 {
     if (path == NULL || out == NULL)
         return sm_fail(SM_EINVAL, "sm_hpx_read: %s is NULL", path == NULL ? "path" : "out");
@@ -599,9 +599,9 @@ sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside)
         return st;
     size_t npix_in = (size_t)sm_hpx_npix(map->nside), npix_out = (size_t)sm_hpx_npix(nside);
     size_t cells, bytes;
-    st = sm_size_mul(&cells, map->n_cols, npix_out, "resampled map");
+    st = sm_size_mul(map->n_cols, npix_out, "resampled map", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, sizeof(double), "resampled map");
+        st = sm_size_bytes(cells, sizeof(double), "resampled map", &bytes);
     if (st != SM_OK)
         return sm_fail_context(st, "%s: NSIDE %lld", map->path, (long long)nside);
     double *values = malloc(bytes);
@@ -655,7 +655,7 @@ static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order_t orde
                              const double *values, const sm_hpx_key_t *keys, size_t n_keys)
 {
     size_t npix = (size_t)sm_hpx_npix(nside), bytes;
-    sm_status st = sm_size_bytes(&bytes, npix, sizeof(double), "map column");
+    sm_status st = sm_size_bytes(npix, sizeof(double), "map column", &bytes);
     if (st != SM_OK)
         return sm_fail_context(st, "NSIDE %lld", (long long)nside);
     double *col = malloc(bytes);

@@ -217,8 +217,8 @@ static sm_status check_value(const sm_hpx_map_t *m, size_t col, int64_t pixel, d
 static sm_status table_bytes(size_t count, size_t n, const char *what, size_t *bytes)
 {
     size_t cells;
-    sm_status st = sm_size_mul(&cells, count, n, what);
-    return st == SM_OK ? sm_size_bytes(bytes, cells, sizeof(double), what) : st;
+    sm_status st = sm_size_mul(count, n, what, &cells);
+    return st == SM_OK ? sm_size_bytes(cells, sizeof(double), what, bytes) : st;
 }
 
 static sm_status read_mask(build_t *b)
@@ -227,7 +227,7 @@ static sm_status read_mask(build_t *b)
     if (src->path == NULL)
         return SM_OK;
     sm_hpx_map_t *m = NULL;
-    sm_status st = sm_hpx_read(src->path, src->column, &m);
+    sm_status st = sm_hpx_read(&m, src->path, src->column);
     if (st == SM_OK)
         st = conform(b, m);
     if (st == SM_OK && (b->weight = malloc(b->npix * sizeof *b->weight)) == NULL)
@@ -288,7 +288,7 @@ static char *file_stem(const char *path)
 static sm_status add_templates(build_t *b, const sm_hpx_source_t *src)
 {
     sm_hpx_map_t *m = NULL;
-    sm_status st = sm_hpx_read(src->path, src->column, &m);
+    sm_status st = sm_hpx_read(&m, src->path, src->column);
     if (st == SM_OK)
         st = conform(b, m);
     double *tvals = NULL;
@@ -437,7 +437,7 @@ static sm_status load_healpix(const sm_input_t *in, sm_data_t **data, sm_pixels_
     build_t b = {.in = in};
     sm_status st = check_healpix_input(in);
     if (st == SM_OK)
-        st = sm_hpx_read(in->map.path, in->map.column, &b.map);
+        st = sm_hpx_read(&b.map, in->map.path, in->map.column);
     if (st == SM_OK) {
         b.npix = (size_t)sm_hpx_npix(b.map->nside);
         st = read_mask(&b);

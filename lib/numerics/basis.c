@@ -61,9 +61,9 @@ const char *sm_basis_name(sm_basis_kind_t kind)
 static sm_status basis_alloc(size_t s, sm_basis_kind_t kind, sm_basis_t **out)
 {
     size_t cells, bytes;
-    sm_status st = sm_size_mul(&cells, s, s, "template basis (S x S)");
+    sm_status st = sm_size_mul(s, s, "template basis (S x S)", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, 4 * sizeof(double), "template basis (S x S)");
+        st = sm_size_bytes(cells, 4 * sizeof(double), "template basis (S x S)", &bytes);
     if (st != SM_OK)
         return st;
     sm_basis_t *b = calloc(1, sizeof *b);

@@ -75,7 +75,7 @@ static sm_status solve_least_squares(const sm_data_t *data, sm_stats_additive_po
     return st;
 }
 
-sm_status sm_stats_additive_posterior(const sm_data_t *data, sm_stats_additive_posterior_t **out)
+sm_status sm_stats_additive_posterior(sm_stats_additive_posterior_t **out, const sm_data_t *data)
 {
     if (out == NULL)
         return sm_fail(SM_EINVAL, "additive posterior: NULL output");

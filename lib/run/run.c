@@ -84,11 +84,11 @@ static sm_status chain_bytes(size_t n_steps, size_t w, size_t d, size_t *chain, 
              "a chain of %zu steps x %zu walkers x %zu parameters and its log-probabilities",
              n_steps, w, d);
     size_t rows, total;
-    sm_status st = sm_size_mul(&rows, n_steps, w, what);
+    sm_status st = sm_size_mul(n_steps, w, what, &rows);
     if (st == SM_OK)
-        st = sm_size_mul(&total, rows, d + 1, what);
+        st = sm_size_mul(rows, d + 1, what, &total);
     if (st == SM_OK)
-        st = sm_size_bytes(&total, total, sizeof(double), what);
+        st = sm_size_bytes(total, sizeof(double), what, &total);
     /* Parts of a checked total: these products cannot wrap. */
     *chain = st == SM_OK ? rows * d * sizeof(double) : 0;
     *lp = st == SM_OK ? rows * sizeof(double) : 0;

@@ -97,7 +97,7 @@ _PROTOTYPES = {
                                     c_double_p]),
     "sm_stats_autocorr_time": (c_int, [c_double_p, c_size_t, c_size_t, c_size_t, c_double,
                                        c_double, c_double_p, POINTER(c_int)]),
-    "sm_stats_additive_posterior": (c_int, [c_void_p, POINTER(POINTER(AdditivePosterior))]),
+    "sm_stats_additive_posterior": (c_int, [POINTER(POINTER(AdditivePosterior)), c_void_p]),
     "sm_stats_additive_posterior_free": (None, [POINTER(AdditivePosterior)]),
     "sm_run_config": (POINTER(RunConfig), [c_void_p]),
 }

@@ -362,7 +362,7 @@ def run_additive_analytic(n_sys, *, delta_g_obs, delta_t, n_samples=100_000, see
     data = _new_data(L, d, t)
     post = ctypes.POINTER(_lib.AdditivePosterior)()
     try:
-        _lib.check(L.sm_stats_additive_posterior(data, ctypes.byref(post)))
+        _lib.check(L.sm_stats_additive_posterior(ctypes.byref(post), data))
         p = post.contents
         s = int(p.n_sys)
         a_ols = np.ctypeslib.as_array(p.a_ols, shape=(s,)).copy()

@@ -52,7 +52,7 @@ static inline int64_t sm_hpx_npix(int64_t nside)
  * on), NSIDE that is no integer, a header promising more data than the file
  * holds or more memory than the machine has, a compressed file claiming
  * more than it can hold, header cards that are no ASCII text. */
-SM_API sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out);
+SM_API sm_status sm_hpx_read(sm_hpx_map_t **out, const char *path, const char *column);
 SM_API void sm_hpx_free(sm_hpx_map_t *map);
 
 /* Converts every column to the given ordering (nothing when it has it). */

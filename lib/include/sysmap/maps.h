@@ -37,12 +37,12 @@ typedef struct {
 /* From explicit parameters: median (n_dim,) in the model's layout and
  * cov (n_cont, n_cont), the covariance of the free contamination
  * parameters (the first n_cont entries of the parameter vector). */
-SM_API sm_status sm_maps_compute(const sm_data_t *data, const sm_model_t *model, const double *median,
-                                 const double *cov, sm_maps_t **out);
+SM_API sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model_t *model,
+                                 const double *median, const double *cov);
 
 /* From an executed run on data: its median and the covariance (ddof 1) of
  * the contamination block over its post-burn-in chain. */
-SM_API sm_status sm_maps_from_run(const sm_run_t *run, const sm_data_t *data, sm_maps_t **out);
+SM_API sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t *data);
 
 SM_API void sm_maps_free(sm_maps_t *maps);
 
