@@ -30,32 +30,38 @@ typedef struct {
 /* Rank 1's stop flag, set as if a signal had reached rank 1 only. */
 static volatile sig_atomic_t rank1_stop = 1;
 
+/* Rank settings in field order after struct_size. */
+#define RANK(...) {sizeof(sm_mpi_rank_t), __VA_ARGS__}
+
 static const session_t sessions[] = {
     /* 0: sharded = reference, every model; rank 1 weighs 3 */
-    {{"reference", NULL, NULL, 3.0, 0, 0, NULL}, NULL, SM_OK, ""},
+    {RANK("reference", NULL, NULL, 3.0, 0, 0, NULL), NULL, SM_OK, ""},
     /* 1: auto weights on both ranks */
-    {{"reference", NULL, NULL, SM_MPI_WEIGHT_AUTO, 8, 0, NULL}, NULL, SM_OK, ""},
+    {RANK("reference", NULL, NULL, SM_MPI_WEIGHT_AUTO, 8, 0, NULL), NULL, SM_OK, ""},
     /* 2: a bad weight on rank 1 */
-    {{"reference", NULL, NULL, 0.0, 0, 0, NULL}, NULL, SM_EINVAL, "rank 1 of 2: weight 0"},
+    {RANK("reference", NULL, NULL, 0.0, 0, 0, NULL), NULL, SM_EINVAL, "rank 1 of 2: weight 0"},
     /* 3: an unknown backend on rank 1 */
-    {{"nosuch", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+    {RANK("nosuch", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_EINVAL,
      "rank 1 of 2: unknown backend 'nosuch'"},
     /* 4: rank 0's slice is empty, then a good setup on the same ranks */
-    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_EINVAL,
      "rank 0 of 2: its slice is empty"},
     /* 5: rank 1's device fails from its 2nd evaluation on */
-    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, "2", SM_EDEVICE, "rank 1 of 2: injected fault"},
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), "2", SM_EDEVICE, "rank 1 of 2: injected fault"},
     /* 6: rank 0 ends with a failure */
-    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_ECANCELLED,
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_ECANCELLED,
      "rank 0 of 2 stopped the run"},
     /* 7: rank 1 in fp32 beside rank 0's fp64: refused on rank 0, which then
      * ends with that failure */
-    {{"opencl", NULL, "fp32", 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+    {RANK("opencl", NULL, "fp32", 1.0, 0, 0, NULL), NULL, SM_EINVAL,
      "rank 0 of 2 ended the run with an error"},
     /* 8: the same, allowed by rank 0 */
-    {{"opencl", NULL, "fp32", 1.0, 0, 0, NULL}, NULL, SM_OK, ""},
+    {RANK("opencl", NULL, "fp32", 1.0, 0, 0, NULL), NULL, SM_OK, ""},
     /* 9: a stop requested on rank 1 only */
-    {{"reference", NULL, NULL, 1.0, 0, 0, &rank1_stop}, NULL, SM_OK, ""},
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, &rank1_stop), NULL, SM_OK, ""},
+    /* 10: rank 1's settings never initialised (struct_size 0) */
+    {{0, "reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+     "rank 1 of 2: sm_mpi_rank_t: struct_size is 0: initialise the struct with sm_mpi_rank_init"},
 };
 #define N_SESSIONS (sizeof sessions / sizeof sessions[0])
 
@@ -81,7 +87,7 @@ static void release_session(void)
 
 static sm_mpi_rank_t rank0(double weight)
 {
-    sm_mpi_rank_t self = {"reference", NULL, NULL, weight, 0, 0, NULL};
+    sm_mpi_rank_t self = {sizeof self, "reference", NULL, NULL, weight, 0, 0, NULL};
     return self;
 }
 
@@ -274,7 +280,7 @@ START_TEST(test_session_auto)
 }
 END_TEST
 
-/* Setup failures on rank 1 reach rank 0 naming the rank (sessions 2, 3). */
+/* Setup failures on rank 1 reach rank 0 naming the rank (sessions 2, 3, 10). */
 START_TEST(test_session_rank1_setup_fails)
 {
     sm_model_t m = {SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
@@ -409,6 +415,7 @@ static Suite *mpi_suite(void)
     tcase_add_test(tc, test_session_rank0_fails);
     tcase_add_loop_test(tc, test_session_mixed_precision, 0, 2);
     tcase_add_test(tc, test_session_stop_elsewhere);
+    tcase_add_loop_test(tc, test_session_rank1_setup_fails, 10, 11);
     suite_add_tcase(s, tc);
     return s;
 }

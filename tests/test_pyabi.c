@@ -32,6 +32,7 @@ START_TEST(ctypes_layout)
     FIELD("Model", sm_model_t, n_sys);
     FIELD("Model", sm_model_t, sigma_min);
     add("RunConfig", sizeof(sm_run_config_t));
+    FIELD("RunConfig", sm_run_config_t, struct_size);
     FIELD("RunConfig", sm_run_config_t, model);
     FIELD("RunConfig", sm_run_config_t, skew);
     FIELD("RunConfig", sm_run_config_t, sigma_min);
@@ -46,6 +47,7 @@ START_TEST(ctypes_layout)
     FIELD("RunConfig", sm_run_config_t, flush_every);
     FIELD("RunConfig", sm_run_config_t, init);
     add("Summary", sizeof(sm_chainfile_summary_t));
+    FIELD("Summary", sm_chainfile_summary_t, struct_size);
     FIELD("Summary", sm_chainfile_summary_t, median);
     FIELD("Summary", sm_chainfile_summary_t, cov_b);
     FIELD("Summary", sm_chainfile_summary_t, autocorr_too_short);

@@ -471,7 +471,9 @@ static void failing_free(void *ctx)
 static sm_status failing_factory(void *user, const sm_data_t *work, const sm_model_t *model,
                                  sm_backend_t **out)
 {
-    static const sm_backend_ops_t ops = {failing_sums, failing_free};
+    static const sm_backend_ops_t ops = {
+        .struct_size = sizeof(sm_backend_ops_t),
+        .pixel_sums = failing_sums, .free = failing_free};
     failing_t *f = calloc(1, sizeof *f);
     ck_assert_ptr_nonnull(f);
     f->failure = *(failure_t *)user;

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "error.h"
 #include "fileutil.h"
 #include "h5util.h"
@@ -274,6 +275,18 @@ static sm_status lock_partial(sm_chainfile_t *cf, int create)
     int busy = 0;
     sm_status st = sm_file_lock(cf->partial, create, &cf->lock_fd, &busy, &cf->made_partial);
     return busy ? busy_error(cf->path, cf->partial) : st;
+}
+
+void sm_chainfile_meta_init(sm_chainfile_meta_t *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->struct_size = sizeof *meta;
+}
+
+void sm_chainfile_summary_init(sm_chainfile_summary_t *summary)
+{
+    memset(summary, 0, sizeof *summary);
+    summary->struct_size = sizeof *summary;
 }
 
 sm_status sm_chainfile_check_output(const char *path)
@@ -868,6 +881,8 @@ sm_status sm_chainfile_create(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_create: NULL argument");
     *out = NULL;
+    if (SM_ABI_CHECK(meta, sm_chainfile_meta_t, "sm_chainfile_meta_init") != SM_OK)
+        return SM_EINVAL;
     sm_chainfile_t *cf = NULL;
     sm_status st = new_handle(&cf, path, meta);
     if (st != SM_OK)
@@ -1079,6 +1094,8 @@ sm_status sm_chainfile_resume(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL || iteration == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_resume: NULL argument");
     *out = NULL;
+    if (SM_ABI_CHECK(meta, sm_chainfile_meta_t, "sm_chainfile_meta_init") != SM_OK)
+        return SM_EINVAL;
     sm_chainfile_t *cf = NULL;
     sm_status st = new_handle(&cf, path, meta);
     if (st != SM_OK)
@@ -1236,6 +1253,8 @@ sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_chainfile_su
 {
     if (file == NULL || summary == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_write_summary: NULL argument");
+    if (SM_ABI_CHECK(summary, sm_chainfile_summary_t, "sm_chainfile_summary_init") != SM_OK)
+        return SM_EINVAL;
     summary_set sets[N_SUMMARY_SETS];
     summary_sets(file->n_dim, file->n_sys, file->n_walkers, summary, sets);
     sm_h5_quiet_t quiet;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 #include "h5util.h"
 #include "sysmap/sizes.h"
@@ -22,6 +23,7 @@ struct sm_pixels {
 void sm_input_default(sm_input_t *in)
 {
     memset(in, 0, sizeof *in);
+    in->struct_size = sizeof *in;
 }
 
 sm_status sm_pixels_create(sm_pixels_t **out, size_t n_total, size_t n, const int64_t *index,
@@ -462,6 +464,9 @@ sm_status sm_input_load(const sm_input_t *in, sm_data_t **data, sm_pixels_t **pi
         return sm_fail(SM_EINVAL, "sm_input_load: NULL argument");
     *data = NULL;
     *pixels = NULL;
+    sm_status abi = SM_ABI_CHECK(in, sm_input_t, "sm_input_default");
+    if (abi != SM_OK)
+        return abi;
     if (in->hdf5 != NULL && in->map.path != NULL)
         return sm_fail(SM_EINVAL, "input: both an HDF5 file (%s) and a HEALPix map (%s)",
                        in->hdf5, in->map.path);

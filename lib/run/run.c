@@ -18,6 +18,7 @@
 #include "sysmap/sampler.h"
 #include "sysmap/sizes.h"
 #include "sysmap/stats.h"
+#include "abi.h"
 #include "error.h"
 #include "clock.h"
 
@@ -63,6 +64,7 @@ struct sm_run {
 void sm_run_config_default(sm_run_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
     cfg->model = SM_MODEL_COMBINED;
     cfg->sigma_min = SM_SIGMA_MIN_DEFAULT;
     cfg->n_walkers = 250;
@@ -99,8 +101,11 @@ sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys)
 {
     if (cfg == NULL)
         return sm_fail(SM_EINVAL, "run: NULL configuration");
+    sm_status st = SM_ABI_CHECK(cfg, sm_run_config_t, "sm_run_config_default");
+    if (st != SM_OK)
+        return st;
     sm_model_t model = {cfg->model, cfg->skew, n_sys, cfg->sigma_min};
-    sm_status st = sm_model_validate(&model);
+    st = sm_model_validate(&model);
     if (st != SM_OK)
         return st;
     size_t n_dim = sm_model_n_dim(&model);
@@ -279,7 +284,7 @@ static void draw_initial(const sm_run_t *run, sm_rng_t *rng, double *p0)
 static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)
 {
     const sm_run_config_t *c = &run->cfg;
-    memset(meta, 0, sizeof *meta);
+    sm_chainfile_meta_init(meta);
     meta->n_walkers = c->n_walkers;
     meta->n_dim = run->n_dim;
     meta->n_steps = c->n_steps;
@@ -431,6 +436,7 @@ static sm_status summarise(sm_run_t *run, double wall_s, double evals)
     for (size_t i = 0; i < w; i++)
         run->acceptance[i] = accepted[i] / (double)c->n_steps;
     sm_chainfile_summary_t *sum = &run->summary;
+    sm_chainfile_summary_init(sum);
     sum->median = run->median;
     sum->std = run->std;
     sum->var_a = run->var_a;

@@ -20,7 +20,8 @@ class Model(ctypes.Structure):          # sm_model_t (sysmap/model.h)
 
 
 class RunConfig(ctypes.Structure):      # sm_run_config_t (sysmap/run.h)
-    _fields_ = [("model", c_int), ("skew", c_int), ("sigma_min", c_double),
+    _fields_ = [("struct_size", c_size_t), ("model", c_int), ("skew", c_int),
+                ("sigma_min", c_double),
                 ("n_walkers", c_size_t), ("n_steps", c_size_t), ("n_burn", c_size_t),
                 ("seed", c_uint32), ("basis", c_int), ("backend", c_char_p),
                 ("device", c_char_p), ("precision", c_char_p), ("flush_every", c_size_t),
@@ -28,7 +29,8 @@ class RunConfig(ctypes.Structure):      # sm_run_config_t (sysmap/run.h)
 
 
 class Summary(ctypes.Structure):        # sm_chainfile_summary_t (sysmap/chainfile.h)
-    _fields_ = [("median", c_double_p), ("std", c_double_p), ("var_a", c_double_p),
+    _fields_ = [("struct_size", c_size_t), ("median", c_double_p), ("std", c_double_p),
+                ("var_a", c_double_p),
                 ("var_b", c_double_p), ("cov_a", c_double_p), ("cov_b", c_double_p),
                 ("acceptance_fraction", c_double_p), ("autocorr_time", c_double_p),
                 ("autocorr_too_short", c_int), ("ess", c_double_p), ("wall_s", c_double),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 #include "ksum.h"
 #include "shard.h"
@@ -233,6 +234,9 @@ static sm_status read_setup(sm_shard_t *sh, const double *h, const sm_mpi_rank_t
     sh->fault_at = fault != NULL ? strtoul(fault, NULL, 10) : 0;
     if (self == NULL)
         return sm_fail(SM_EINVAL, "no rank settings (NULL)");
+    sm_status st = SM_ABI_CHECK(self, sm_mpi_rank_t, "sm_mpi_rank_init");
+    if (st != SM_OK)
+        return st;
     sh->stop = self->stop;
     if (self->weight != SM_MPI_WEIGHT_AUTO && !(isfinite(self->weight) && self->weight > 0.0))
         return sm_fail(SM_EINVAL, "weight %g: expected a finite number > 0 or auto",

@@ -61,7 +61,9 @@ static void reference_free(void *ctx)
     free(ctx);
 }
 
-static const sm_backend_ops_t reference_ops = {reference_pixel_sums, reference_free};
+static const sm_backend_ops_t reference_ops = {
+    .struct_size = sizeof(sm_backend_ops_t),
+    .pixel_sums = reference_pixel_sums, .free = reference_free};
 
 sm_status sm_reference_create(sm_backend_t **out, const sm_data_t *data, const sm_model_t *model)
 {

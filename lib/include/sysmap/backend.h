@@ -14,8 +14,11 @@ extern "C" {
 
 typedef struct sm_backend sm_backend_t;
 
-/* What a backend implements. ctx is the implementation's own state. */
+/* What a backend implements. ctx is the implementation's own state.
+ * struct_size is sizeof(sm_backend_ops_t): {sizeof(sm_backend_ops_t),
+ * pixel_sums, free}. */
 typedef struct {
+    size_t struct_size;
     /* Pixel sums for each of k vectors (k, n_dim) whose sigma is in the
      * prior; sums[w] is ignored for the others. */
     sm_status (*pixel_sums)(void *ctx, size_t k, const double *params,
@@ -25,7 +28,8 @@ typedef struct {
 
 /* Wraps an implementation (used by the built-in backends, and by callers
  * that add their own, e.g. fault-injecting wrappers). name, device and
- * precision are copied. On failure ops->free(ctx) has been called. */
+ * precision are copied. On failure ops->free(ctx) has been called, but for
+ * an ops->struct_size that is refused (SM_EINVAL). */
 SM_API sm_status sm_backend_create(sm_backend_t **out, const sm_backend_ops_t *ops, void *ctx,
                                    const sm_model_t *model, size_t n_pix, const char *name,
                                    const char *device, const char *precision);

@@ -29,8 +29,10 @@ extern "C" {
 #define SM_CHAINFILE_MAX_WARNINGS 8
 #define SM_CHAINFILE_WARNING_LEN 4096
 
-/* Settings of a run; a resume must match all but n_steps. */
+/* Settings of a run; a resume must match all but n_steps. Initialise with
+ * sm_chainfile_meta_init. */
 typedef struct {
+    size_t struct_size;          /* sizeof(sm_chainfile_meta_t) as the caller compiled it */
     size_t n_walkers, n_dim, n_steps, n_burn;
     size_t n_pix, n_sys;
     const char *model;           /* "additive", "multiplicative", "combined" */
@@ -44,8 +46,13 @@ typedef struct {
     const char *const *param_names;  /* n_dim names */
 } sm_chainfile_meta_t;
 
-/* Results of a run, all in the original template basis. */
+/* Zeroes meta and sets its struct_size. */
+SM_API void sm_chainfile_meta_init(sm_chainfile_meta_t *meta);
+
+/* Results of a run, all in the original template basis. Initialise with
+ * sm_chainfile_summary_init. */
 typedef struct {
+    size_t struct_size;                 /* sizeof(sm_chainfile_summary_t) as compiled */
     const double *median;               /* (n_dim,) */
     const double *std;                  /* (n_dim,) standard deviation, ddof 1 */
     const double *var_a, *var_b;        /* (S,) */
@@ -63,6 +70,9 @@ typedef struct {
     size_t n_kept;                      /* post-burn-in steps; 0 = empty posterior,
                                            every statistic NaN */
 } sm_chainfile_summary_t;
+
+/* Zeroes summary and sets its struct_size. */
+SM_API void sm_chainfile_summary_init(sm_chainfile_summary_t *summary);
 
 typedef struct sm_chainfile sm_chainfile_t;
 

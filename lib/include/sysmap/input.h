@@ -37,6 +37,7 @@ typedef enum {
  * Every file must have the map's NSIDE and ordering, unless resample /
  * reorder allow converting it to the map's. */
 typedef struct {
+    size_t struct_size;                 /* sizeof(sm_input_t) as the caller compiled it */
     const char *hdf5;                   /* HDF5 input file, or NULL for HEALPix */
     sm_hpx_source_t map;                /* column NULL: the first value column */
     sm_map_kind_t map_kind;
@@ -51,6 +52,7 @@ typedef struct {
     int resample;                       /* ud_grade other NSIDEs to the map's */
 } sm_input_t;
 
+/* Every field 0 or NULL, and struct_size set. */
 SM_API void sm_input_default(sm_input_t *in);
 
 /* Where the used pixels of a loaded input sit. */

@@ -36,8 +36,9 @@ extern "C" {
 /* A weight that asks for the measured throughput of the rank's backend. */
 #define SM_MPI_WEIGHT_AUTO (-1.0)
 
-/* What one rank contributes. */
+/* What one rank contributes. Initialise with sm_mpi_rank_init. */
 typedef struct {
+    size_t struct_size;     /* sizeof(sm_mpi_rank_t) as the caller compiled it */
     const char *backend;    /* "auto" (NULL), "opencl" or "reference": sm_backend_open */
     const char *device;     /* this rank's device, NULL = the backend's default;
                                sm_mpi_rank_device gives the documented rule */
@@ -58,6 +59,10 @@ typedef struct {
                                so rank 0's progress callback stops the run after
                                the step wherever the signal landed */
 } sm_mpi_rank_t;
+
+/* Sets struct_size, backend, device and precision NULL (the defaults),
+ * weight 1, batch 0, allow_mixed_precision 0, stop NULL. */
+SM_API void sm_mpi_rank_init(sm_mpi_rank_t *self);
 
 /* The split of a sharded backend, as rank 0 sees it. */
 typedef struct {

@@ -17,15 +17,18 @@
 extern "C" {
 #endif
 
+/* Initialise with sm_run_config_default (it sets struct_size), then set
+ * fields. */
 typedef struct {
-    sm_model_kind_t model;     /* default combined */
+    size_t struct_size;      /* sizeof(sm_run_config_t) as the caller compiled it */
+    sm_model_kind_t model;   /* default combined */
     int skew;                /* default 0 */
     double sigma_min;        /* default SM_SIGMA_MIN_DEFAULT */
     size_t n_walkers;        /* default 250 */
     size_t n_steps;          /* default 1500 (burn-in included) */
     size_t n_burn;           /* default 300 */
     uint32_t seed;           /* default 42 */
-    sm_basis_kind_t basis;     /* sampling basis, default rotated */
+    sm_basis_kind_t basis;   /* sampling basis, default rotated */
     const char *backend;     /* "auto" (default), "opencl" or "reference" */
     const char *device;      /* backend's device choice, NULL = its default */
     const char *precision;   /* NULL = the backend's default */
