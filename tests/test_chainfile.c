@@ -68,7 +68,8 @@ static void state_after(int end, batch_state *b)
 static sm_chainfile_meta_t test_meta(void)
 {
     sm_chainfile_meta_t m = {
-        .struct_size = sizeof m, .n_walkers = W, .n_dim = D, .n_steps = STEPS, .n_burn = 1, .n_pix = 100, .n_sys = 1,
+        .struct_size = sizeof m, .n_walkers = W, .n_dim = D, .n_steps = STEPS, .n_burn = 1,
+        .n_pix = 100, .n_sys = 1,
         .model = "combined", .skew = 0, .sampling_basis = "rotated", .seed = 42,
         .explicit_init = 0, .sigma_min = 1e-6, .data_digest = UINT64_C(0x0123456789abcdef),
         .backend = "reference", .device = "cpu", .precision = "fp64", .param_names = names};

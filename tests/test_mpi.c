@@ -47,7 +47,8 @@ static const session_t sessions[] = {
     {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_EINVAL,
      "rank 0 of 2: its slice is empty"},
     /* 5: rank 1's device fails from its 2nd evaluation on */
-    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), "2", SM_EDEVICE, "rank 1 of 2: injected fault"},
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), "2", SM_EDEVICE,
+     "rank 1 of 2: injected fault"},
     /* 6: rank 0 ends with a failure */
     {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_ECANCELLED,
      "rank 0 of 2 stopped the run"},

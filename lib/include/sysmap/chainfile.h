@@ -116,7 +116,8 @@ SM_API sm_status sm_chainfile_append(sm_chainfile_t *file, size_t n, const doubl
                                      const sm_rng_state_t *rng, const double *coords_work);
 
 /* The summary datasets (sysmap/median, ..., drift) and attributes (n_kept, ...). */
-SM_API sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_chainfile_summary_t *summary);
+SM_API sm_status sm_chainfile_write_summary(sm_chainfile_t *file,
+                                            const sm_chainfile_summary_t *summary);
 /* The run's warnings into sysmap/warnings; n may be 0, at most
  * SM_CHAINFILE_MAX_WARNINGS (SM_EINVAL). */
 SM_API sm_status sm_chainfile_write_warnings(sm_chainfile_t *file, size_t n,

@@ -67,7 +67,8 @@ SM_API uint64_t sm_data_digest(const sm_data_t *data);
 /* Initial walkers (n_walkers, n_dim) from float64 dataset `p0` of an HDF5
  * file (a regular file, checked as sm_data_load_hdf5's), in the original
  * template basis; the shape must match exactly. */
-SM_API sm_status sm_data_load_walkers(const char *path, size_t n_walkers, size_t n_dim, double *out);
+SM_API sm_status sm_data_load_walkers(const char *path, size_t n_walkers, size_t n_dim,
+                                      double *out);
 
 #ifdef __cplusplus
 }

@@ -49,7 +49,8 @@ SM_API void sm_maps_free(sm_maps_t *maps);
 /* A HEALPix FITS map file (pixels from a HEALPix input) with full-sky
  * float64 columns DELTA_CORR, DELTA_CORR_ERR, WEIGHT, WEIGHT_ERR, UNSEEN
  * outside the used pixels, in the input's NSIDE and ordering. */
-SM_API sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path);
+SM_API sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels,
+                                    const char *path);
 
 /* Group "maps" in the HDF5 file path (replacing any; the file is created
  * if absent, else its other contents are kept): datasets pixel (int64),
@@ -57,7 +58,8 @@ SM_API sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pi
  * HEALPix input theta, phi (radians); attributes nside (0: not HEALPix),
  * ordering, n_total, point, basis, uncertainty. Either way the new file
  * replaces path in one rename. */
-SM_API sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path);
+SM_API sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels,
+                                    const char *path);
 
 #ifdef __cplusplus
 }

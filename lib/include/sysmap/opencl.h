@@ -49,8 +49,9 @@ SM_API sm_status sm_opencl_select(const char *spec, int need_fp64, sm_opencl_dev
 /* An OpenCL backend on data (which must outlive it). device as for
  * sm_opencl_select; precision "fp64" (default) or "fp32". Asking for fp64 on
  * a device without it is an error, never a silent downgrade. */
-SM_API sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_model_t *model,
-                                  const char *device, const char *precision);
+SM_API sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data,
+                                  const sm_model_t *model, const char *device,
+                                  const char *precision);
 
 #ifdef __cplusplus
 }

@@ -63,8 +63,8 @@ typedef sm_status (*sm_backend_factory_fn)(void *user, const sm_data_t *work,
  * backend, device and precision: e.g. the pixel-sharded MPI backend
  * (sysmap/mpi.h) or a wrapper around a built-in backend. */
 SM_API sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
-                                            const sm_run_config_t *cfg, sm_backend_factory_fn factory,
-                                            void *user);
+                                            const sm_run_config_t *cfg,
+                                            sm_backend_factory_fn factory, void *user);
 
 /* Samples. out_path NULL keeps everything in memory. With resume, continues
  * out_path's partial file (settings must match). */

@@ -29,7 +29,8 @@ SM_API void sm_sampler_free(sm_sampler_t *sampler);
  * computed (one call for all W, as emcee does); a NaN is an error. Checks
  * that the walkers are finite and linearly independent (emcee's scaled
  * condition number <= 1e8). */
-SM_API sm_status sm_sampler_set_state(sm_sampler_t *sampler, const double *coords, const double *lp);
+SM_API sm_status sm_sampler_set_state(sm_sampler_t *sampler, const double *coords,
+                                      const double *lp);
 
 /* One emcee step: move choice, split shuffle, both half-ensemble updates. */
 SM_API sm_status sm_sampler_step(sm_sampler_t *sampler);

@@ -53,7 +53,8 @@ typedef struct {
     double sigma_median; /* median of sigma's marginal: sqrt(beta / Gamma^-1 median) */
 } sm_stats_additive_posterior_t;
 
-SM_API sm_status sm_stats_additive_posterior(sm_stats_additive_posterior_t **out, const sm_data_t *data);
+SM_API sm_status sm_stats_additive_posterior(sm_stats_additive_posterior_t **out,
+                                             const sm_data_t *data);
 SM_API void sm_stats_additive_posterior_free(sm_stats_additive_posterior_t *post);
 
 #ifdef __cplusplus
