@@ -52,6 +52,28 @@ START_TEST(run_config)
 }
 END_TEST
 
+START_TEST(model_struct)
+{
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT);
+    ck_assert_uint_eq(m.struct_size, sizeof m);
+    ck_assert_int_eq(sm_model_validate(&m), SM_OK);
+    m.struct_size = 0;
+    ck_assert_refused(sm_model_validate(&m),
+                      "sm_model_t: struct_size is 0: initialise the struct with SM_MODEL_INIT");
+    m.struct_size = offsetof(sm_model_t, sigma_min);
+    ck_assert_refused(sm_model_validate(&m),
+                      older("sm_model_t", offsetof(sm_model_t, sigma_min), sizeof m));
+    /* Every call that takes a model checks it, e.g. a backend's. */
+    const double d[3] = {0.1, -0.2, 0.05}, t[3] = {1.0, -0.5, 0.3};
+    sm_data_t *data;
+    ck_assert_int_eq(sm_data_create(&data, 3, 1, d, t, NULL), SM_OK);
+    sm_backend_t *be = (sm_backend_t *)&m;
+    ck_assert_refused(sm_reference_create(&be, data, &m), "sm_model_t: struct_size");
+    ck_assert_ptr_null(be);
+    sm_data_free(data);
+}
+END_TEST
+
 static int freed;
 
 static sm_status no_sums(void *ctx, size_t k, const double *params, const int *in_prior,
@@ -69,7 +91,7 @@ static void count_free(void *ctx)
 
 START_TEST(backend_ops)
 {
-    sm_model_t model = {SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT);
     sm_backend_ops_t ops = {.struct_size = 0, .pixel_sums = no_sums, .free = count_free};
     sm_backend_t *be = (sm_backend_t *)&ops;
     freed = 0;
@@ -153,6 +175,7 @@ static Suite *abi_suite(void)
 {
     Suite *s = suite_create("abi");
     TCase *tc = tcase_create("struct_size");
+    tcase_add_test(tc, model_struct);
     tcase_add_test(tc, run_config);
     tcase_add_test(tc, backend_ops);
     tcase_add_test(tc, input);

@@ -65,7 +65,7 @@ static sm_backend_t *tiny_backend(sm_data_t **data, const sm_model_t *m)
 START_TEST(test_tiny_map_loglike)
 {
     const tiny_truth_t *t = &tiny_truths[_i];
-    sm_model_t m = {t->kind, t->skew, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(t->kind, t->skew, 2, SM_SIGMA_MIN_DEFAULT);
     sm_data_t *data;
     sm_backend_t *be = tiny_backend(&data, &m);
     size_t n_dim = sm_model_n_dim(&m);
@@ -96,7 +96,7 @@ START_TEST(test_multiplicative_matches_sys_mapping)
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 6, 2, d, t, NULL), SM_OK);
     for (int skew = 0; skew < 2; skew++) {
-        sm_model_t m = {SM_MODEL_MULTIPLICATIVE, skew, 2, SM_SIGMA_MIN_DEFAULT};
+        sm_model_t m = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, skew, 2, SM_SIGMA_MIN_DEFAULT);
         double p[4] = {0.07, -0.12, 0.2, -2.5}, lp;
         sm_backend_t *be;
         ck_assert_int_eq(sm_reference_create(&be, data, &m), SM_OK);
@@ -110,7 +110,7 @@ END_TEST
 
 START_TEST(test_prior_and_nonfinite)
 {
-    sm_model_t m = {SM_MODEL_COMBINED, 0, 2, 0.2};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 2, 0.2);
     sm_data_t *data;
     sm_backend_t *be = tiny_backend(&data, &m);
     double p[4][5], lp[4];
@@ -145,9 +145,9 @@ END_TEST
 
 START_TEST(test_layout_and_names)
 {
-    sm_model_t add = {SM_MODEL_ADDITIVE, 0, 3, 1e-6};
-    sm_model_t mul = {SM_MODEL_MULTIPLICATIVE, 1, 3, 1e-6};
-    sm_model_t comb = {SM_MODEL_COMBINED, 1, 3, 1e-6};
+    sm_model_t add = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 3, 1e-6);
+    sm_model_t mul = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, 3, 1e-6);
+    sm_model_t comb = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, 3, 1e-6);
     ck_assert_uint_eq(sm_model_n_dim(&add), 4);
     ck_assert_uint_eq(sm_model_n_dim(&mul), 5);
     ck_assert_uint_eq(sm_model_n_dim(&comb), 8);
@@ -181,10 +181,10 @@ START_TEST(test_bad_models)
     ck_assert_int_eq(k, SM_MODEL_COMBINED);
     ck_assert_int_eq(sm_model_parse("additve", &k), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown model 'additve'"));
-    sm_model_t none = {SM_MODEL_ADDITIVE, 0, 0, 1e-6};
+    sm_model_t none = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 0, 1e-6);
     ck_assert_int_eq(sm_model_validate(&none), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "S = 0"));
-    sm_model_t neg = {SM_MODEL_ADDITIVE, 0, 2, -1.0};
+    sm_model_t neg = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, -1.0);
     ck_assert_int_eq(sm_model_validate(&neg), SM_EINVAL);
 }
 END_TEST
@@ -193,8 +193,8 @@ START_TEST(test_backend_errors)
 {
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 3, 2, tiny_d, tiny_t, NULL), SM_OK);
-    sm_model_t three = {SM_MODEL_ADDITIVE, 0, 3, 1e-6};
-    sm_model_t two = {SM_MODEL_ADDITIVE, 0, 2, 1e-6};
+    sm_model_t three = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 3, 1e-6);
+    sm_model_t two = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, 1e-6);
     sm_backend_t *be;
     ck_assert_int_eq(sm_reference_create(&be, data, &three), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "data has 2 templates, model expects 3"));

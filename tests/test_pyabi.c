@@ -27,6 +27,7 @@ START_TEST(ctypes_layout)
 {
     args[0] = '\0';
     add("Model", sizeof(sm_model_t));
+    FIELD("Model", sm_model_t, struct_size);
     FIELD("Model", sm_model_t, kind);
     FIELD("Model", sm_model_t, skew);
     FIELD("Model", sm_model_t, n_sys);

@@ -114,7 +114,7 @@ static void expect_zero(const double *cov)
 START_TEST(param_covariance_layouts)
 {
     double flat[5 * 6], cov_a[4], cov_b[4];
-    sm_model_t model = {SM_MODEL_ADDITIVE, 0, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, SM_SIGMA_MIN_DEFAULT);
     /* additive [a1 a2 sigma]: cov_a = cov of M[:, 0:2], cov_b = 0. */
     shifted_chain(flat, 3);
     ck_assert_int_eq(sm_stats_param_covariance(flat, 5, &model, cov_a, cov_b), SM_OK);
@@ -146,7 +146,7 @@ START_TEST(param_covariance_errors)
 {
     double flat[5 * 3], cov_a[4], cov_b[4];
     shifted_chain(flat, 3);
-    sm_model_t model = {SM_MODEL_ADDITIVE, 0, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, SM_SIGMA_MIN_DEFAULT);
     ck_assert_int_eq(sm_stats_param_covariance(flat, 1, &model, cov_a, cov_b), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "covariance of a"));
     ck_assert_int_eq(sm_stats_param_covariance(flat, 5, NULL, cov_a, cov_b), SM_EINVAL);

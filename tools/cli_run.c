@@ -321,8 +321,8 @@ int cli_run(int argc, char **argv)
         return CLI_ERROR;
     }
     if (args.init != NULL) {
-        sm_model_t model = {args.cfg.model, args.cfg.skew, sm_data_n_sys(data),
-                            args.cfg.sigma_min};
+        sm_model_t model = SM_MODEL_INIT(args.cfg.model, args.cfg.skew, sm_data_n_sys(data),
+                            args.cfg.sigma_min);
         size_t n_dim = sm_model_n_dim(&model), count, bytes;
         if (sm_size_mul(args.cfg.n_walkers, n_dim, "--init: walkers x parameters", &count) !=
                 SM_OK ||

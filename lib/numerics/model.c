@@ -7,6 +7,7 @@
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sf_erf.h>
 
+#include "abi.h"
 #include "error.h"
 
 static const char *const model_names[] = {"additive", "multiplicative", "combined"};
@@ -32,6 +33,9 @@ sm_status sm_model_validate(const sm_model_t *model)
 {
     if (model == NULL)
         return sm_fail(SM_EINVAL, "model: NULL");
+    sm_status st = SM_ABI_CHECK(model, sm_model_t, "SM_MODEL_INIT");
+    if (st != SM_OK)
+        return st;
     if ((unsigned)model->kind > SM_MODEL_COMBINED)
         return sm_fail(SM_EINVAL, "model: unknown kind %d", (int)model->kind);
     if (model->n_sys == 0)

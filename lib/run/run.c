@@ -104,7 +104,7 @@ sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys)
     sm_status st = SM_ABI_CHECK(cfg, sm_run_config_t, "sm_run_config_default");
     if (st != SM_OK)
         return st;
-    sm_model_t model = {cfg->model, cfg->skew, n_sys, cfg->sigma_min};
+    sm_model_t model = SM_MODEL_INIT(cfg->model, cfg->skew, n_sys, cfg->sigma_min);
     st = sm_model_validate(&model);
     if (st != SM_OK)
         return st;
@@ -164,7 +164,7 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
         return sm_fail(SM_EINVAL, "run: NULL backend factory");
     if (data == NULL || cfg == NULL)
         return sm_fail(SM_EINVAL, "run: NULL data or configuration");
-    sm_model_t model = {cfg->model, cfg->skew, sm_data_n_sys(data), cfg->sigma_min};
+    sm_model_t model = SM_MODEL_INIT(cfg->model, cfg->skew, sm_data_n_sys(data), cfg->sigma_min);
     sm_status st = validate(cfg, &model, data);
     if (st != SM_OK)
         return st;

@@ -16,7 +16,8 @@ c_double_p = POINTER(c_double)
 
 
 class Model(ctypes.Structure):          # sm_model_t (sysmap/model.h)
-    _fields_ = [("kind", c_int), ("skew", c_int), ("n_sys", c_size_t), ("sigma_min", c_double)]
+    _fields_ = [("struct_size", c_size_t), ("kind", c_int), ("skew", c_int), ("n_sys", c_size_t),
+                ("sigma_min", c_double)]
 
 
 class RunConfig(ctypes.Structure):      # sm_run_config_t (sysmap/run.h)

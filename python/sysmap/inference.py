@@ -43,7 +43,8 @@ def _check_model(model):
 
 def _model(n_sys, model, skew=False, sigma_min=1e-6):
     _check_model(model)
-    return _lib.Model(_lib.MODELS[model], int(bool(skew)), int(n_sys), float(sigma_min))
+    return _lib.Model(ctypes.sizeof(_lib.Model), _lib.MODELS[model], int(bool(skew)), int(n_sys),
+                      float(sigma_min))
 
 
 def _map_arrays(n_sys, delta_g_obs, delta_t):

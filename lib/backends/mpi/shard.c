@@ -223,6 +223,7 @@ static sm_status describe(sm_shard_t *sh)
 /* The model and sizes of a SETUP header, and this rank's weight. */
 static sm_status read_setup(sm_shard_t *sh, const double *h, const sm_mpi_rank_t *self)
 {
+    sh->model.struct_size = sizeof sh->model;
     sh->model.kind = (sm_model_kind_t)(int)h[1];
     sh->model.skew = (int)h[2];
     sh->model.n_sys = (size_t)h[3];

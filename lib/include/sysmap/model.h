@@ -20,17 +20,24 @@ typedef enum {
 /* A model on S templates. Parameter vector layout:
  * additive [a_1..a_S, sigma], multiplicative [b_1..b_S, sigma] (that vector
  * is a as well: d_obs = d (1 + b.t) + b.t, as in the reference package),
- * combined [a_1..a_S, b_1..b_S, sigma], then gamma when skew is on. */
+ * combined [a_1..a_S, b_1..b_S, sigma], then gamma when skew is on.
+ * Initialise with SM_MODEL_INIT. */
 typedef struct {
+    size_t struct_size;  /* sizeof(sm_model_t) as the caller compiled it */
     sm_model_kind_t kind;
     int skew;            /* non-zero: skew-normal likelihood (Eq. 18) */
     size_t n_sys;        /* S */
     double sigma_min;    /* prior: sigma <= sigma_min gives -inf */
 } sm_model_t;
 
+/* An initialiser: sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, S,
+ * SM_SIGMA_MIN_DEFAULT); */
+#define SM_MODEL_INIT(kind, skew, n_sys, sigma_min) \
+    {sizeof(sm_model_t), (kind), (skew), (n_sys), (sigma_min)}
+
 SM_API sm_status sm_model_parse(const char *name, sm_model_kind_t *kind);
 SM_API const char *sm_model_name(sm_model_kind_t kind);
-/* Checks kind, S >= 1 and a finite non-negative sigma_min. */
+/* Checks struct_size, kind, S >= 1 and a finite non-negative sigma_min. */
 SM_API sm_status sm_model_validate(const sm_model_t *model);
 
 SM_API size_t sm_model_n_cont(const sm_model_t *model);  /* free contamination parameters */
