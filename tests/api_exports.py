@@ -6,10 +6,11 @@ functions) and checks:
   - each header wraps its declarations in extern "C" for C++;
   - each declaration is marked SM_API (sysmap/export.h);
   - `nm -D --defined-only LIB` lists each declared function, and nothing
-    else besides the linker's own symbols.
+    else besides the linker's own symbols;
+  - every function a ctypes binding (--bindings FILE.py) names is exported.
 Every failure names the symbol and the header.
 
-usage: api_exports.py LIB HEADER_DIR... [--skip NAME.h...]
+usage: api_exports.py LIB HEADER_DIR... [--skip NAME.h...] [--bindings FILE.py...]
        api_exports.py --annotate HEADER_DIR...   (adds the missing SM_API)
 """
 import argparse
@@ -79,7 +80,7 @@ def annotate(dirs):
             print(f"{path}: SM_API added to {len(missing)} declarations")
 
 
-def check(lib, dirs, skip):
+def check(lib, dirs, skip, bindings):
     bad = []
     declared = {}
     for path in headers(dirs, skip):
@@ -99,6 +100,10 @@ def check(lib, dirs, skip):
         bad.append(f"{name}: exported by {pathlib.Path(lib).name} but declared in no public header")
     for name in sorted(declared.keys() - exported):
         bad.append(f"{name} ({declared[name]}): declared but not exported")
+    for path in bindings:
+        bound = set(re.findall(r'"(sm_\w+)"', pathlib.Path(path).read_text()))
+        for name in sorted(bound - exported):
+            bad.append(f"{name}: bound by {path} but not exported")
     print(f"{len(declared)} functions declared in {len(set(declared.values()))} headers, "
           f"{len(exported)} exported")
     if bad:
@@ -109,12 +114,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--annotate", action="store_true")
     ap.add_argument("--skip", nargs="*", default=[])
+    ap.add_argument("--bindings", nargs="*", default=[])
     ap.add_argument("paths", nargs="+")
     args = ap.parse_args()
     if args.annotate:
         annotate(args.paths)
     else:
-        check(args.paths[0], args.paths[1:], set(args.skip))
+        check(args.paths[0], args.paths[1:], set(args.skip), args.bindings)
 
 
 if __name__ == "__main__":
