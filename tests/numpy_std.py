@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-LEGACY_BUFFER = 8192  # SM_NUMPY_LEGACY_BUFFER
+LEGACY_BUFFER = 8192  # SM_DATA_NUMPY_LEGACY_BUFFER
 
 
 def big_cases():

@@ -54,7 +54,7 @@ END_TEST
 
 START_TEST(model_struct)
 {
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     ck_assert_uint_eq(m.struct_size, sizeof m);
     ck_assert_int_eq(sm_model_validate(&m), SM_OK);
     m.struct_size = 0;
@@ -91,7 +91,7 @@ static void count_free(void *ctx)
 
 START_TEST(backend_ops)
 {
-    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_ops_t ops = {.struct_size = 0, .pixel_sums = no_sums, .free = count_free};
     sm_backend_t *be = (sm_backend_t *)&ops;
     freed = 0;

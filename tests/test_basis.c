@@ -86,7 +86,7 @@ START_TEST(test_inverse)
     sm_data_t *d = map3();
     sm_basis_t *b = basis_of(d, SM_BASIS_ROTATED);
     const double *m = sm_basis_matrix(b);
-    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, S3, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, S3, SM_MODEL_SIGMA_MIN_DEFAULT);
     /* M^-T e_k is row k of M^-1. */
     double orig[S3 * 4] = {0}, work[S3 * 4];
     for (size_t k = 0; k < S3; k++) {
@@ -204,7 +204,8 @@ START_TEST(test_invariance)
     const sm_model_kind_t kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
                                     SM_MODEL_COMBINED};
     for (size_t q = 0; q < 6; q++) {
-        sm_model_t model = SM_MODEL_INIT(kinds[q / 2], (int)(q % 2), S3, SM_SIGMA_MIN_DEFAULT);
+        sm_model_t model = SM_MODEL_INIT(kinds[q / 2], (int)(q % 2), S3,
+                                         SM_MODEL_SIGMA_MIN_DEFAULT);
         size_t nd = sm_model_n_dim(&model);
         enum { NV = 4 };
         double pw[NV * 8], po[NV * 8], back[NV * 8];
@@ -257,7 +258,8 @@ START_TEST(test_log_prob_invariance)
     const sm_model_kind_t kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
                                     SM_MODEL_COMBINED};
     for (size_t q = 0; q < 6; q++) {
-        sm_model_t model = SM_MODEL_INIT(kinds[q / 2], (int)(q % 2), S3, SM_SIGMA_MIN_DEFAULT);
+        sm_model_t model = SM_MODEL_INIT(kinds[q / 2], (int)(q % 2), S3,
+                                         SM_MODEL_SIGMA_MIN_DEFAULT);
         /* Contamination a few percent of the map: 1 + b.t stays near 1. */
         double pw[8] = {0.004, -0.003, 0.002, 0.001, 0.003, -0.002, 0.15, 0.8}, po[8];
         pw[sm_model_sigma_index(&model)] = 0.15;
@@ -329,7 +331,7 @@ START_TEST(test_original)
     for (size_t i = 0; i < S3 * n; i++)
         ck_assert_close(sm_data_templates(w)[i], sm_data_templates(d)[i], 0, 0);
 
-    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, S3, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, S3, SM_MODEL_SIGMA_MIN_DEFAULT);
     const double p[8] = {0.1, -0.2, 0.3, 0.04, -0.05, 0.06, 0.7, 2.5};
     double q[8], cov[S3 * S3], co[S3 * S3];
     sm_basis_params_to_original(b, &model, 1, p, q);

@@ -100,7 +100,7 @@ static void write_partial(const char *path)
 static char *partial_of(const char *path)
 {
     static char buf[8192];
-    snprintf(buf, sizeof buf, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(buf, sizeof buf, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
     return buf;
 }
 

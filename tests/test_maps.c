@@ -28,7 +28,7 @@ static sm_data_t *tiny_data(void)
 START_TEST(combined_by_hand)
 {
     sm_data_t *data = tiny_data();
-    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 1, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     double median[3] = {0.1, 0.2, 0.05};
     double caa = 0.01, cab = 0.002, cbb = 0.04, cov[4] = {caa, cab, cab, cbb};
     sm_maps_t *maps;
@@ -54,8 +54,9 @@ END_TEST
 START_TEST(additive_and_multiplicative)
 {
     sm_data_t *data = tiny_data();
-    sm_model_t add = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT);
-    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, 1, SM_SIGMA_MIN_DEFAULT); /* skew: gamma last */
+    sm_model_t add = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
+    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, 1,
+                                    SM_MODEL_SIGMA_MIN_DEFAULT); /* skew: gamma last */
     double p_add[2] = {0.1, 0.05}, p_mult[3] = {0.2, 0.05, 0.3}, c1[1] = {0.01};
     sm_maps_t *maps;
     ck_assert_int_eq(sm_maps_compute(&maps, data, &add, p_add, c1), SM_OK);
@@ -103,7 +104,7 @@ START_TEST(multiplicative_numerical_gradient)
     static const double t[8] = {1.0, 2.0, -1.0, 0.5, 0.3, -0.7, 0.4, 1.5};
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 4, 2, d, t, NULL), SM_OK);
-    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 2, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[3] = {0.15, -0.08, 0.2}, cov[4] = {0.004, -0.0015, -0.0015, 0.009};
     sm_maps_t *maps;
     ck_assert_int_eq(sm_maps_compute(&maps, data, &mult, p, cov), SM_OK);
@@ -135,13 +136,13 @@ END_TEST
 START_TEST(bad_parameters)
 {
     sm_data_t *data = tiny_data();
-    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 1, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[2] = {-1.0, 0.05}, c1[1] = {0.01}; /* m = 1 - t = 0 at pixel 0 */
     sm_maps_t *maps = (sm_maps_t *)1;
     ck_assert_int_eq(sm_maps_compute(&maps, data, &mult, p, c1), SM_ENUMERIC);
     ck_assert_ptr_null(maps);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "1 + b.t is 0 at used pixel 0"));
-    sm_model_t two = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 2, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t two = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     ck_assert_int_eq(sm_maps_compute(&maps, data, &two, p, c1), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "model of 2 templates for data of 1"));
     ck_assert_int_eq(sm_maps_compute(&maps, data, &two, NULL, c1), SM_EINVAL);
@@ -179,7 +180,7 @@ START_TEST(maps_of_a_run)
             for (size_t l = 0; l < nc; l++)
                 cov[i * nc + l] +=
                     (post[k * d + i] - mean[i]) * (post[k * d + l] - mean[l]) / (double)(n - 1);
-    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 2, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_maps_t *want;
     ck_assert_int_eq(sm_maps_compute(&want, data, &model, sm_run_summary(run)->median, cov),
                      SM_OK);

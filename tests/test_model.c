@@ -65,7 +65,7 @@ static sm_backend_t *tiny_backend(sm_data_t **data, const sm_model_t *m)
 START_TEST(test_tiny_map_loglike)
 {
     const tiny_truth_t *t = &tiny_truths[_i];
-    sm_model_t m = SM_MODEL_INIT(t->kind, t->skew, 2, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(t->kind, t->skew, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_data_t *data;
     sm_backend_t *be = tiny_backend(&data, &m);
     size_t n_dim = sm_model_n_dim(&m);
@@ -96,7 +96,7 @@ START_TEST(test_multiplicative_matches_sys_mapping)
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 6, 2, d, t, NULL), SM_OK);
     for (int skew = 0; skew < 2; skew++) {
-        sm_model_t m = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, skew, 2, SM_SIGMA_MIN_DEFAULT);
+        sm_model_t m = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, skew, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
         double p[4] = {0.07, -0.12, 0.2, -2.5}, lp;
         sm_backend_t *be;
         ck_assert_int_eq(sm_reference_create(&be, data, &m), SM_OK);

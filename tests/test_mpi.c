@@ -204,7 +204,8 @@ START_TEST(test_session_equality)
     ck_assert_str_eq(dev, "");
     for (int kind = 0; kind < 3; kind++) {
         for (int skew = 0; skew < 2; skew++) {
-            sm_model_t m = SM_MODEL_INIT((sm_model_kind_t)kind, skew, N_SYS, SM_SIGMA_MIN_DEFAULT);
+            sm_model_t m = SM_MODEL_INIT((sm_model_kind_t)kind, skew, N_SYS,
+                                         SM_MODEL_SIGMA_MIN_DEFAULT);
             size_t d = sm_model_n_dim(&m);
             double p[N_WALKERS * 8], lp[N_WALKERS], want[N_WALKERS];
             make_walkers(&m, p);
@@ -255,7 +256,7 @@ END_TEST
 
 START_TEST(test_session_auto)
 {
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[N_WALKERS * 8], lp[N_WALKERS], want[N_WALKERS];
     make_walkers(&m, p);
     sm_backend_t *ref, *be;
@@ -284,7 +285,7 @@ END_TEST
 /* Setup failures on rank 1 reach rank 0 naming the rank (sessions 2, 3, 10). */
 START_TEST(test_session_rank1_setup_fails)
 {
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be = (sm_backend_t *)&m;
     sm_mpi_rank_t self = rank0(1.0);
     sm_status st = sm_mpi_backend_create(&be, MPI_COMM_WORLD, map, &m, &self, NULL);
@@ -296,7 +297,7 @@ END_TEST
 
 START_TEST(test_session_empty_slice_then_recovery)
 {
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be;
     sm_mpi_rank_t self = rank0(1e-12);
     ck_assert_int_eq(sm_mpi_backend_create(&be, MPI_COMM_WORLD, map, &m, &self, NULL),
@@ -323,7 +324,7 @@ END_TEST
 
 START_TEST(test_session_fault_mid_run)
 {
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[N_WALKERS * 8], lp[N_WALKERS];
     make_walkers(&m, p);
     sm_backend_t *be;
@@ -348,7 +349,7 @@ END_TEST
 /* Session 7: fp64 here, fp32 on rank 1; session 8: allowed. */
 START_TEST(test_session_mixed_precision)
 {
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be;
     sm_mpi_rank_t self = rank0(1.0);
     self.allow_mixed_precision = _i == 1;
@@ -377,7 +378,7 @@ END_TEST
  * evaluation, which still returns its results. */
 START_TEST(test_session_stop_elsewhere)
 {
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     volatile sig_atomic_t stop = 0;
     sm_backend_t *ref, *be;
     sm_mpi_rank_t self = rank0(1.0);

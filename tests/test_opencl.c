@@ -52,7 +52,7 @@ static void compare_one(size_t n, const combo_t *c)
 {
     const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
     sm_data_t *data = sm_test_make_map(n, N_SYS, a, b, 1000 + n);
-    sm_model_t m = SM_MODEL_INIT(c->kind, c->skew, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(c->kind, c->skew, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     size_t d = sm_model_n_dim(&m);
     double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
     sm_test_walkers(&m, N_WALKERS, 99, 3, p);
@@ -131,7 +131,7 @@ START_TEST(test_tuning_overrides)
     /* Other launch shapes give the same sums; malformed overrides are refused. */
     const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
     sm_data_t *data = sm_test_make_map(1003, N_SYS, a, b, 5);
-    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, N_SYS, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
     sm_test_walkers(&m, N_WALKERS, 99, 3, p);
     sm_backend_t *ref, *cl;

@@ -90,7 +90,7 @@ START_TEST(test_cancel_and_resume_is_uninterrupted)
     sm_data_t *data = make_map(300, 3, a, b);
     char path[4096], partial[4200];
     snprintf(path, sizeof path, "%s", sm_test_tmp_path("resume.h5"));
-    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(partial, sizeof partial, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
 
     sm_run_t *whole = small_run(data, 11);
     ck_assert_int_eq(sm_run_execute(whole, NULL, 0, NULL, NULL), SM_OK);
@@ -319,7 +319,7 @@ START_TEST(test_burn_in_warning)
     ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
     const sm_chainfile_summary_t *s = sm_run_summary(run);
     ck_assert_str_eq(sm_run_param_name(run, 4), "sigma");
-    ck_assert_msg(s->drift[4] < -SM_DRIFT_THRESHOLD, "sigma drift %.2f", s->drift[4]);
+    ck_assert_msg(s->drift[4] < -SM_STATS_DRIFT_THRESHOLD, "sigma drift %.2f", s->drift[4]);
     ck_assert_uint_eq(sm_run_n_warnings(run), 1);
     const char *text = sm_run_warning(run, 0);
     ck_assert_msg(strncmp(text, "burn-in may be too short: sigma", 31) == 0, "%s", text);
@@ -378,7 +378,7 @@ START_TEST(test_zero_probability_start)
     sm_data_t *data = make_map(300, 2, a, b);
     const char *path = sm_test_tmp_path("zero.h5");
     char partial[4200];
-    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(partial, sizeof partial, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
     sm_run_config_t cfg;
     sm_run_config_default(&cfg);
     cfg.backend = "reference";
@@ -406,7 +406,7 @@ START_TEST(test_zero_probability_start)
     }
     sm_data_t *flat;
     ck_assert_int_eq(sm_data_create(&flat, 300, 2, delta, templates, NULL), SM_OK);
-    cfg.sigma_min = SM_SIGMA_MIN_DEFAULT;
+    cfg.sigma_min = SM_MODEL_SIGMA_MIN_DEFAULT;
     ck_assert_int_eq(sm_run_create(&run, flat, &cfg), SM_OK);
     ck_assert_int_eq(sm_run_execute(run, path, 0, NULL, NULL), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "the map is constant"));
@@ -498,7 +498,7 @@ START_TEST(test_failed_runs_and_their_files)
     sm_data_t *data = make_map(300, 3, a, b);
     char path[4096], partial[4200];
     snprintf(path, sizeof path, "%s", sm_test_tmp_path("failing.h5"));
-    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(partial, sizeof partial, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
     sm_run_config_t cfg;
     sm_run_config_default(&cfg);
     cfg.n_walkers = 16;

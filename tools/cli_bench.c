@@ -391,7 +391,7 @@ int cli_bench(int argc, char **argv)
                 for (size_t in = 0; in < a.pixels.n; in++)
                     for (size_t iw = 0; iw < a.walkers.n; iw++) {
                         sm_model_t m = SM_MODEL_INIT(a.models[im], skew, a.templates.values[is],
-                                        SM_SIGMA_MIN_DEFAULT);
+                                        SM_MODEL_SIGMA_MIN_DEFAULT);
                         int r = bench_case(&a, &m, a.pixels.values[in], a.walkers.values[iw],
                                            gpw);
                         rc = rc == CLI_OK ? r : rc;

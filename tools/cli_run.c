@@ -234,13 +234,13 @@ static int same_file(const char *a, const char *b)
 static int check_outputs(const run_args_t *args)
 {
     size_t n_out = strlen(args->output);
-    char *partial = malloc(n_out + sizeof SM_PARTIAL_SUFFIX);
+    char *partial = malloc(n_out + sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     if (partial == NULL) {
         fprintf(stderr, "sysmap run: out of memory\n");
         return CLI_ERROR;
     }
     memcpy(partial, args->output, n_out);
-    memcpy(partial + n_out, SM_PARTIAL_SUFFIX, sizeof SM_PARTIAL_SUFFIX);
+    memcpy(partial + n_out, SM_CHAINFILE_PARTIAL_SUFFIX, sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     const sm_input_t *in = &args->hpx.in;
     const char *outputs[][2] = {{"-o", args->output},
                                 {"-o (its partial file)", partial},

@@ -385,7 +385,7 @@ static sm_status make_case(size_t index, conform_fixture_t *fx, sm_data_t **data
     snprintf(fx->description, sizeof fx->description, "%s %s, S = %zu, N = %zu: %s",
              sm_model_name(c->kind), c->skew ? "skew-normal" : "Gaussian", c->n_sys, c->n_pix,
              c->description);
-    fx->model = (sm_model_t)SM_MODEL_INIT(c->kind, c->skew, c->n_sys, SM_SIGMA_MIN_DEFAULT);
+    fx->model = (sm_model_t)SM_MODEL_INIT(c->kind, c->skew, c->n_sys, SM_MODEL_SIGMA_MIN_DEFAULT);
     conform_recipe_t *r = &fx->recipe;
     snprintf(r->recipe, sizeof r->recipe, "%s", c->recipe);
     r->seed = case_seed(index);

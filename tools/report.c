@@ -71,7 +71,7 @@ void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data, co
     if (s->autocorr_too_short && s->n_kept > 0)
         fprintf(out, "warning: the chain is shorter than %.0f autocorrelation times; tau and ESS "
                      "are unreliable, run more steps\n",
-                SM_AUTOCORR_TOL);
+                SM_STATS_AUTOCORR_TOL);
     for (size_t i = 0; i < sm_run_n_warnings(run); i++)
         fprintf(out, "warning: %s\n", sm_run_warning(run, i));
     fprintf(out, "wall time %.2f s sampling; %.4g log-prob evaluations/s (each over %zu pixels)\n",

@@ -250,14 +250,14 @@ static sm_status new_handle(sm_chainfile_t **out, const char *path,
     if (cf != NULL) {
         cf->lock_fd = -1;
         cf->path = strdup(path);
-        cf->partial = malloc(len + sizeof SM_PARTIAL_SUFFIX);
+        cf->partial = malloc(len + sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     }
     if (cf == NULL || cf->path == NULL || cf->partial == NULL) {
         sm_chainfile_free(cf);
         return SM_FAIL_NOMEM("run file handle");
     }
     memcpy(cf->partial, path, len);
-    memcpy(cf->partial + len, SM_PARTIAL_SUFFIX, sizeof SM_PARTIAL_SUFFIX);
+    memcpy(cf->partial + len, SM_CHAINFILE_PARTIAL_SUFFIX, sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     cf->n_walkers = meta->n_walkers;
     cf->n_dim = meta->n_dim;
     cf->n_sys = meta->n_sys;
@@ -295,12 +295,12 @@ sm_status sm_chainfile_check_output(const char *path)
         return sm_fail(SM_EINVAL, "sm_chainfile_check_output: NULL path");
     sm_status st = sm_file_check_output(path);
     size_t len = strlen(path);
-    char *partial = malloc(len + sizeof SM_PARTIAL_SUFFIX);
+    char *partial = malloc(len + sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     if (st == SM_OK && partial == NULL)
         st = SM_FAIL_NOMEM("the output path");
     if (st == SM_OK) {
         memcpy(partial, path, len);
-        memcpy(partial + len, SM_PARTIAL_SUFFIX, sizeof SM_PARTIAL_SUFFIX);
+        memcpy(partial + len, SM_CHAINFILE_PARTIAL_SUFFIX, sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
         st = sm_file_check_output(partial);
     }
     if (st == SM_OK && sm_file_locked(partial))

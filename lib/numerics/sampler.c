@@ -219,7 +219,7 @@ static sm_status move_half(sm_sampler_t *s, size_t label)
         else
             s->other[nc++] = i;
     }
-    const double a = SM_STRETCH_A;
+    const double a = SM_SAMPLER_STRETCH_A;
     for (size_t i = 0; i < ns; i++) {
         double t = (a - 1.0) * sm_rng_uniform(s->rng) + 1.0;
         s->z[i] = t * t / a;

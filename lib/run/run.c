@@ -66,7 +66,7 @@ void sm_run_config_default(sm_run_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->model = SM_MODEL_COMBINED;
-    cfg->sigma_min = SM_SIGMA_MIN_DEFAULT;
+    cfg->sigma_min = SM_MODEL_SIGMA_MIN_DEFAULT;
     cfg->n_walkers = 250;
     cfg->n_steps = 1500;
     cfg->n_burn = 300;
@@ -357,7 +357,7 @@ static sm_status drift_warning(sm_run_t *run)
     sm_status st = order && names && values ? SM_OK : SM_FAIL_NOMEM("the burn-in warning");
     for (size_t k = 0; k < d && st == SM_OK; k++) {
         double a = fabs(run->drift[k]);
-        if (!(a > SM_DRIFT_THRESHOLD))
+        if (!(a > SM_STATS_DRIFT_THRESHOLD))
             continue;
         size_t i = n++;
         for (; i > 0 && fabs(run->drift[order[i - 1]]) < a; i--)
@@ -371,7 +371,7 @@ static sm_status drift_warning(sm_run_t *run)
                          "burn-in may be too short: %s %s by %s Monte-Carlo standard errors "
                          "between the first and last thirds of the post-burn-in chain (more "
                          "than %.0f); run with a longer burn-in",
-                         names, n == 1 ? "drifts" : "drift", values, SM_DRIFT_THRESHOLD);
+                         names, n == 1 ? "drifts" : "drift", values, SM_STATS_DRIFT_THRESHOLD);
     }
     free(order);
     free(names);
@@ -406,7 +406,8 @@ static sm_status posterior_stats(sm_run_t *run, int *too_short)
     if (st == SM_OK)
         st = sm_stats_param_covariance(post, kept * w, &run->model, run->cov_a, run->cov_b);
     if (st == SM_OK)
-        st = sm_stats_autocorr_time(post, kept, w, d, SM_AUTOCORR_C, SM_AUTOCORR_TOL, run->tau,
+        st = sm_stats_autocorr_time(post, kept, w, d, SM_STATS_AUTOCORR_C, SM_STATS_AUTOCORR_TOL,
+                                    run->tau,
                                     too_short);
     if (st == SM_OK)
         st = sm_stats_drift(post, kept, w, d, run->drift);
@@ -563,7 +564,7 @@ static sm_status resume_start(sm_run_t *run, double *coords_work, sm_chainfile_t
         if (st == SM_OK)
             st = sm_chainfile_read_state(*file, coords_work, lp, accepted, &rs);
         if (st == SM_OK && (st = check_resumed_walkers(run, coords_work, *start)) != SM_OK)
-            sm_fail_context(st, "%s%s", out_path, SM_PARTIAL_SUFFIX);
+            sm_fail_context(st, "%s%s", out_path, SM_CHAINFILE_PARTIAL_SUFFIX);
         if (st == SM_OK)
             st = sm_rng_set_state(run->rng, &rs);
         if (st == SM_OK)

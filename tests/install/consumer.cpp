@@ -65,7 +65,7 @@ int main()
         return fail("sm_data_create");
     std::unique_ptr<sm_data_t, DataFree> data(data_raw);
 
-    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 1, SM_SIGMA_MIN_DEFAULT);
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be_raw = nullptr;
     if (sm_backend_open("reference", nullptr, nullptr, data.get(), &model, &be_raw) != SM_OK)
         return fail("sm_backend_open");

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define SM_PARTIAL_SUFFIX ".partial"
+#define SM_CHAINFILE_PARTIAL_SUFFIX ".partial"
 
 /* Attribute sysmap/format_version of a run file. 1 (files without it): the
  * multiplicative model fixed a = 0. 2: it ties a = b, one free vector. 3:

@@ -51,11 +51,11 @@ SM_API const double *sm_data_injected_b(const sm_data_t *data);
  * pairwise summation for the mean and for the squared deviations. Recent
  * numpy (2.4) sums a contiguous array in one pairwise sum (buffer 0);
  * older numpy (1.24, Debian 12's python3-numpy) reduces it in consecutive
- * blocks of its buffer size (buffer SM_NUMPY_LEGACY_BUFFER). The two give
+ * blocks of its buffer size (buffer SM_DATA_NUMPY_LEGACY_BUFFER). The two give
  * the same bits for n <= 8192 and may differ in the last bit above.
  * NaN for n = 0. */
 SM_API double sm_data_numpy_std(const double *x, size_t n, size_t buffer);
-#define SM_NUMPY_LEGACY_BUFFER 8192
+#define SM_DATA_NUMPY_LEGACY_BUFFER 8192
 
 /* sm_data_numpy_std of delta_g_obs over used pixels, as numpy 2.4 computes it
  * (buffer 0): the sigma of the seeded initial walkers. */

@@ -15,7 +15,7 @@ typedef enum {
     SM_MODEL_COMBINED           /* free a and b */
 } sm_model_kind_t;
 
-#define SM_SIGMA_MIN_DEFAULT 1e-6
+#define SM_MODEL_SIGMA_MIN_DEFAULT 1e-6
 
 /* A model on S templates. Parameter vector layout:
  * additive [a_1..a_S, sigma], multiplicative [b_1..b_S, sigma] (that vector
@@ -31,7 +31,7 @@ typedef struct {
 } sm_model_t;
 
 /* An initialiser: sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, S,
- * SM_SIGMA_MIN_DEFAULT); */
+ * SM_MODEL_SIGMA_MIN_DEFAULT); */
 #define SM_MODEL_INIT(kind, skew, n_sys, sigma_min) \
     {sizeof(sm_model_t), (kind), (skew), (n_sys), (sigma_min)}
 

@@ -23,7 +23,7 @@ typedef struct {
     size_t struct_size;      /* sizeof(sm_run_config_t) as the caller compiled it */
     sm_model_kind_t model;   /* default combined */
     int skew;                /* default 0 */
-    double sigma_min;        /* default SM_SIGMA_MIN_DEFAULT */
+    double sigma_min;        /* default SM_MODEL_SIGMA_MIN_DEFAULT */
     size_t n_walkers;        /* default 250 */
     size_t n_steps;          /* default 1500 (burn-in included) */
     size_t n_burn;           /* default 300 */

@@ -17,7 +17,7 @@ typedef sm_status (*sm_log_prob_fn)(void *ctx, size_t k, const double *x, double
 
 typedef struct sm_sampler sm_sampler_t;
 
-#define SM_STRETCH_A 2.0
+#define SM_SAMPLER_STRETCH_A 2.0
 
 /* W >= 2 n_dim, odd or even (emcee's split labels arange(W) % 2). The
  * sampler draws from rng (not owned). */

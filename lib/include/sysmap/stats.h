@@ -36,8 +36,8 @@ SM_API sm_status sm_stats_param_covariance(const double *flat, size_t n, const s
 SM_API sm_status sm_stats_autocorr_time(const double *chain, size_t n_steps, size_t n_walkers,
                                         size_t n_dim, double c, double tol, double *tau,
                                         int *too_short);
-#define SM_AUTOCORR_C 5.0
-#define SM_AUTOCORR_TOL 50.0
+#define SM_STATS_AUTOCORR_C 5.0
+#define SM_STATS_AUTOCORR_TOL 50.0
 
 /* The exact posterior of the additive model with flat priors on a and sigma:
  * sigma^2 ~ InvGamma(alpha = (N-S-1)/2, beta = RSS/2), a | sigma^2 ~
