@@ -34,7 +34,7 @@ static double pixel_bound(double S, double A, double B, double m, double r, doub
     double e = (2.0 * fabs(u) * e_u + 3.0 * u * u) / (2.0 * sigma * sigma);
     e += (S + 2.0) * B / am + 4.0 * fabs(log(am)) + 2.0;
     if (model->skew) {
-        double x = gamma * u / sigma, log_phi = sm_log_ndtr(x);
+        double x = gamma * u / sigma, log_phi = sm_model_log_ndtr(x);
         double mills = exp(-0.5 * x * x - HALF_LN_2PI - log_phi);
         e += mills * (fabs(gamma) / sigma * e_u + 3.0 * fabs(x)) + 18.0 * fabs(log_phi) + 2.0;
     }

@@ -120,7 +120,7 @@ typedef struct {
 typedef struct {
     conform_limits_t floors;  /* per device class: G pixel-walker evaluations/s */
     /* The timing problem (the "problem" line). */
-    sm_model_kind model;
+    sm_model_kind_t model;
     int skew;
     size_t n_sys, n_pix, n_walkers;
     double seconds;           /* minimum measuring time */

@@ -194,7 +194,9 @@ sm_status conform_backend_open(const char *name, const char *device, const char 
         faulty_free(f);
         return st;
     }
-    static const sm_backend_ops_t ops = {faulty_pixel_sums, faulty_free};
+    static const sm_backend_ops_t ops = {
+        .struct_size = sizeof(sm_backend_ops_t),
+        .pixel_sums = faulty_pixel_sums, .free = faulty_free};
     const char *claimed = precision ? precision : sm_backend_precision(f->inner);
     char inner_name[32], inner_device[512];
     snprintf(inner_name, sizeof inner_name, "%s", sm_backend_name(f->inner));

@@ -304,6 +304,7 @@ static sm_status read_root_attrs(hid_t file, conform_fixture_t *fx)
         st = read_str_attr(file, "description", fx->description, sizeof fx->description);
     if (st == SM_OK)
         st = read_str_attr(file, "model", model, sizeof model);
+    fx->model.struct_size = sizeof fx->model;
     if (st == SM_OK)
         st = sm_model_parse(model, &fx->model.kind);
     if (st == SM_OK)

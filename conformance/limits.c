@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "conform.h"
-#include "error.h"
+#include "sysmap/status.h"
 
 const char *conform_precision_name(conform_precision precision)
 {

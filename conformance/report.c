@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "conform.h"
+#include "sysmap/status.h"
 #include "sysmap/version.h"
-#include "error.h"
 
 /* One cell of the table: every result of one check on one target. */
 typedef struct {

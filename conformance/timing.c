@@ -48,7 +48,7 @@ sm_status conform_check_timing(const conform_settings_t *set, conform_target_t *
     }
     conform_recipe_t recipe = {"standard", TIMING_SEED, b->n_pix, b->n_sys, TIMING_NOISE,
                                {0}, {0}, 0.0};
-    sm_model_t model = {b->model, b->skew, b->n_sys, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(b->model, b->skew, b->n_sys, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_data_t *data = NULL;
     sm_backend_t *be = NULL;
     size_t half = b->n_walkers / 2;

@@ -24,7 +24,7 @@ import emcee
 import h5py
 import numpy as np
 
-# GSL's erfc and log_erfc (what sm_log_ndtr calls), and glibc's log and
+# GSL's erfc and log_erfc (what sm_model_log_ndtr calls), and glibc's log and
 # log1p through math: numpy's own log may differ from glibc's in the last bit.
 _GSL = ctypes.CDLL(ctypes.util.find_library("gsl"))
 _GSL.gsl_set_error_handler_off()  # GSL's default handler aborts on a domain error

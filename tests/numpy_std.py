@@ -1,9 +1,9 @@
-"""sm_numpy_std (the sigma of the seeded initial walkers) is np.std to the bit.
+"""sm_data_numpy_std (the sigma of the seeded initial walkers) is np.std to the bit.
 
 numpy sums with pairwise summation; numpy 1.x (Debian 12's python3-numpy
 1.24) reduces a contiguous array in blocks of its 8192-element buffer,
 numpy 2.4 in one pairwise sum. Both agree up to 8192 elements, so there
-every case must equal the running numpy's np.std in both of sm_numpy_std's
+every case must equal the running numpy's np.std in both of sm_data_numpy_std's
 modes; above, the running numpy must match one mode in every case, and
 the other mode is checked against results recorded with the other numpy
 (RandomState streams are the same in every numpy version).
@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-LEGACY_BUFFER = 8192  # SM_NUMPY_LEGACY_BUFFER
+LEGACY_BUFFER = 8192  # SM_DATA_NUMPY_LEGACY_BUFFER
 
 
 def big_cases():
@@ -64,13 +64,13 @@ def small_cases():
 
 def main():
     lib = ctypes.CDLL(sys.argv[1])
-    lib.sm_numpy_std.restype = ctypes.c_double
-    lib.sm_numpy_std.argtypes = [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t,
+    lib.sm_data_numpy_std.restype = ctypes.c_double
+    lib.sm_data_numpy_std.argtypes = [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t,
                                  ctypes.c_size_t]
 
     def ours(x, buffer):
         x = np.ascontiguousarray(x, dtype=np.float64)
-        return lib.sm_numpy_std(x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), x.size,
+        return lib.sm_data_numpy_std(x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), x.size,
                                 buffer)
 
     def same(a, b):

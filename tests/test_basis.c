@@ -46,7 +46,7 @@ static sm_data_t *map3(void)
     return d;
 }
 
-static sm_basis_t *basis_of(const sm_data_t *d, sm_basis_kind kind)
+static sm_basis_t *basis_of(const sm_data_t *d, sm_basis_kind_t kind)
 {
     sm_basis_t *b = NULL;
     sm_status st = sm_basis_create(&b, d, kind);
@@ -87,7 +87,7 @@ START_TEST(test_inverse)
     sm_data_t *d = map3();
     sm_basis_t *b = basis_of(d, SM_BASIS_ROTATED);
     const double *m = sm_basis_matrix(b);
-    sm_model_t model = {SM_MODEL_ADDITIVE, 0, S3, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, S3, SM_MODEL_SIGMA_MIN_DEFAULT);
     /* M^-T e_k is row k of M^-1. */
     double orig[S3 * 4] = {0}, work[S3 * 4];
     for (size_t k = 0; k < S3; k++) {
@@ -202,10 +202,11 @@ START_TEST(test_invariance)
     const double *t = sm_data_templates(d), *tw = sm_data_templates(w);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 20240601);
-    const sm_model_kind kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
+    const sm_model_kind_t kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
                                     SM_MODEL_COMBINED};
     for (size_t q = 0; q < 6; q++) {
-        sm_model_t model = {kinds[q / 2], (int)(q % 2), S3, SM_SIGMA_MIN_DEFAULT};
+        sm_model_t model = SM_MODEL_INIT(kinds[q / 2], (int)(q % 2), S3,
+                                         SM_MODEL_SIGMA_MIN_DEFAULT);
         size_t nd = sm_model_n_dim(&model);
         enum { NV = 4 };
         double pw[NV * 8], po[NV * 8], back[NV * 8];
@@ -255,10 +256,11 @@ START_TEST(test_log_prob_invariance)
     sm_basis_t *b = basis_of(d, SM_BASIS_ROTATED);
     sm_data_t *w = NULL;
     ck_assert_int_eq(sm_basis_apply(b, d, &w), SM_OK);
-    const sm_model_kind kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
+    const sm_model_kind_t kinds[3] = {SM_MODEL_ADDITIVE, SM_MODEL_MULTIPLICATIVE,
                                     SM_MODEL_COMBINED};
     for (size_t q = 0; q < 6; q++) {
-        sm_model_t model = {kinds[q / 2], (int)(q % 2), S3, SM_SIGMA_MIN_DEFAULT};
+        sm_model_t model = SM_MODEL_INIT(kinds[q / 2], (int)(q % 2), S3,
+                                         SM_MODEL_SIGMA_MIN_DEFAULT);
         /* Contamination a few percent of the map: 1 + b.t stays near 1. */
         double pw[8] = {0.004, -0.003, 0.002, 0.001, 0.003, -0.002, 0.15, 0.8}, po[8];
         pw[sm_model_sigma_index(&model)] = 0.15;
@@ -330,7 +332,7 @@ START_TEST(test_original)
     for (size_t i = 0; i < S3 * n; i++)
         ck_assert_close(sm_data_templates(w)[i], sm_data_templates(d)[i], 0, 0);
 
-    sm_model_t model = {SM_MODEL_COMBINED, 1, S3, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, S3, SM_MODEL_SIGMA_MIN_DEFAULT);
     const double p[8] = {0.1, -0.2, 0.3, 0.04, -0.05, 0.06, 0.7, 2.5};
     double q[8], cov[S3 * S3], co[S3 * S3];
     sm_basis_params_to_original(b, &model, 1, p, q);
@@ -352,7 +354,7 @@ END_TEST
 
 START_TEST(test_names)
 {
-    sm_basis_kind k = SM_BASIS_ORIGINAL;
+    sm_basis_kind_t k = SM_BASIS_ORIGINAL;
     ck_assert_int_eq(sm_basis_parse("rotated", &k), SM_OK);
     ck_assert_int_eq(k, SM_BASIS_ROTATED);
     ck_assert_int_eq(sm_basis_parse("original", &k), SM_OK);
@@ -422,7 +424,7 @@ START_TEST(test_bases_refuse_alike)
         sm_data_t *d = NULL;
         ck_assert_int_eq(sm_data_create(&d, NT, S3, delta, t, mask), SM_OK);
         for (int k = 0; k < 2; k++) {
-            sm_basis_kind kind = k == 0 ? SM_BASIS_ROTATED : SM_BASIS_ORIGINAL;
+            sm_basis_kind_t kind = k == 0 ? SM_BASIS_ROTATED : SM_BASIS_ORIGINAL;
             sm_basis_t *b = (sm_basis_t *)&b;
             ck_assert_int_eq(sm_basis_create(&b, d, kind), SM_ENUMERIC);
             ck_assert_ptr_null(b);
@@ -476,10 +478,10 @@ START_TEST(test_error_kind)
 {
     sm_data_t *d = map3();
     sm_basis_t *b = (sm_basis_t *)&b;
-    ck_assert_int_eq(sm_basis_create(&b, d, (sm_basis_kind)7), SM_EINVAL);
+    ck_assert_int_eq(sm_basis_create(&b, d, (sm_basis_kind_t)7), SM_EINVAL);
     ck_assert_ptr_null(b);
     ck_assert_str_eq(sm_last_error(), "unknown basis kind 7");
-    ck_assert_str_eq(sm_basis_name((sm_basis_kind)7), "unknown");
+    ck_assert_str_eq(sm_basis_name((sm_basis_kind_t)7), "unknown");
     sm_data_free(d);
 }
 END_TEST

@@ -68,7 +68,8 @@ static void state_after(int end, batch_state *b)
 static sm_chainfile_meta_t test_meta(void)
 {
     sm_chainfile_meta_t m = {
-        .n_walkers = W, .n_dim = D, .n_steps = STEPS, .n_burn = 1, .n_pix = 100, .n_sys = 1,
+        .struct_size = sizeof m, .n_walkers = W, .n_dim = D, .n_steps = STEPS, .n_burn = 1,
+        .n_pix = 100, .n_sys = 1,
         .model = "combined", .skew = 0, .sampling_basis = "rotated", .seed = 42,
         .explicit_init = 0, .sigma_min = 1e-6, .data_digest = UINT64_C(0x0123456789abcdef),
         .backend = "reference", .device = "cpu", .precision = "fp64", .param_names = names};
@@ -99,7 +100,7 @@ static void write_partial(const char *path)
 static char *partial_of(const char *path)
 {
     static char buf[8192];
-    snprintf(buf, sizeof buf, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(buf, sizeof buf, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
     return buf;
 }
 
@@ -384,8 +385,8 @@ START_TEST(written_file_has_emcee_layout)
                  var_b[1] = {4.0}, cov_a[1] = {0.0625}, cov_b[1] = {4.0},
                  acc_frac[W] = {0.2, 0.4, 0.6, 0.8, 1.0, 0.0}, tau[D] = {10, 20, 30},
                  ess[D] = {3, 1.5, 1}, drift[D] = {0.5, -9.25, NAN};
-    sm_summary_t sum = {median, std, var_a, var_b, cov_a, cov_b, acc_frac, tau, 1, ess,
-                        12.5, 4096.0, 7.5, drift, 4};
+    sm_chainfile_summary_t sum = {sizeof sum, median, std, var_a, var_b, cov_a, cov_b, acc_frac,
+                                  tau, 1, ess, 12.5, 4096.0, 7.5, drift, 4};
     const char *const warnings[2] = {"first warning", "second: a_1 drifts by 9.2"};
     ck_assert_int_eq(sm_chainfile_write_summary(cf, &sum), SM_OK);
     ck_assert_int_eq(sm_chainfile_write_warnings(cf, 2, warnings), SM_OK);

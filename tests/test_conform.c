@@ -114,12 +114,12 @@ START_TEST(test_bound_hand_computed)
     double d = 0.5, t = 2.0;
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 1, 1, &d, &t, NULL), SM_OK);
-    sm_model_t add = {SM_MODEL_ADDITIVE, 0, 1, 1e-6};
+    sm_model_t add = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, 1e-6);
     double p[2] = {0.1, 0.2};
     ck_assert_close(conform_lp_bound(data, &add, p), 40.625, 1e-14, 0);
     p[1] = 1e-6; /* at sigma_min: outside the prior, no bound */
     ck_assert(conform_lp_bound(data, &add, p) == 0.0);
-    sm_model_t mult = {SM_MODEL_MULTIPLICATIVE, 0, 1, 1e-6};
+    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 1, 1e-6);
     double q[2] = {-0.5, 0.2}; /* m = 1 - 0.5 * 2 = 0: lp unresolvable */
     ck_assert(isinf(conform_lp_bound(data, &mult, q)));
     /* Multiplicative b = 0.1 is a = 0.1 too: A = 0.5 + 0.2, B = 1.2, m = 1.2,
@@ -312,7 +312,7 @@ static void small_fixture(conform_fixture_t *fx)
     memset(fx, 0, sizeof *fx);
     snprintf(fx->name, sizeof fx->name, "tiny");
     snprintf(fx->description, sizeof fx->description, "a test fixture");
-    fx->model = (sm_model_t){SM_MODEL_COMBINED, 1, 2, 1e-6};
+    fx->model = (sm_model_t)SM_MODEL_INIT(SM_MODEL_COMBINED, 1, 2, 1e-6);
     fx->recipe = (conform_recipe_t){"standard", 5, 30, 2, 0.1, {0.01, 0.02}, {0.03, 0.04}, 1.5};
     fx->map_digest = 77;
     ck_assert_int_eq(conform_fixture_alloc(fx, 3, 12, 4), SM_OK);

@@ -79,7 +79,7 @@ START_TEST(stationary_chains_give_standard_normal_drift)
                       "phi %.1f: drift sd %.3f, expected ~1", PHI[k], sd[k]);
     }
     /* No false alarm in 400 stationary parameters. */
-    ck_assert_msg(max_abs < SM_DRIFT_THRESHOLD, "largest stationary |drift| %.2f", max_abs);
+    ck_assert_msg(max_abs < SM_STATS_DRIFT_THRESHOLD, "largest stationary |drift| %.2f", max_abs);
 }
 END_TEST
 
@@ -108,7 +108,7 @@ START_TEST(undefined_drift_is_nan)
     for (size_t i = 0; i < sizeof chain / sizeof *chain; i++)
         chain[i] = i % 2 == 0 ? sm_test_normal(&rng) : 1.5; /* parameter 1 constant */
     /* Thirds of 2 steps are too short. */
-    ck_assert_int_eq(sm_stats_drift(chain, 3 * SM_DRIFT_MIN_THIRD - 1, 2, 2, drift), SM_OK);
+    ck_assert_int_eq(sm_stats_drift(chain, 3 * SM_STATS_DRIFT_MIN_THIRD - 1, 2, 2, drift), SM_OK);
     ck_assert(isnan(drift[0]) && isnan(drift[1]));
     ck_assert_int_eq(sm_stats_drift(chain, 24, 2, 2, drift), SM_OK);
     ck_assert(isfinite(drift[0]));

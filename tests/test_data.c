@@ -463,27 +463,27 @@ START_TEST(walkers_load)
     put(file, "p0", H5T_NATIVE_DOUBLE, 2, dims, p0);
     H5Fclose(file);
     double got[12];
-    ck_assert_int_eq(sm_walkers_load_hdf5(path, 4, 3, got), SM_OK);
+    ck_assert_int_eq(sm_data_load_walkers(path, 4, 3, got), SM_OK);
     for (int k = 0; k < 12; k++)
         ck_assert_double_eq(got[k], p0[k / 3][k % 3]);
-    ck_assert_fails(sm_walkers_load_hdf5(path, 6, 3, got), SM_EFORMAT,
+    ck_assert_fails(sm_data_load_walkers(path, 6, 3, got), SM_EFORMAT,
                     "p0: shape (4, 3) does not match the run's (n_walkers, n_dim) = (6, 3)");
 
     p0[2][1] = NAN;
     file = new_file(path);
     put(file, "p0", H5T_NATIVE_DOUBLE, 2, dims, p0);
     H5Fclose(file);
-    ck_assert_fails(sm_walkers_load_hdf5(path, 4, 3, got), SM_EINVAL,
+    ck_assert_fails(sm_data_load_walkers(path, 4, 3, got), SM_EINVAL,
                     "p0: NaN at walker 2, parameter 1");
 
     file = new_file(path);
     put(file, "walkers", H5T_NATIVE_DOUBLE, 2, dims, p0);
     H5Fclose(file);
-    ck_assert_fails(sm_walkers_load_hdf5(path, 4, 3, got), SM_EFORMAT, "missing dataset 'p0'");
-    ck_assert_fails(sm_walkers_load_hdf5(sm_test_tmp_path("no-p0.h5"), 4, 3, got), SM_EIO,
+    ck_assert_fails(sm_data_load_walkers(path, 4, 3, got), SM_EFORMAT, "missing dataset 'p0'");
+    ck_assert_fails(sm_data_load_walkers(sm_test_tmp_path("no-p0.h5"), 4, 3, got), SM_EIO,
                     "no-p0.h5: No such file");
-    ck_assert_fails(sm_walkers_load_hdf5(NULL, 4, 3, got), SM_EINVAL, "path");
-    ck_assert_fails(sm_walkers_load_hdf5(path, SIZE_MAX / 2, 3, got), SM_EINVAL,
+    ck_assert_fails(sm_data_load_walkers(NULL, 4, 3, got), SM_EINVAL, "path");
+    ck_assert_fails(sm_data_load_walkers(path, SIZE_MAX / 2, 3, got), SM_EINVAL,
                     "initial walkers: 9223372036854775807 x 3 overflows");
 }
 END_TEST
@@ -507,7 +507,7 @@ START_TEST(load_refuses_non_regular_files)
                         "HDF5 input /dev/null is a character device, not a regular file");
     double p0[6];
     snprintf(want, sizeof want, "initial walkers file %s is a FIFO (named pipe)", fifo);
-    ck_assert_fails(sm_walkers_load_hdf5(fifo, 2, 3, p0), SM_EIO, want);
+    ck_assert_fails(sm_data_load_walkers(fifo, 2, 3, p0), SM_EIO, want);
     /* The helper every HDF5 reader and the run file go through. */
     hid_t file = H5I_INVALID_HID;
     snprintf(want, sizeof want, "HDF5 file %s is a FIFO (named pipe)", fifo);

@@ -17,7 +17,7 @@
 static sm_hpx_map_t *read_ok(const char *path, const char *column)
 {
     sm_hpx_map_t *m = NULL;
-    sm_status st = sm_hpx_read(path, column, &m);
+    sm_status st = sm_hpx_read(&m, path, column);
     ck_assert_msg(st == SM_OK, "%s: %s", path, sm_last_error());
     return m;
 }
@@ -26,7 +26,7 @@ static void expect_read_error(const char *path, const char *column, sm_status wa
                               const char *message)
 {
     sm_hpx_map_t *m = (sm_hpx_map_t *)1;
-    sm_status st = sm_hpx_read(path, column, &m);
+    sm_status st = sm_hpx_read(&m, path, column);
     ck_assert_int_eq(st, want);
     ck_assert_ptr_null(m);
     ck_assert_msg(strstr(sm_last_error(), message) != NULL, "'%s' not in '%s'", message,

@@ -1,5 +1,5 @@
 /* The kernels' ln Phi (kernels/common.cl log_ndtr) on OpenCL device 0
- * against the GSL reference (sm_log_ndtr), over x in [-1e4, 40], at one
+ * against the GSL reference (sm_model_log_ndtr), over x in [-1e4, 40], at one
  * pixel per work-item (VW = 1: the code path of every GPU) and with SIMD
  * vectors (VW = 4, 8, 16), in fp64 and fp32, with and without fma, and
  * fp32 built flush-to-zero (-cl-denorms-are-zero: subnormals are optional
@@ -75,7 +75,7 @@ START_TEST(log_ndtr_matches_gsl)
     char *source = malloc(len);
     ck_assert_ptr_nonnull(source);
     snprintf(source, len, "%s%s", sm_kernel_loglike, probe);
-    sm_model_t model = {SM_MODEL_ADDITIVE, 1, 1, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 1, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     char defines[256], options[512];
     ck_assert_int_eq(sm_model_kernel_defines(&model, defines, sizeof defines), SM_OK);
     snprintf(options, sizeof options, "-cl-std=CL1.2 -DPRECISION=%d -DVW=%d %s -DUSE_FMA=%d %s",
@@ -121,7 +121,7 @@ START_TEST(log_ndtr_matches_gsl)
     size_t worst_i = 0;
     for (size_t i = 0; i < N_X; i++) {
         double xi = v->fp32 ? (double)xf[i] : x[i];
-        double want = sm_log_ndtr(xi), g = v->fp32 ? (double)gotf[i] : got[i];
+        double want = sm_model_log_ndtr(xi), g = v->fp32 ? (double)gotf[i] : got[i];
         double rtol = v->fp32 ? 2e-5 : xi > 8.0 ? 1e-12 : 5e-14;
         ck_assert_msg(isfinite(g), "VW=%d fp%d %s: log_ndtr(%.17g) = %g, expected %.17g", v->vw,
                       v->fp32 ? 32 : 64, v->extra, xi, g, want);
@@ -137,7 +137,7 @@ START_TEST(log_ndtr_matches_gsl)
     ck_assert_msg(worst <= 1.0, "VW=%d fp%d %s: log_ndtr(%.17g) = %.17g, expected %.17g (%.2f x "
                                 "tolerance)",
                   v->vw, v->fp32 ? 32 : 64, v->extra, xw,
-                  v->fp32 ? (double)gotf[worst_i] : got[worst_i], sm_log_ndtr(xw), worst);
+                  v->fp32 ? (double)gotf[worst_i] : got[worst_i], sm_model_log_ndtr(xw), worst);
 
     clReleaseMemObject(bx);
     clReleaseMemObject(bo);

@@ -28,11 +28,11 @@ static sm_data_t *tiny_data(void)
 START_TEST(combined_by_hand)
 {
     sm_data_t *data = tiny_data();
-    sm_model_t model = {SM_MODEL_COMBINED, 0, 1, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     double median[3] = {0.1, 0.2, 0.05};
     double caa = 0.01, cab = 0.002, cbb = 0.04, cov[4] = {caa, cab, cab, cbb};
     sm_maps_t *maps;
-    ck_assert_int_eq(sm_maps_compute(data, &model, median, cov, &maps), SM_OK);
+    ck_assert_int_eq(sm_maps_compute(&maps, data, &model, median, cov), SM_OK);
     ck_assert_uint_eq(maps->n_pix, 3);
     for (int j = 0; j < 3; j++) {
         double w = 1.0 / (1.0 + 0.2 * T[j]), c = (D[j] - 0.1 * T[j]) * w;
@@ -54,11 +54,12 @@ END_TEST
 START_TEST(additive_and_multiplicative)
 {
     sm_data_t *data = tiny_data();
-    sm_model_t add = {SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT};
-    sm_model_t mult = {SM_MODEL_MULTIPLICATIVE, 1, 1, SM_SIGMA_MIN_DEFAULT}; /* skew: gamma last */
+    sm_model_t add = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
+    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, 1,
+                                    SM_MODEL_SIGMA_MIN_DEFAULT); /* skew: gamma last */
     double p_add[2] = {0.1, 0.05}, p_mult[3] = {0.2, 0.05, 0.3}, c1[1] = {0.01};
     sm_maps_t *maps;
-    ck_assert_int_eq(sm_maps_compute(data, &add, p_add, c1, &maps), SM_OK);
+    ck_assert_int_eq(sm_maps_compute(&maps, data, &add, p_add, c1), SM_OK);
     for (int j = 0; j < 3; j++) {
         ck_assert_double_eq(maps->weight[j], 1.0);
         ck_assert_double_eq(maps->weight_err[j], 0.0);
@@ -68,7 +69,7 @@ START_TEST(additive_and_multiplicative)
     sm_maps_free(maps);
     /* Multiplicative, b = a = 0.2: c = (d - b t) w, and b enters twice:
      * dc/db = -t w - c t w = -(1 + c) t w. */
-    ck_assert_int_eq(sm_maps_compute(data, &mult, p_mult, c1, &maps), SM_OK);
+    ck_assert_int_eq(sm_maps_compute(&maps, data, &mult, p_mult, c1), SM_OK);
     for (int j = 0; j < 3; j++) {
         double w = 1.0 / (1.0 + 0.2 * T[j]), c = (D[j] - 0.2 * T[j]) * w;
         ck_assert_double_eq_tol(maps->weight[j], w, 1e-15);
@@ -103,10 +104,10 @@ START_TEST(multiplicative_numerical_gradient)
     static const double t[8] = {1.0, 2.0, -1.0, 0.5, 0.3, -0.7, 0.4, 1.5};
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 4, 2, d, t, NULL), SM_OK);
-    sm_model_t mult = {SM_MODEL_MULTIPLICATIVE, 0, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[3] = {0.15, -0.08, 0.2}, cov[4] = {0.004, -0.0015, -0.0015, 0.009};
     sm_maps_t *maps;
-    ck_assert_int_eq(sm_maps_compute(data, &mult, p, cov, &maps), SM_OK);
+    ck_assert_int_eq(sm_maps_compute(&maps, data, &mult, p, cov), SM_OK);
     const double h = 1e-6;
     for (size_t j = 0; j < 4; j++) {
         double gc[2], gw[2], c, w;
@@ -135,16 +136,16 @@ END_TEST
 START_TEST(bad_parameters)
 {
     sm_data_t *data = tiny_data();
-    sm_model_t mult = {SM_MODEL_MULTIPLICATIVE, 0, 1, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t mult = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[2] = {-1.0, 0.05}, c1[1] = {0.01}; /* m = 1 - t = 0 at pixel 0 */
     sm_maps_t *maps = (sm_maps_t *)1;
-    ck_assert_int_eq(sm_maps_compute(data, &mult, p, c1, &maps), SM_ENUMERIC);
+    ck_assert_int_eq(sm_maps_compute(&maps, data, &mult, p, c1), SM_ENUMERIC);
     ck_assert_ptr_null(maps);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "1 + b.t is 0 at used pixel 0"));
-    sm_model_t two = {SM_MODEL_MULTIPLICATIVE, 0, 2, SM_SIGMA_MIN_DEFAULT};
-    ck_assert_int_eq(sm_maps_compute(data, &two, p, c1, &maps), SM_EINVAL);
+    sm_model_t two = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
+    ck_assert_int_eq(sm_maps_compute(&maps, data, &two, p, c1), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "model of 2 templates for data of 1"));
-    ck_assert_int_eq(sm_maps_compute(data, &two, NULL, c1, &maps), SM_EINVAL);
+    ck_assert_int_eq(sm_maps_compute(&maps, data, &two, NULL, c1), SM_EINVAL);
     sm_data_free(data);
 }
 END_TEST
@@ -164,10 +165,10 @@ START_TEST(maps_of_a_run)
     sm_run_t *run;
     ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
     sm_maps_t *maps = (sm_maps_t *)1;
-    ck_assert_int_eq(sm_maps_from_run(run, data, &maps), SM_EINVAL); /* not executed yet */
+    ck_assert_int_eq(sm_maps_from_run(&maps, run, data), SM_EINVAL); /* not executed yet */
     ck_assert_ptr_null(maps);
     ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
-    ck_assert_int_eq(sm_maps_from_run(run, data, &maps), SM_OK);
+    ck_assert_int_eq(sm_maps_from_run(&maps, run, data), SM_OK);
     const size_t d = 5, nc = 4, n = 40 * 16;
     const double *post = sm_run_chain(run) + 20 * 16 * d;
     double mean[4] = {0}, cov[16] = {0};
@@ -179,9 +180,9 @@ START_TEST(maps_of_a_run)
             for (size_t l = 0; l < nc; l++)
                 cov[i * nc + l] +=
                     (post[k * d + i] - mean[i]) * (post[k * d + l] - mean[l]) / (double)(n - 1);
-    sm_model_t model = {SM_MODEL_COMBINED, 0, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_maps_t *want;
-    ck_assert_int_eq(sm_maps_compute(data, &model, sm_run_summary(run)->median, cov, &want),
+    ck_assert_int_eq(sm_maps_compute(&want, data, &model, sm_run_summary(run)->median, cov),
                      SM_OK);
     for (size_t j = 0; j < 300; j++) {
         ck_assert_double_eq(maps->weight[j], want->weight[j]);
@@ -225,7 +226,7 @@ START_TEST(fits_file)
     sm_maps_t *maps = fake_maps(3, 0.5);
     ck_assert_int_eq(sm_maps_write_fits(maps, pix, path), SM_OK);
     sm_hpx_map_t *m;
-    ck_assert_int_eq(sm_hpx_read(path, NULL, &m), SM_OK);
+    ck_assert_int_eq(sm_hpx_read(&m, path, NULL), SM_OK);
     ck_assert_int_eq(m->order, SM_HPX_NESTED);
     ck_assert_uint_eq(m->n_cols, 4);
     const char *names[4] = {"DELTA_CORR", "DELTA_CORR_ERR", "WEIGHT", "WEIGHT_ERR"};

@@ -20,7 +20,7 @@ static const double tiny_d[3] = {0.1, -0.2, 0.05};
 static const double tiny_t[6] = {1.0, -0.5, 0.3, 0.2, 0.4, -1.0};
 
 typedef struct {
-    sm_model_kind kind;
+    sm_model_kind_t kind;
     int skew;
     double lnl;
 } tiny_truth_t;
@@ -68,7 +68,7 @@ static sm_backend_t *tiny_backend(sm_data_t **data, const sm_model_t *m)
 START_TEST(test_tiny_map_loglike)
 {
     const tiny_truth_t *t = &tiny_truths[_i];
-    sm_model_t m = {t->kind, t->skew, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(t->kind, t->skew, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_data_t *data;
     sm_backend_t *be = tiny_backend(&data, &m);
     size_t n_dim = sm_model_n_dim(&m);
@@ -99,7 +99,7 @@ START_TEST(test_multiplicative_matches_sys_mapping)
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 6, 2, d, t, NULL), SM_OK);
     for (int skew = 0; skew < 2; skew++) {
-        sm_model_t m = {SM_MODEL_MULTIPLICATIVE, skew, 2, SM_SIGMA_MIN_DEFAULT};
+        sm_model_t m = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, skew, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
         double p[4] = {0.07, -0.12, 0.2, -2.5}, lp;
         sm_backend_t *be;
         ck_assert_int_eq(sm_reference_create(&be, data, &m), SM_OK);
@@ -113,7 +113,7 @@ END_TEST
 
 START_TEST(test_prior_and_nonfinite)
 {
-    sm_model_t m = {SM_MODEL_COMBINED, 0, 2, 0.2};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 2, 0.2);
     sm_data_t *data;
     sm_backend_t *be = tiny_backend(&data, &m);
     double p[4][5], lp[4];
@@ -136,21 +136,21 @@ START_TEST(test_log_ndtr)
     /* Far tail against the asymptotic series of ln Phi (11 terms), the
      * upper tail against log1p(-erfc(x/sqrt2)/2), the middle against
      * log(erfc(-x/sqrt2)/2); all from Python's math module. */
-    ck_assert_close(sm_log_ndtr(-40.0), -804.6084420137538, 1e-14, 0);
-    ck_assert_close(sm_log_ndtr(-100.0), -5005.524208694205, 1e-14, 0);
-    ck_assert_close(sm_log_ndtr(-1e4), -50000010.12927891, 1e-14, 0);
-    ck_assert_close(sm_log_ndtr(-3.0), -6.607726221510348, 1e-14, 0);
-    ck_assert_close(sm_log_ndtr(5.0), -2.8665161296376427e-07, 1e-12, 0);
-    ck_assert_close(sm_log_ndtr(10.0), -7.619853024160593e-24, 1e-12, 0);
-    ck_assert_double_eq(sm_log_ndtr(0.0), -log(2.0));
+    ck_assert_close(sm_model_log_ndtr(-40.0), -804.6084420137538, 1e-14, 0);
+    ck_assert_close(sm_model_log_ndtr(-100.0), -5005.524208694205, 1e-14, 0);
+    ck_assert_close(sm_model_log_ndtr(-1e4), -50000010.12927891, 1e-14, 0);
+    ck_assert_close(sm_model_log_ndtr(-3.0), -6.607726221510348, 1e-14, 0);
+    ck_assert_close(sm_model_log_ndtr(5.0), -2.8665161296376427e-07, 1e-12, 0);
+    ck_assert_close(sm_model_log_ndtr(10.0), -7.619853024160593e-24, 1e-12, 0);
+    ck_assert_double_eq(sm_model_log_ndtr(0.0), -log(2.0));
 }
 END_TEST
 
 START_TEST(test_layout_and_names)
 {
-    sm_model_t add = {SM_MODEL_ADDITIVE, 0, 3, 1e-6};
-    sm_model_t mul = {SM_MODEL_MULTIPLICATIVE, 1, 3, 1e-6};
-    sm_model_t comb = {SM_MODEL_COMBINED, 1, 3, 1e-6};
+    sm_model_t add = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 3, 1e-6);
+    sm_model_t mul = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, 3, 1e-6);
+    sm_model_t comb = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, 3, 1e-6);
     ck_assert_uint_eq(sm_model_n_dim(&add), 4);
     ck_assert_uint_eq(sm_model_n_dim(&mul), 5);
     ck_assert_uint_eq(sm_model_n_dim(&comb), 8);
@@ -179,7 +179,7 @@ END_TEST
 
 /* The model table's layouts, written out by hand for S = 1 and S = 3. */
 typedef struct {
-    sm_model_kind kind;
+    sm_model_kind_t kind;
     int skew;
     size_t n_sys, n_cont, n_dim, sigma;
     long a, b, gamma;
@@ -203,7 +203,7 @@ static const layout_truth_t layouts[] = {
 START_TEST(test_table_layouts)
 {
     const layout_truth_t *t = &layouts[_i];
-    sm_model_t m = {t->kind, t->skew, t->n_sys, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(t->kind, t->skew, t->n_sys, SM_MODEL_SIGMA_MIN_DEFAULT);
     ck_assert_int_eq(sm_model_validate(&m), SM_OK);
     ck_assert_uint_eq(sm_model_n_cont(&m), t->n_cont);
     ck_assert_uint_eq(sm_model_n_dim(&m), t->n_dim);
@@ -228,26 +228,26 @@ START_TEST(test_table_rows)
     static const int rows[3][3] = {{1, 0, -1}, {1, 0, 0}, {2, 0, 1}};
     ck_assert_uint_eq(sm_model_kind_count(), 3);
     for (int k = 0; k < 3; k++) {
-        const sm_model_kind_info_t *info = sm_model_kind_info((sm_model_kind)k);
+        const sm_model_kind_info_t *info = sm_model_kind_info((sm_model_kind_t)k);
         ck_assert_ptr_nonnull(info);
         ck_assert_str_eq(info->name, names[k]);
-        ck_assert_str_eq(sm_model_name((sm_model_kind)k), names[k]);
+        ck_assert_str_eq(sm_model_name((sm_model_kind_t)k), names[k]);
         ck_assert_int_eq(info->n_blocks, rows[k][0]);
         ck_assert_int_eq(info->a_block, rows[k][1]);
         ck_assert_int_eq(info->b_block, rows[k][2]);
-        sm_model_kind parsed;
+        sm_model_kind_t parsed;
         ck_assert_int_eq(sm_model_parse(names[k], &parsed), SM_OK);
         ck_assert_int_eq(parsed, k);
     }
-    ck_assert_ptr_null(sm_model_kind_info((sm_model_kind)3));
-    ck_assert_ptr_null(sm_model_kind_info((sm_model_kind)-1));
-    ck_assert_str_eq(sm_model_name((sm_model_kind)3), "unknown");
+    ck_assert_ptr_null(sm_model_kind_info((sm_model_kind_t)3));
+    ck_assert_ptr_null(sm_model_kind_info((sm_model_kind_t)-1));
+    ck_assert_str_eq(sm_model_name((sm_model_kind_t)3), "unknown");
     char list[64];
     ck_assert_int_eq(sm_model_kind_list(list, sizeof list), SM_OK);
     ck_assert_str_eq(list, "additive, multiplicative or combined");
     ck_assert_int_eq(sm_model_kind_list(list, 20), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "buffer of 20 bytes too small"));
-    sm_model_t m = {SM_MODEL_COMBINED, 1, 3, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, 3, SM_MODEL_SIGMA_MIN_DEFAULT);
     char defines[128];
     ck_assert_int_eq(sm_model_kernel_defines(&m, defines, sizeof defines), SM_OK);
     ck_assert_str_eq(defines, "-DNSYS=3 -DNDIM=8 -DA_OFF=0 -DB_OFF=3 -DSIGMA_IDX=6 -DSKEW=1 "
@@ -259,19 +259,19 @@ END_TEST
 
 START_TEST(test_bad_models)
 {
-    sm_model_kind k;
+    sm_model_kind_t k;
     ck_assert_int_eq(sm_model_parse("combined", &k), SM_OK);
     ck_assert_int_eq(k, SM_MODEL_COMBINED);
     ck_assert_int_eq(sm_model_parse("additve", &k), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown model 'additve' (expected additive, "
                                                   "multiplicative or combined)"));
-    sm_model_t unknown = {(sm_model_kind)3, 0, 2, 1e-6};
+    sm_model_t unknown = SM_MODEL_INIT((sm_model_kind_t)3, 0, 2, 1e-6);
     ck_assert_int_eq(sm_model_validate(&unknown), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "unknown kind 3"));
-    sm_model_t none = {SM_MODEL_ADDITIVE, 0, 0, 1e-6};
+    sm_model_t none = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 0, 1e-6);
     ck_assert_int_eq(sm_model_validate(&none), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "S = 0"));
-    sm_model_t neg = {SM_MODEL_ADDITIVE, 0, 2, -1.0};
+    sm_model_t neg = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, -1.0);
     ck_assert_int_eq(sm_model_validate(&neg), SM_EINVAL);
 }
 END_TEST
@@ -280,8 +280,8 @@ START_TEST(test_backend_errors)
 {
     sm_data_t *data;
     ck_assert_int_eq(sm_data_create(&data, 3, 2, tiny_d, tiny_t, NULL), SM_OK);
-    sm_model_t three = {SM_MODEL_ADDITIVE, 0, 3, 1e-6};
-    sm_model_t two = {SM_MODEL_ADDITIVE, 0, 2, 1e-6};
+    sm_model_t three = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 3, 1e-6);
+    sm_model_t two = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, 1e-6);
     sm_backend_t *be;
     ck_assert_int_eq(sm_reference_create(&be, data, &three), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "data has 2 templates, model expects 3"));

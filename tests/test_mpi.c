@@ -30,32 +30,39 @@ typedef struct {
 /* Rank 1's stop flag, set as if a signal had reached rank 1 only. */
 static volatile sig_atomic_t rank1_stop = 1;
 
+/* Rank settings in field order after struct_size. */
+#define RANK(...) {sizeof(sm_mpi_rank_t), __VA_ARGS__}
+
 static const session_t sessions[] = {
     /* 0: sharded = reference, every model; rank 1 weighs 3 */
-    {{"reference", NULL, NULL, 3.0, 0, 0, NULL}, NULL, SM_OK, ""},
+    {RANK("reference", NULL, NULL, 3.0, 0, 0, NULL), NULL, SM_OK, ""},
     /* 1: auto weights on both ranks */
-    {{"reference", NULL, NULL, SM_MPI_WEIGHT_AUTO, 8, 0, NULL}, NULL, SM_OK, ""},
+    {RANK("reference", NULL, NULL, SM_MPI_WEIGHT_AUTO, 8, 0, NULL), NULL, SM_OK, ""},
     /* 2: a bad weight on rank 1 */
-    {{"reference", NULL, NULL, 0.0, 0, 0, NULL}, NULL, SM_EINVAL, "rank 1 of 2: weight 0"},
+    {RANK("reference", NULL, NULL, 0.0, 0, 0, NULL), NULL, SM_EINVAL, "rank 1 of 2: weight 0"},
     /* 3: an unknown backend on rank 1 */
-    {{"nosuch", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+    {RANK("nosuch", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_EINVAL,
      "rank 1 of 2: unknown backend 'nosuch'"},
     /* 4: rank 0's slice is empty, then a good setup on the same ranks */
-    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_EINVAL,
      "rank 0 of 2: its slice is empty"},
     /* 5: rank 1's device fails from its 2nd evaluation on */
-    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, "2", SM_EDEVICE, "rank 1 of 2: injected fault"},
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), "2", SM_EDEVICE,
+     "rank 1 of 2: injected fault"},
     /* 6: rank 0 ends with a failure */
-    {{"reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_ECANCELLED,
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, NULL), NULL, SM_ECANCELLED,
      "rank 0 of 2 stopped the run"},
     /* 7: rank 1 in fp32 beside rank 0's fp64: refused on rank 0, which then
      * ends with that failure */
-    {{"opencl", NULL, "fp32", 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+    {RANK("opencl", NULL, "fp32", 1.0, 0, 0, NULL), NULL, SM_EINVAL,
      "rank 0 of 2 ended the run with an error"},
     /* 8: the same, allowed by rank 0 */
-    {{"opencl", NULL, "fp32", 1.0, 0, 0, NULL}, NULL, SM_OK, ""},
+    {RANK("opencl", NULL, "fp32", 1.0, 0, 0, NULL), NULL, SM_OK, ""},
     /* 9: a stop requested on rank 1 only */
-    {{"reference", NULL, NULL, 1.0, 0, 0, &rank1_stop}, NULL, SM_OK, ""},
+    {RANK("reference", NULL, NULL, 1.0, 0, 0, &rank1_stop), NULL, SM_OK, ""},
+    /* 10: rank 1's settings never initialised (struct_size 0) */
+    {{0, "reference", NULL, NULL, 1.0, 0, 0, NULL}, NULL, SM_EINVAL,
+     "rank 1 of 2: sm_mpi_rank_t: struct_size is 0: initialise the struct with sm_mpi_rank_init"},
 };
 #define N_SESSIONS (sizeof sessions / sizeof sessions[0])
 
@@ -81,7 +88,7 @@ static void release_session(void)
 
 static sm_mpi_rank_t rank0(double weight)
 {
-    sm_mpi_rank_t self = {"reference", NULL, NULL, weight, 0, 0, NULL};
+    sm_mpi_rank_t self = {sizeof self, "reference", NULL, NULL, weight, 0, 0, NULL};
     return self;
 }
 
@@ -120,7 +127,7 @@ static sm_pixel_sums_t direct_sums(const sm_model_t *m, const double *p)
         lm += log(fabs(mult));
         sq += (long double)u * u;
         if (m->skew)
-            lp += sm_log_ndtr(gamma * u / sigma);
+            lp += sm_model_log_ndtr(gamma * u / sigma);
     }
     sm_pixel_sums_t out = {(double)lm, (double)sq, (double)lp};
     return out;
@@ -197,7 +204,8 @@ START_TEST(test_session_equality)
     ck_assert_str_eq(dev, "");
     for (int kind = 0; kind < (int)sm_model_kind_count(); kind++) {
         for (int skew = 0; skew < 2; skew++) {
-            sm_model_t m = {(sm_model_kind)kind, skew, N_SYS, SM_SIGMA_MIN_DEFAULT};
+            sm_model_t m = SM_MODEL_INIT((sm_model_kind_t)kind, skew, N_SYS,
+                                         SM_MODEL_SIGMA_MIN_DEFAULT);
             size_t d = sm_model_n_dim(&m);
             double p[N_WALKERS * 8], lp[N_WALKERS], want[N_WALKERS];
             make_walkers(&m, p);
@@ -248,7 +256,7 @@ END_TEST
 
 START_TEST(test_session_auto)
 {
-    sm_model_t m = {SM_MODEL_COMBINED, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[N_WALKERS * 8], lp[N_WALKERS], want[N_WALKERS];
     make_walkers(&m, p);
     sm_backend_t *ref, *be;
@@ -274,10 +282,10 @@ START_TEST(test_session_auto)
 }
 END_TEST
 
-/* Setup failures on rank 1 reach rank 0 naming the rank (sessions 2, 3). */
+/* Setup failures on rank 1 reach rank 0 naming the rank (sessions 2, 3, 10). */
 START_TEST(test_session_rank1_setup_fails)
 {
-    sm_model_t m = {SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be = (sm_backend_t *)&m;
     sm_mpi_rank_t self = rank0(1.0);
     sm_status st = sm_mpi_backend_create(&be, MPI_COMM_WORLD, map, &m, &self, NULL);
@@ -289,7 +297,7 @@ END_TEST
 
 START_TEST(test_session_empty_slice_then_recovery)
 {
-    sm_model_t m = {SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be;
     sm_mpi_rank_t self = rank0(1e-12);
     ck_assert_int_eq(sm_mpi_backend_create(&be, MPI_COMM_WORLD, map, &m, &self, NULL),
@@ -316,7 +324,7 @@ END_TEST
 
 START_TEST(test_session_fault_mid_run)
 {
-    sm_model_t m = {SM_MODEL_MULTIPLICATIVE, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_MULTIPLICATIVE, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[N_WALKERS * 8], lp[N_WALKERS];
     make_walkers(&m, p);
     sm_backend_t *be;
@@ -341,7 +349,7 @@ END_TEST
 /* Session 7: fp64 here, fp32 on rank 1; session 8: allowed. */
 START_TEST(test_session_mixed_precision)
 {
-    sm_model_t m = {SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be;
     sm_mpi_rank_t self = rank0(1.0);
     self.allow_mixed_precision = _i == 1;
@@ -370,7 +378,7 @@ END_TEST
  * evaluation, which still returns its results. */
 START_TEST(test_session_stop_elsewhere)
 {
-    sm_model_t m = {SM_MODEL_COMBINED, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     volatile sig_atomic_t stop = 0;
     sm_backend_t *ref, *be;
     sm_mpi_rank_t self = rank0(1.0);
@@ -409,6 +417,7 @@ static Suite *mpi_suite(void)
     tcase_add_test(tc, test_session_rank0_fails);
     tcase_add_loop_test(tc, test_session_mixed_precision, 0, 2);
     tcase_add_test(tc, test_session_stop_elsewhere);
+    tcase_add_loop_test(tc, test_session_rank1_setup_fails, 10, 11);
     suite_add_tcase(s, tc);
     return s;
 }

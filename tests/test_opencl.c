@@ -37,7 +37,7 @@ static double term_magnitude(const sm_data_t *data, const sm_model_t *m, const d
         double mj = 1.0 + mult, u = (fabs(d[j]) + add) / fabs(mj) + fabs(xi);
         total += 1.0 + u * u / (sigma * sigma) + fabs(log(fabs(mj)));
         if (m->skew)
-            total += fabs(sm_log_ndtr(-fabs(gamma) * u / sigma));
+            total += fabs(sm_model_log_ndtr(-fabs(gamma) * u / sigma));
     }
     return total;
 }
@@ -45,14 +45,14 @@ static double term_magnitude(const sm_data_t *data, const sm_model_t *m, const d
 typedef struct {
     int precision_fp32;
     int skew;
-    sm_model_kind kind;
+    sm_model_kind_t kind;
 } combo_t;
 
 static void compare_one(size_t n, const combo_t *c)
 {
     const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
     sm_data_t *data = sm_test_make_map(n, N_SYS, a, b, 1000 + n);
-    sm_model_t m = {c->kind, c->skew, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(c->kind, c->skew, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     size_t d = sm_model_n_dim(&m);
     double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
     sm_test_walkers(&m, N_WALKERS, 99, 3, p);
@@ -92,7 +92,7 @@ START_TEST(test_loglike_matches_reference)
 {
     /* Every kind of the model table, Gaussian and skew, fp64 and fp32. */
     int kinds = (int)sm_model_kind_count();
-    combo_t c = {_i / (2 * kinds), (_i / kinds) % 2, (sm_model_kind)(_i % kinds)};
+    combo_t c = {_i / (2 * kinds), (_i / kinds) % 2, (sm_model_kind_t)(_i % kinds)};
     for (size_t k = 0; k < sizeof map_sizes / sizeof *map_sizes; k++)
         compare_one(map_sizes[k], &c);
 }
@@ -133,7 +133,7 @@ START_TEST(test_tuning_overrides)
     /* Other launch shapes give the same sums; malformed overrides are refused. */
     const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
     sm_data_t *data = sm_test_make_map(1003, N_SYS, a, b, 5);
-    sm_model_t m = {SM_MODEL_COMBINED, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
     sm_test_walkers(&m, N_WALKERS, 99, 3, p);
     sm_backend_t *ref, *cl;

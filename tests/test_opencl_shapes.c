@@ -62,7 +62,7 @@ START_TEST(gpu_shapes_match_reference)
     sm_data_t *data = sm_test_make_map(1003, N_SYS, a, b, 11);
     const char *spec = gpu_like[_i];
     for (int kind = 0; kind < 3; kind++) {
-        sm_model_t m = {(sm_model_kind)kind, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+        sm_model_t m = SM_MODEL_INIT((sm_model_kind_t)kind, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
         compare(data, &m, spec, "fp64", 1e-12);
         compare(data, &m, spec, "fp32", 1e-4);
     }
@@ -78,7 +78,7 @@ START_TEST(default_wpt_shrinks_for_many_templates)
     enum { S = 200 };
     static double a[S], b[S];
     sm_data_t *data = sm_test_make_map(300, S, a, b, 3);
-    sm_model_t m = {SM_MODEL_ADDITIVE, 0, S, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, S, SM_MODEL_SIGMA_MIN_DEFAULT);
     compare(data, &m, "", "fp64", 1e-12);
     sm_data_free(data);
 }
@@ -112,7 +112,7 @@ START_TEST(impossible_shapes_refused)
     const refusal_t *r = &refusals[_i];
     const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
     sm_data_t *data = sm_test_make_map(100, N_SYS, a, b, 5);
-    sm_model_t m = {SM_MODEL_COMBINED, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     setenv("SYSMAP_OPENCL_TUNING", r->spec, 1);
     if (r->fault)
         setenv("SYSMAP_OPENCL_INJECT_FAULT", r->fault, 1);
@@ -134,7 +134,7 @@ START_TEST(extra_build_options)
      * failure naming it, a flush-to-zero fp32 build still matches. */
     const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
     sm_data_t *data = sm_test_make_map(500, N_SYS, a, b, 9);
-    sm_model_t m = {SM_MODEL_COMBINED, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     setenv("SYSMAP_OPENCL_OPTIONS", "-cl-denorms-are-zero", 1);
     compare(data, &m, "vw=1,wgs=64,wpt=4", "fp32", 1e-4);
     setenv("SYSMAP_OPENCL_OPTIONS", "-DVW=3", 1);

@@ -9,13 +9,13 @@
 #include "sysmap/stats.h"
 #include "testutil.h"
 
-static sm_additive_posterior_t *posterior_of(size_t n, size_t s, const double *delta,
+static sm_stats_additive_posterior_t *posterior_of(size_t n, size_t s, const double *delta,
                                              const double *templates, const uint8_t *mask)
 {
     sm_data_t *data = NULL;
     ck_assert_int_eq(sm_data_create(&data, n, s, delta, templates, mask), SM_OK);
-    sm_additive_posterior_t *post = NULL;
-    ck_assert_int_eq(sm_additive_posterior(data, &post), SM_OK);
+    sm_stats_additive_posterior_t *post = NULL;
+    ck_assert_int_eq(sm_stats_additive_posterior(&post, data), SM_OK);
     sm_data_free(data);
     ck_assert_uint_eq(post->n_sys, s);
     return post;
@@ -30,7 +30,7 @@ START_TEST(one_template_by_hand)
     static const double t[7] = {1, -1, 2, 100, 0, -2, 1};
     static const double d[7] = {1, 0, 2, -50, 1, -1, 2};
     static const uint8_t mask[7] = {1, 1, 1, 0, 1, 1, 1};
-    sm_additive_posterior_t *post = posterior_of(7, 1, d, t, mask);
+    sm_stats_additive_posterior_t *post = posterior_of(7, 1, d, t, mask);
     ck_assert_close(post->a_ols[0], 9.0 / 11.0, 1e-15, 0);
     ck_assert_close(post->rss, 40.0 / 11.0, 1e-14, 0);
     ck_assert_close(post->alpha, 2.0, 0, 0);
@@ -40,7 +40,7 @@ START_TEST(one_template_by_hand)
     /* Median of Gamma(2, 1): 1 - e^-g (1 + g) = 1/2 at g = 1.6783469900166605
      * (bisection in stats_truths.py); sigma_median = sqrt(beta / g). */
     ck_assert_close(post->sigma_median, sqrt((20.0 / 11.0) / 1.6783469900166605), 1e-12, 0);
-    sm_additive_posterior_free(post);
+    sm_stats_additive_posterior_free(post);
 }
 END_TEST
 
@@ -51,7 +51,7 @@ START_TEST(two_orthogonal_templates_by_hand)
      * alpha = 3/2, beta = 6, cov_a = 12 diag(1/6, 1/4) = diag(2, 3). */
     static const double t[2 * 6] = {1, 1, 1, -1, -1, -1, 1, -1, 0, 1, -1, 0};
     static const double d[6] = {3, 1, 2, 0, -2, 2};
-    sm_additive_posterior_t *post = posterior_of(6, 2, d, t, NULL);
+    sm_stats_additive_posterior_t *post = posterior_of(6, 2, d, t, NULL);
     static const double inv[4] = {1.0 / 6.0, 0, 0, 0.25};
     static const double cov[4] = {2, 0, 0, 3};
     ck_assert_close(post->a_ols[0], 1.0, 1e-15, 0);
@@ -65,7 +65,7 @@ START_TEST(two_orthogonal_templates_by_hand)
     }
     /* Median of Gamma(3/2, 1): erf(sqrt g) - 2 sqrt(g/pi) e^-g = 1/2. */
     ck_assert_close(post->sigma_median, sqrt(6.0 / 1.1829869421876689), 1e-12, 0);
-    sm_additive_posterior_free(post);
+    sm_stats_additive_posterior_free(post);
 }
 END_TEST
 
@@ -87,7 +87,7 @@ START_TEST(three_templates_vs_numpy)
     }
     for (size_t j = 0; j < LS_N; j++)
         d[j] = 0.3 * t[j] - 0.2 * t[LS_N + j] + 0.1 * t[2 * LS_N + j] + 0.05 * noise[j];
-    sm_additive_posterior_t *post = posterior_of(LS_N, LS_S, d, t, NULL);
+    sm_stats_additive_posterior_t *post = posterior_of(LS_N, LS_S, d, t, NULL);
     /* numpy: np.linalg.lstsq(X, d), np.linalg.inv(X.T @ X) */
     static const double a[3] = {0.2944368342099916, -0.20005442806977228, 0.0959185329679652};
     static const double inv[9] = {
@@ -109,19 +109,19 @@ START_TEST(three_templates_vs_numpy)
     ck_assert_close(post->beta, 0.035541562937331635 / 2, 1e-11, 0);
     /* Gamma(98, 1) median by bisection on its closed-form CDF. */
     ck_assert_close(post->sigma_median, 0.013488996143773276, 1e-11, 0);
-    sm_additive_posterior_free(post);
+    sm_stats_additive_posterior_free(post);
 }
 END_TEST
 
 /* Set in *out before a failing call, which must reset it to NULL. */
-static sm_additive_posterior_t sentinel;
+static sm_stats_additive_posterior_t sentinel;
 
 static sm_status posterior_status(size_t n, size_t s, const double *d, const double *t)
 {
     sm_data_t *data = NULL;
     ck_assert_int_eq(sm_data_create(&data, n, s, d, t, NULL), SM_OK);
-    sm_additive_posterior_t *post = &sentinel;
-    sm_status st = sm_additive_posterior(data, &post);
+    sm_stats_additive_posterior_t *post = &sentinel;
+    sm_status st = sm_stats_additive_posterior(&post, data);
     ck_assert_ptr_null(post);
     sm_data_free(data);
     return st;
@@ -154,16 +154,16 @@ END_TEST
 
 START_TEST(null_arguments)
 {
-    sm_additive_posterior_t *post = &sentinel;
-    ck_assert_int_eq(sm_additive_posterior(NULL, &post), SM_EINVAL);
+    sm_stats_additive_posterior_t *post = &sentinel;
+    ck_assert_int_eq(sm_stats_additive_posterior(&post, NULL), SM_EINVAL);
     ck_assert_ptr_null(post);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "NULL data"));
     sm_data_t *data = NULL;
     static const double t[6] = {1, -1, 2, 0, -2, 1}, d[6] = {1, 0, 2, 1, -1, 2};
     ck_assert_int_eq(sm_data_create(&data, 6, 1, d, t, NULL), SM_OK);
-    ck_assert_int_eq(sm_additive_posterior(data, NULL), SM_EINVAL);
+    ck_assert_int_eq(sm_stats_additive_posterior(NULL, data), SM_EINVAL);
     sm_data_free(data);
-    sm_additive_posterior_free(NULL);
+    sm_stats_additive_posterior_free(NULL);
 }
 END_TEST
 

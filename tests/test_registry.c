@@ -81,7 +81,7 @@ START_TEST(test_unknown_backend)
                                       "opencl)");
 
     sm_data_t *data = sm_test_make_map(10, N_SYS, truth_a, truth_b, 3);
-    sm_model_t m = {SM_MODEL_COMBINED, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be = (sm_backend_t *)1;
     ck_assert_int_eq(sm_backend_open(&be, "cuda", NULL, NULL, data, &m), SM_EINVAL);
     ck_assert_ptr_null(be);
@@ -156,7 +156,7 @@ END_TEST
 START_TEST(test_open_each_backend_and_device)
 {
     sm_data_t *data = sm_test_make_map(N_PIX, N_SYS, truth_a, truth_b, 11);
-    sm_model_t m = {SM_MODEL_COMBINED, 1, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 1, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     double p[N_WALKERS * 16], truth[N_WALKERS], lp[N_WALKERS];
     sm_test_walkers(&m, N_WALKERS, 5, 4, p);
     sm_backend_t *direct, *be;
@@ -207,7 +207,7 @@ END_TEST
 START_TEST(test_open_errors)
 {
     sm_data_t *data = sm_test_make_map(10, N_SYS, truth_a, truth_b, 3);
-    sm_model_t m = {SM_MODEL_COMBINED, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be = (sm_backend_t *)1;
     ck_assert_int_eq(sm_backend_open(&be, "reference", NULL, "fp32", data, &m), SM_EINVAL);
     ck_assert_ptr_null(be);
@@ -315,9 +315,9 @@ static void count_free(void *ctx)
 
 START_TEST(test_throughput_bookkeeping)
 {
-    sm_model_t m = {SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     counter_t count = {0, 0};
-    static const sm_backend_ops_t ops = {count_sums, count_free};
+    static const sm_backend_ops_t ops = {sizeof(sm_backend_ops_t), count_sums, count_free};
     sm_backend_t *be;
     ck_assert_int_eq(sm_backend_create(&be, &ops, &count, &m, 777, "counter", "none", "fp64"),
                      SM_OK);
@@ -349,9 +349,9 @@ END_TEST
 
 START_TEST(test_throughput_errors)
 {
-    sm_model_t m = {SM_MODEL_ADDITIVE, 0, N_SYS, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     counter_t count = {0, 0};
-    static const sm_backend_ops_t ops = {count_sums, count_free};
+    static const sm_backend_ops_t ops = {sizeof(sm_backend_ops_t), count_sums, count_free};
     sm_backend_t *be;
     ck_assert_int_eq(sm_backend_create(&be, &ops, &count, &m, 10, "counter", "none", "fp64"),
                      SM_OK);

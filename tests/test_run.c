@@ -11,7 +11,7 @@
 #include "sysmap/registry.h"
 #include "sysmap/run.h"
 #include "sysmap/stats.h"
-#include "error.h"
+#include "sysmap/status.h"
 #include "testutil.h"
 
 #ifndef M_PI
@@ -27,8 +27,8 @@ START_TEST(test_additive_matches_analytic_posterior)
 {
     const double a[3] = {0.03, -0.02, 0.01}, b[3] = {0, 0, 0};
     sm_data_t *data = make_map(2000, 3, a, b);
-    sm_additive_posterior_t *post;
-    ck_assert_int_eq(sm_additive_posterior(data, &post), SM_OK);
+    sm_stats_additive_posterior_t *post;
+    ck_assert_int_eq(sm_stats_additive_posterior(&post, data), SM_OK);
 
     sm_run_config_t cfg;
     sm_run_config_default(&cfg);
@@ -39,7 +39,7 @@ START_TEST(test_additive_matches_analytic_posterior)
     sm_run_t *run;
     ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
     ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
-    const sm_summary_t *s = sm_run_summary(run);
+    const sm_chainfile_summary_t *s = sm_run_summary(run);
     ck_assert_ptr_nonnull(s);
     for (size_t i = 0; i < 3; i++) {
         /* Monte-Carlo standard error of the median ~ sqrt(pi/2) sd / sqrt(ESS). */
@@ -60,7 +60,7 @@ START_TEST(test_additive_matches_analytic_posterior)
     ck_assert_msg(fabs(s->median[3] - post->sigma_median) < 3.0 * sigma_mcse,
                   "sigma: median %.6g vs analytic %.6g", s->median[3], post->sigma_median);
     sm_run_free(run);
-    sm_additive_posterior_free(post);
+    sm_stats_additive_posterior_free(post);
     sm_data_free(data);
 }
 END_TEST
@@ -91,7 +91,7 @@ START_TEST(test_cancel_and_resume_is_uninterrupted)
     sm_data_t *data = make_map(300, 3, a, b);
     char path[4096], partial[4200];
     snprintf(path, sizeof path, "%s", sm_test_tmp_path("resume.h5"));
-    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(partial, sizeof partial, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
 
     sm_run_t *whole = small_run(data, 11);
     ck_assert_int_eq(sm_run_execute(whole, NULL, 0, NULL, NULL), SM_OK);
@@ -117,7 +117,7 @@ START_TEST(test_cancel_and_resume_is_uninterrupted)
     ck_assert_int_eq(memcmp(sm_run_chain(whole), sm_run_chain(second), n * sizeof(double)), 0);
     ck_assert_int_eq(memcmp(sm_run_log_prob(whole), sm_run_log_prob(second),
                             60 * 16 * sizeof(double)), 0);
-    const sm_summary_t *sw = sm_run_summary(whole), *ss = sm_run_summary(second);
+    const sm_chainfile_summary_t *sw = sm_run_summary(whole), *ss = sm_run_summary(second);
     for (size_t i = 0; i < 7; i++)
         ck_assert_double_eq(sw->median[i], ss->median[i]);
     for (size_t w = 0; w < 16; w++)
@@ -221,7 +221,7 @@ START_TEST(test_extend_is_one_longer_run)
     ck_assert_int_eq(memcmp(rs.key, want_rs.key, sizeof rs.key), 0);
     ck_assert_int_eq(rs.pos, want_rs.pos);
     ck_assert_int_eq(rs.has_gauss, want_rs.has_gauss);
-    const sm_summary_t *s = sm_run_summary(run), *sw = sm_run_summary(whole);
+    const sm_chainfile_summary_t *s = sm_run_summary(run), *sw = sm_run_summary(whole);
     ck_assert_uint_eq(s->n_kept, steps - 20);
     assert_same_bits(s->median, sw->median, d, "median");
     assert_same_bits(s->std, sw->std, d, "std");
@@ -265,7 +265,7 @@ START_TEST(test_empty_posterior)
     sm_data_t *data = make_map(120, 2, a, b);
     sm_run_t *run = reference_run(data, 12, 10, 10);
     ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
-    const sm_summary_t *s = sm_run_summary(run);
+    const sm_chainfile_summary_t *s = sm_run_summary(run);
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->n_kept, 0);
     for (size_t k = 0; k < 5; k++) /* a_1 a_2 b_1 b_2 sigma */
@@ -318,9 +318,9 @@ START_TEST(test_burn_in_warning)
     sm_run_t *run;
     ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
     ck_assert_int_eq(sm_run_execute(run, NULL, 0, NULL, NULL), SM_OK);
-    const sm_summary_t *s = sm_run_summary(run);
+    const sm_chainfile_summary_t *s = sm_run_summary(run);
     ck_assert_str_eq(sm_run_param_name(run, 4), "sigma");
-    ck_assert_msg(s->drift[4] < -SM_DRIFT_THRESHOLD, "sigma drift %.2f", s->drift[4]);
+    ck_assert_msg(s->drift[4] < -SM_STATS_DRIFT_THRESHOLD, "sigma drift %.2f", s->drift[4]);
     ck_assert_uint_eq(sm_run_n_warnings(run), 1);
     const char *text = sm_run_warning(run, 0);
     ck_assert_msg(strncmp(text, "burn-in may be too short: sigma", 31) == 0, "%s", text);
@@ -379,7 +379,7 @@ START_TEST(test_zero_probability_start)
     sm_data_t *data = make_map(300, 2, a, b);
     const char *path = sm_test_tmp_path("zero.h5");
     char partial[4200];
-    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(partial, sizeof partial, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
     sm_run_config_t cfg;
     sm_run_config_default(&cfg);
     cfg.backend = "reference";
@@ -407,7 +407,7 @@ START_TEST(test_zero_probability_start)
     }
     sm_data_t *flat;
     ck_assert_int_eq(sm_data_create(&flat, 300, 2, delta, templates, NULL), SM_OK);
-    cfg.sigma_min = SM_SIGMA_MIN_DEFAULT;
+    cfg.sigma_min = SM_MODEL_SIGMA_MIN_DEFAULT;
     ck_assert_int_eq(sm_run_create(&run, flat, &cfg), SM_OK);
     ck_assert_int_eq(sm_run_execute(run, path, 0, NULL, NULL), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "the map is constant"));
@@ -472,7 +472,9 @@ static void failing_free(void *ctx)
 static sm_status failing_factory(void *user, const sm_data_t *work, const sm_model_t *model,
                                  sm_backend_t **out)
 {
-    static const sm_backend_ops_t ops = {failing_sums, failing_free};
+    static const sm_backend_ops_t ops = {
+        .struct_size = sizeof(sm_backend_ops_t),
+        .pixel_sums = failing_sums, .free = failing_free};
     failing_t *f = calloc(1, sizeof *f);
     ck_assert_ptr_nonnull(f);
     f->failure = *(failure_t *)user;
@@ -497,7 +499,7 @@ START_TEST(test_failed_runs_and_their_files)
     sm_data_t *data = make_map(300, 3, a, b);
     char path[4096], partial[4200];
     snprintf(path, sizeof path, "%s", sm_test_tmp_path("failing.h5"));
-    snprintf(partial, sizeof partial, "%s%s", path, SM_PARTIAL_SUFFIX);
+    snprintf(partial, sizeof partial, "%s%s", path, SM_CHAINFILE_PARTIAL_SUFFIX);
     sm_run_config_t cfg;
     sm_run_config_default(&cfg);
     cfg.n_walkers = 16;

@@ -166,7 +166,7 @@ START_TEST(test_init_file_is_init_in_memory)
     ck_assert_int_eq(sm_run_create(&from_file, data, &cfg), SM_OK);
     ck_assert_msg(sm_run_execute(from_file, NULL, 0, NULL, NULL) == SM_OK, "%s", sm_last_error());
     double p0[8 * 3];
-    ck_assert_int_eq(sm_walkers_load_hdf5(path, 8, 3, p0), SM_OK);
+    ck_assert_int_eq(sm_data_load_walkers(path, 8, 3, p0), SM_OK);
     small_config(&cfg);
     cfg.init = p0;
     ck_assert_int_eq(sm_run_create(&from_memory, data, &cfg), SM_OK);
@@ -285,7 +285,7 @@ START_TEST(test_run_writes_its_maps)
     ck_assert_int_eq(sm_run_write_maps(run, hpx, &written), SM_OK); /* HEALPix: run file */
     ck_assert_int_eq(written, 1);
     sm_maps_t *maps;
-    ck_assert_int_eq(sm_maps_from_run(run, data, &maps), SM_OK);
+    ck_assert_int_eq(sm_maps_from_run(&maps, run, data), SM_OK);
     double *got = read_dataset(out, "maps/delta_corr", 200);
     ck_assert_mem_eq(got, maps->delta_corr, 200 * sizeof(double));
     free(got);

@@ -114,7 +114,7 @@ static void expect_zero(const double *cov)
 START_TEST(param_covariance_layouts)
 {
     double flat[5 * 6], cov_a[4], cov_b[4];
-    sm_model_t model = {SM_MODEL_ADDITIVE, 0, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     /* additive [a1 a2 sigma]: cov_a = cov of M[:, 0:2], cov_b = 0. */
     shifted_chain(flat, 3);
     ck_assert_int_eq(sm_stats_param_covariance(flat, 5, &model, cov_a, cov_b), SM_OK);
@@ -146,7 +146,7 @@ START_TEST(param_covariance_errors)
 {
     double flat[5 * 3], cov_a[4], cov_b[4];
     shifted_chain(flat, 3);
-    sm_model_t model = {SM_MODEL_ADDITIVE, 0, 2, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 2, SM_MODEL_SIGMA_MIN_DEFAULT);
     ck_assert_int_eq(sm_stats_param_covariance(flat, 1, &model, cov_a, cov_b), SM_EINVAL);
     ck_assert_ptr_nonnull(strstr(sm_last_error(), "covariance of a"));
     ck_assert_int_eq(sm_stats_param_covariance(flat, 5, NULL, cov_a, cov_b), SM_EINVAL);
@@ -182,7 +182,8 @@ START_TEST(autocorr_matches_emcee)
     double *x = ar1_chain(2000, 4, 2, rho);
     double tau[2];
     int too_short = -1;
-    ck_assert_int_eq(sm_stats_autocorr_time(x, 2000, 4, 2, SM_AUTOCORR_C, SM_AUTOCORR_TOL, tau,
+    ck_assert_int_eq(sm_stats_autocorr_time(x, 2000, 4, 2, SM_STATS_AUTOCORR_C,
+                                            SM_STATS_AUTOCORR_TOL, tau,
                                             &too_short),
                      SM_OK);
     /* emcee: integrated_time(x, c=5, tol=50); 50 tau < 2000, no flag. */
@@ -218,7 +219,8 @@ START_TEST(autocorr_ar1_analytic)
     double *x = ar1_chain(25000, 16, 1, &rho);
     double tau;
     int too_short = -1;
-    ck_assert_int_eq(sm_stats_autocorr_time(x, 25000, 16, 1, SM_AUTOCORR_C, SM_AUTOCORR_TOL,
+    ck_assert_int_eq(sm_stats_autocorr_time(x, 25000, 16, 1, SM_STATS_AUTOCORR_C,
+                                            SM_STATS_AUTOCORR_TOL,
                                             &tau, &too_short),
                      SM_OK);
     ck_assert_close(tau, 19.0, 0.10, 0);
@@ -233,7 +235,8 @@ START_TEST(autocorr_short_chain_flag)
     double *x = ar1_chain(200, 4, 1, &rho);
     double tau;
     int too_short = 0;
-    ck_assert_int_eq(sm_stats_autocorr_time(x, 200, 4, 1, SM_AUTOCORR_C, SM_AUTOCORR_TOL, &tau,
+    ck_assert_int_eq(sm_stats_autocorr_time(x, 200, 4, 1, SM_STATS_AUTOCORR_C,
+                                            SM_STATS_AUTOCORR_TOL, &tau,
                                             &too_short),
                      SM_OK);
     /* Still an estimate, but 50 tau > 200 steps. */
@@ -241,7 +244,8 @@ START_TEST(autocorr_short_chain_flag)
     ck_assert_int_eq(too_short, 1);
     /* tol = 0 never flags. */
     too_short = 1;
-    ck_assert_int_eq(sm_stats_autocorr_time(x, 200, 4, 1, SM_AUTOCORR_C, 0.0, &tau, &too_short),
+    ck_assert_int_eq(sm_stats_autocorr_time(x, 200, 4, 1, SM_STATS_AUTOCORR_C, 0.0, &tau,
+                                            &too_short),
                      SM_OK);
     ck_assert_int_eq(too_short, 0);
     free(x);
@@ -257,7 +261,8 @@ START_TEST(autocorr_constant_parameter)
         x[2 * k + 1] = 1.25;
     double tau[2];
     int too_short = 0;
-    ck_assert_int_eq(sm_stats_autocorr_time(x, 2000, 4, 2, SM_AUTOCORR_C, SM_AUTOCORR_TOL, tau,
+    ck_assert_int_eq(sm_stats_autocorr_time(x, 2000, 4, 2, SM_STATS_AUTOCORR_C,
+                                            SM_STATS_AUTOCORR_TOL, tau,
                                             &too_short),
                      SM_OK);
     /* emcee: [3.4751120077336193, nan] (0/0), its flag false; ours is set. */
@@ -265,7 +270,8 @@ START_TEST(autocorr_constant_parameter)
     ck_assert(isnan(tau[1]));
     ck_assert_int_eq(too_short, 1);
     /* A single step is constant too. */
-    ck_assert_int_eq(sm_stats_autocorr_time(x, 1, 4, 2, SM_AUTOCORR_C, SM_AUTOCORR_TOL, tau,
+    ck_assert_int_eq(sm_stats_autocorr_time(x, 1, 4, 2, SM_STATS_AUTOCORR_C, SM_STATS_AUTOCORR_TOL,
+                                            tau,
                                             &too_short),
                      SM_OK);
     ck_assert(isnan(tau[0]) && isnan(tau[1]));
@@ -280,7 +286,8 @@ START_TEST(autocorr_non_finite_sample)
     x[(100 * 4 + 2) * 2 + 1] = INFINITY;   /* step 100, walker 2, parameter 1 */
     double tau[2];
     int too_short = 0;
-    ck_assert_int_eq(sm_stats_autocorr_time(x, 200, 4, 2, SM_AUTOCORR_C, 1.0, tau, &too_short),
+    ck_assert_int_eq(sm_stats_autocorr_time(x, 200, 4, 2, SM_STATS_AUTOCORR_C, 1.0, tau,
+                                            &too_short),
                      SM_OK);
     ck_assert(isfinite(tau[0]) && tau[0] < 200.0);
     ck_assert(isnan(tau[1]));

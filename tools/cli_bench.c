@@ -24,7 +24,7 @@ typedef struct {
 
 typedef struct {
     size_list_t pixels, templates, walkers;
-    sm_model_kind models[MAX_MODELS];
+    sm_model_kind_t models[MAX_MODELS];
     size_t n_models;
     int likelihoods;      /* bit 0 Gaussian, bit 1 skew */
     int backends;         /* bits of the columns (column_of) */
@@ -148,7 +148,7 @@ static int parse(int argc, char **argv, bench_args_t *a)
     const char *models[MAX_MODELS];
     size_t n_kinds = sm_model_kind_count() < MAX_MODELS ? sm_model_kind_count() : MAX_MODELS;
     for (size_t k = 0; k < n_kinds; k++)
-        models[k] = sm_model_name((sm_model_kind)k);
+        models[k] = sm_model_name((sm_model_kind_t)k);
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0)
@@ -180,7 +180,7 @@ static int parse(int argc, char **argv, bench_args_t *a)
             a->n_models = 0;
             for (int m = 0; m < (int)n_kinds; m++)
                 if (mask & (1 << m))
-                    a->models[a->n_models++] = (sm_model_kind)m;
+                    a->models[a->n_models++] = (sm_model_kind_t)m;
         } else if (strcmp(opt, "--likelihood") == 0) {
             rc = parse_names(opt, val, likelihoods, 3, &mask);
             a->likelihoods = (mask & 4) ? 3 : mask;
@@ -276,7 +276,7 @@ static sm_status time_steps(const bench_args_t *a, const sm_data_t *data, const 
     if (st == SM_OK)
         st = sm_run_execute(run, NULL, 0, NULL, NULL);
     if (st == SM_OK) {
-        const sm_summary_t *sum = sm_run_summary(run);
+        const sm_chainfile_summary_t *sum = sm_run_summary(run);
         *per_step = sum->wall_s / (double)a->run_steps;
         *host = sum->wall_s > 0 ? 1.0 - sum->eval_s / sum->wall_s : 0.0;
     }
@@ -317,16 +317,16 @@ static int check_problem_size(size_t n, size_t s, size_t w, const sm_model_t *m)
     snprintf(what, sizeof what, "a problem of %zu pixels x %zu templates and %zu walkers", n,
              s, w);
     size_t count, bytes;
-    sm_status st = sm_size_mul(&count, n, s, what);
+    sm_status st = sm_size_mul(n, s, what, &count);
     if (st == SM_OK)
-        st = sm_size_mul(&count, count, 2, what);
+        st = sm_size_mul(count, 2, what, &count);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, count, sizeof(double), what);
+        st = sm_size_bytes(count, sizeof(double), what, &bytes);
     /* n_dim is small once the templates fit */
     if (st == SM_OK)
-        st = sm_size_mul(&count, w, sm_model_n_dim(m) + 1, what);
+        st = sm_size_mul(w, sm_model_n_dim(m) + 1, what, &count);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, count, sizeof(double), what);
+        st = sm_size_bytes(count, sizeof(double), what, &bytes);
     if (st != SM_OK) {
         fprintf(stderr, "sysmap bench: %s\n", sm_last_error());
         return CLI_ERROR;
@@ -387,7 +387,7 @@ int cli_bench(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     size_t gpw_bytes;
-    if (sm_size_bytes(&gpw_bytes, a.repeats, sizeof(double), "--repeats") != SM_OK) {
+    if (sm_size_bytes(a.repeats, sizeof(double), "--repeats", &gpw_bytes) != SM_OK) {
         fprintf(stderr, "sysmap bench: %s\n", sm_last_error());
         return CLI_USAGE;
     }
@@ -415,8 +415,8 @@ int cli_bench(int argc, char **argv)
             for (size_t is = 0; is < a.templates.n; is++)
                 for (size_t in = 0; in < a.pixels.n; in++)
                     for (size_t iw = 0; iw < a.walkers.n; iw++) {
-                        sm_model_t m = {a.models[im], skew, a.templates.values[is],
-                                        SM_SIGMA_MIN_DEFAULT};
+                        sm_model_t m = SM_MODEL_INIT(a.models[im], skew, a.templates.values[is],
+                                        SM_MODEL_SIGMA_MIN_DEFAULT);
                         int r = bench_case(&a, &m, a.pixels.values[in], a.walkers.values[iw],
                                            gpw);
                         rc = rc == CLI_OK ? r : rc;

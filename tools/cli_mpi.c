@@ -205,6 +205,7 @@ int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int 
     warn_cpu_mask(cfg, rank, size);
     if (size == 1)
         return CLI_OK;
+    sm_mpi_rank_init(&mpi.self);
     mpi.self.backend = cfg->backend;
     mpi.self.device = mpi.device[0] != '\0' ? mpi.device : NULL;
     mpi.self.precision = cfg->precision;

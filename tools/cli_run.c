@@ -158,6 +158,7 @@ static int check_before_load(const run_args_t *args)
 int cli_run(int argc, char **argv)
 {
     run_args_t args = {0};
+    sm_input_default(&args.hpx.in);
     int rc = parse_args(argc, argv, &args);
     if (rc == CLI_OK)
         rc = check_before_load(&args);

@@ -29,7 +29,7 @@ enum { SIGMA_EDGE = 1, SKEW_TAILS = 2, M_EDGE = 4, EXACT = 8 };
 
 typedef struct {
     const char *name, *description;
-    sm_model_kind kind;
+    sm_model_kind_t kind;
     int skew;
     size_t n_sys, n_pix;
     const char *recipe;
@@ -366,7 +366,7 @@ static sm_status make_chain(const sets_t *s, const sm_data_t *data, uint32_t see
     if (st == SM_OK)
         st = run_chain(data, &fx->model, seed, STEPS, fx->p0, &run);
     if (st == SM_OK) {
-        const sm_summary_t *sum = sm_run_summary(run);
+        const sm_chainfile_summary_t *sum = sm_run_summary(run);
         memcpy(fx->chain, sm_run_chain(run), STEPS * WALKERS * d * sizeof(double));
         memcpy(fx->chain_lp, sm_run_log_prob(run), STEPS * WALKERS * sizeof(double));
         memcpy(fx->median, sum->median, d * sizeof(double));
@@ -393,7 +393,7 @@ static sm_status make_case(size_t index, conform_fixture_t *fx, sm_data_t **data
     snprintf(fx->description, sizeof fx->description, "%s %s, S = %zu, N = %zu: %s",
              sm_model_name(c->kind), c->skew ? "skew-normal" : "Gaussian", c->n_sys, c->n_pix,
              c->description);
-    fx->model = (sm_model_t){c->kind, c->skew, c->n_sys, SM_SIGMA_MIN_DEFAULT};
+    fx->model = (sm_model_t)SM_MODEL_INIT(c->kind, c->skew, c->n_sys, SM_MODEL_SIGMA_MIN_DEFAULT);
     conform_recipe_t *r = &fx->recipe;
     snprintf(r->recipe, sizeof r->recipe, "%s", c->recipe);
     r->seed = case_seed(index);

@@ -34,7 +34,7 @@ void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data, co
 {
     const sm_run_config_t *c = sm_run_config(run);
     const sm_model_t *m = sm_run_model(run);
-    const sm_summary_t *s = sm_run_summary(run);
+    const sm_chainfile_summary_t *s = sm_run_summary(run);
     size_t n_dim = sm_model_n_dim(m);
 
     fprintf(out, "\nsysmap %s: %s -> %s\n", sm_version(), input, output);
@@ -71,7 +71,7 @@ void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data, co
     if (s->autocorr_too_short && s->n_kept > 0)
         fprintf(out, "warning: the chain is shorter than %.0f autocorrelation times; tau and ESS "
                      "are unreliable, run more steps\n",
-                SM_AUTOCORR_TOL);
+                SM_STATS_AUTOCORR_TOL);
     for (size_t i = 0; i < sm_run_n_warnings(run); i++)
         fprintf(out, "warning: %s\n", sm_run_warning(run, i));
     fprintf(out, "wall time %.2f s sampling; %.4g log-prob evaluations/s (each over %zu pixels)\n",

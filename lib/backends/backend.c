@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 
 struct sm_backend {
@@ -32,7 +33,10 @@ sm_status sm_backend_create(sm_backend_t **out, const sm_backend_ops_t *ops, voi
                             const char *device, const char *precision)
 {
     *out = NULL;
-    sm_status st = sm_model_validate(model);
+    sm_status st = SM_ABI_CHECK(ops, sm_backend_ops_t, "{sizeof(sm_backend_ops_t), ...}");
+    if (st != SM_OK)
+        return st;  /* ops->free may not be where this caller's struct has it */
+    st = sm_model_validate(model);
     if (st != SM_OK) {
         ops->free(ctx);
         return st;

@@ -1,17 +1,9 @@
-/* Internal: recording the message of a failing call. */
+/* Internal: recording the message of a failing call (sm_fail and
+ * sm_fail_context are public, in sysmap/status.h). */
 #ifndef SYSMAP_CORE_ERROR_H
 #define SYSMAP_CORE_ERROR_H
 
 #include "sysmap/status.h"
-
-/* Records a printf-style message for sm_last_error() and returns status. */
-sm_status sm_fail(sm_status status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Prefixes the current message with context ("reading x.h5: ...") and
- * returns status unchanged; used when passing a failure up. */
-sm_status sm_fail_context(sm_status status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* sm_fail(SM_ENOMEM, ...) naming what could not be allocated. */
 #define SM_FAIL_NOMEM(what) sm_fail(SM_ENOMEM, "out of memory allocating %s", (what))

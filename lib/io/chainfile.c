@@ -45,6 +45,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "error.h"
 #include "fileutil.h"
 #include "h5util.h"
@@ -229,11 +230,11 @@ static sm_status check_meta_args(const sm_chainfile_meta_t *meta)
         return sm_fail(SM_EINVAL, "run file: param_names is NULL");
     size_t wd, bytes;
     /* Every buffer of the file's calls is at most steps x walkers x parameters. */
-    sm_status st = sm_size_mul(&wd, meta->n_walkers, meta->n_dim, "run file: walkers x parameters");
+    sm_status st = sm_size_mul(meta->n_walkers, meta->n_dim, "run file: walkers x parameters", &wd);
     if (st == SM_OK)
-        st = sm_size_mul(&bytes, wd, meta->n_steps, "run file: steps x walkers x parameters");
+        st = sm_size_mul(wd, meta->n_steps, "run file: steps x walkers x parameters", &bytes);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, bytes, sizeof(double), "run file: the chain");
+        st = sm_size_bytes(bytes, sizeof(double), "run file: the chain", &bytes);
     return st;
 }
 
@@ -249,14 +250,14 @@ static sm_status new_handle(sm_chainfile_t **out, const char *path,
     if (cf != NULL) {
         cf->lock_fd = -1;
         cf->path = strdup(path);
-        cf->partial = malloc(len + sizeof SM_PARTIAL_SUFFIX);
+        cf->partial = malloc(len + sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     }
     if (cf == NULL || cf->path == NULL || cf->partial == NULL) {
         sm_chainfile_free(cf);
         return SM_FAIL_NOMEM("run file handle");
     }
     memcpy(cf->partial, path, len);
-    memcpy(cf->partial + len, SM_PARTIAL_SUFFIX, sizeof SM_PARTIAL_SUFFIX);
+    memcpy(cf->partial + len, SM_CHAINFILE_PARTIAL_SUFFIX, sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     cf->n_walkers = meta->n_walkers;
     cf->n_dim = meta->n_dim;
     cf->n_sys = meta->n_sys;
@@ -276,18 +277,30 @@ static sm_status lock_partial(sm_chainfile_t *cf, int create)
     return busy ? busy_error(cf->path, cf->partial) : st;
 }
 
+void sm_chainfile_meta_init(sm_chainfile_meta_t *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->struct_size = sizeof *meta;
+}
+
+void sm_chainfile_summary_init(sm_chainfile_summary_t *summary)
+{
+    memset(summary, 0, sizeof *summary);
+    summary->struct_size = sizeof *summary;
+}
+
 sm_status sm_chainfile_check_output(const char *path)
 {
     if (path == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_check_output: NULL path");
     sm_status st = sm_file_check_output(path);
     size_t len = strlen(path);
-    char *partial = malloc(len + sizeof SM_PARTIAL_SUFFIX);
+    char *partial = malloc(len + sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     if (st == SM_OK && partial == NULL)
         st = SM_FAIL_NOMEM("the output path");
     if (st == SM_OK) {
         memcpy(partial, path, len);
-        memcpy(partial + len, SM_PARTIAL_SUFFIX, sizeof SM_PARTIAL_SUFFIX);
+        memcpy(partial + len, SM_CHAINFILE_PARTIAL_SUFFIX, sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
         st = sm_file_check_output(partial);
     }
     if (st == SM_OK && sm_file_locked(partial))
@@ -473,7 +486,7 @@ static sm_status create_filled(hid_t g, const char *name, hid_t ftype, hid_t mty
     size_t n = 1, bytes;
     for (int i = 0; i < rank; i++)
         n *= (size_t)dims[i]; /* at most walkers x parameters x 2, checked with the handle */
-    sm_status st = sm_size_bytes(&bytes, n, H5Tget_size(mtype), name);
+    sm_status st = sm_size_bytes(n, H5Tget_size(mtype), name, &bytes);
     void *buf = st == SM_OK ? calloc(bytes > 0 ? bytes : 1, 1) : NULL;
     if (st != SM_OK || buf == NULL)
         return st != SM_OK ? st : SM_FAIL_NOMEM(name);
@@ -736,7 +749,7 @@ typedef struct {
 
 enum { N_SUMMARY_SETS = 10 };
 
-static void summary_sets(size_t d, size_t s, size_t w, const sm_summary_t *sum,
+static void summary_sets(size_t d, size_t s, size_t w, const sm_chainfile_summary_t *sum,
                          summary_set *sets)
 {
     const summary_set all[N_SUMMARY_SETS] = {
@@ -868,6 +881,8 @@ sm_status sm_chainfile_create(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_create: NULL argument");
     *out = NULL;
+    if (SM_ABI_CHECK(meta, sm_chainfile_meta_t, "sm_chainfile_meta_init") != SM_OK)
+        return SM_EINVAL;
     sm_chainfile_t *cf = NULL;
     sm_status st = new_handle(&cf, path, meta);
     if (st != SM_OK)
@@ -1079,6 +1094,8 @@ sm_status sm_chainfile_resume(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL || iteration == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_resume: NULL argument");
     *out = NULL;
+    if (SM_ABI_CHECK(meta, sm_chainfile_meta_t, "sm_chainfile_meta_init") != SM_OK)
+        return SM_EINVAL;
     sm_chainfile_t *cf = NULL;
     sm_status st = new_handle(&cf, path, meta);
     if (st != SM_OK)
@@ -1232,10 +1249,12 @@ sm_status sm_chainfile_append(sm_chainfile_t *file, size_t n, const double *chai
 
 /* ---- summary and end ---- */
 
-sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_summary_t *summary)
+sm_status sm_chainfile_write_summary(sm_chainfile_t *file, const sm_chainfile_summary_t *summary)
 {
     if (file == NULL || summary == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_write_summary: NULL argument");
+    if (SM_ABI_CHECK(summary, sm_chainfile_summary_t, "sm_chainfile_summary_init") != SM_OK)
+        return SM_EINVAL;
     summary_set sets[N_SUMMARY_SETS];
     summary_sets(file->n_dim, file->n_sys, file->n_walkers, summary, sets);
     sm_h5_quiet_t quiet;

@@ -69,9 +69,9 @@ static sm_status check_values(const double *x, const uint8_t *mask, size_t n, co
 static sm_status check_size(size_t n_sys, size_t n_pix)
 {
     size_t cells, bytes;
-    sm_status st = sm_size_mul(&cells, n_sys, n_pix, "templates");
+    sm_status st = sm_size_mul(n_sys, n_pix, "templates", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, sizeof(double), "templates");
+        st = sm_size_bytes(cells, sizeof(double), "templates", &bytes);
     return st;
 }
 
@@ -359,13 +359,13 @@ static sm_status read_walkers(hid_t file, size_t n_walkers, size_t n_dim, size_t
     return st;
 }
 
-sm_status sm_walkers_load_hdf5(const char *path, size_t n_walkers, size_t n_dim, double *out)
+sm_status sm_data_load_walkers(const char *path, size_t n_walkers, size_t n_dim, double *out)
 {
     if (path == NULL || out == NULL)
-        return sm_fail(SM_EINVAL, "sm_walkers_load_hdf5: %s is NULL",
+        return sm_fail(SM_EINVAL, "sm_data_load_walkers: %s is NULL",
                        path == NULL ? "path" : "out");
     size_t n;
-    sm_status st = sm_size_mul(&n, n_walkers, n_dim, "initial walkers");
+    sm_status st = sm_size_mul(n_walkers, n_dim, "initial walkers", &n);
     if (st == SM_OK)
         st = sm_file_check_regular(path, "initial walkers file");
     if (st != SM_OK)
@@ -486,7 +486,7 @@ static double numpy_sum(const double *x, size_t n, size_t buffer, int square, do
     return res;
 }
 
-double sm_numpy_std(const double *x, size_t n, size_t buffer)
+double sm_data_numpy_std(const double *x, size_t n, size_t buffer)
 {
     /* numpy's _methods._var and _std: mean = sum / n, sum of (x - mean)^2,
      * divided by n, square root; each a correctly rounded IEEE operation. */
@@ -496,7 +496,7 @@ double sm_numpy_std(const double *x, size_t n, size_t buffer)
 
 double sm_data_delta_std(const sm_data_t *data)
 {
-    return sm_numpy_std(data->delta, data->n_pix, 0);
+    return sm_data_numpy_std(data->delta, data->n_pix, 0);
 }
 
 uint64_t sm_data_digest(const sm_data_t *data)

@@ -278,7 +278,7 @@ sm_status sm_h5_check_storage(hid_t dset, const char *name, size_t elem_size)
                                    "damaged layout",
                        name, chunk, data);
     size_t bytes;
-    sm_status st = sm_size_bytes(&bytes, (size_t)points, elem_size, name);
+    sm_status st = sm_size_bytes((size_t)points, elem_size, name, &bytes);
     if (st != SM_OK)
         return st;
     /* In the file's own type, so a wrong type is still named as one. */

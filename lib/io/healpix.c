@@ -18,7 +18,7 @@
 #include "fileutil.h"
 #include "sysmap/sizes.h"
 
-const char *sm_hpx_order_name(sm_hpx_order order)
+const char *sm_hpx_order_name(sm_hpx_order_t order)
 {
     return order == SM_HPX_NESTED ? "NESTED" : "RING";
 }
@@ -58,7 +58,7 @@ static int is_pow2(int64_t n)
 typedef struct {
     fitsfile *f;
     int64_t nside, npix;
-    sm_hpx_order order;
+    sm_hpx_order_t order;
     int explicit_index;     /* INDXSCHM = EXPLICIT */
     LONGLONG n_rows;
     int n_cols;             /* table columns */
@@ -262,7 +262,7 @@ static sm_status check_column(const table_t *t, int col, const char *name, int *
     /* Both come from the header: their product may exceed any count. */
     size_t values = 0;
     if (t->n_rows < 0 || repeat < 0 ||
-        sm_size_mul(&values, (size_t)t->n_rows, (size_t)repeat, name) != SM_OK ||
+        sm_size_mul((size_t)t->n_rows, (size_t)repeat, name, &values) != SM_OK ||
         values > (size_t)INT64_MAX)
         return sm_fail(SM_EFORMAT, "column '%s': %lld rows of %lld values overflow a count",
                        name, (long long)t->n_rows, (long long)repeat);
@@ -370,9 +370,9 @@ static sm_status pick_columns(table_t *t, const char *column, int *cols, size_t 
 static sm_status check_sizes(const table_t *t, size_t n_cols)
 {
     size_t cells, bytes;
-    sm_status st = sm_size_mul(&cells, n_cols, (size_t)t->npix, "map values");
+    sm_status st = sm_size_mul(n_cols, (size_t)t->npix, "map values", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, sizeof(double), "map values");
+        st = sm_size_bytes(cells, sizeof(double), "map values", &bytes);
     if (st == SM_OK && t->explicit_index && t->n_rows > t->npix)
         st = sm_fail(SM_EFORMAT, "a partial-sky map of %lld rows lists more than the %lld "
                                  "pixels there are",
@@ -482,11 +482,11 @@ static sm_status check_compressed(int fd, const char *path)
                                    "compressed bytes can hold: a damaged file",
                        path, kind, (unsigned long long)claimed, (long long)st.st_size);
     size_t bytes;
-    sm_status rc = sm_size_bytes(&bytes, (size_t)claimed, 1, "the uncompressed file");
+    sm_status rc = sm_size_bytes((size_t)claimed, 1, "the uncompressed file", &bytes);
     return rc == SM_OK ? SM_OK : sm_fail_context(rc, "%s", path);
 }
 
-sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out)
+sm_status sm_hpx_read(sm_hpx_map_t **out, const char *path, const char *column)
 {
     if (path == NULL || out == NULL)
         return sm_fail(SM_EINVAL, "sm_hpx_read: %s is NULL", path == NULL ? "path" : "out");
@@ -523,7 +523,7 @@ sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out)
 }
 
 /* perm[p] = the pixel number, in the other ordering, of pixel p of from. */
-static sm_status reorder_map(sm_hpx_map_t *map, sm_hpx_order to)
+static sm_status reorder_map(sm_hpx_map_t *map, sm_hpx_order_t to)
 {
     size_t npix = (size_t)sm_hpx_npix(map->nside);
     int64_t *perm = malloc(npix * sizeof *perm);
@@ -551,7 +551,7 @@ static sm_status reorder_map(sm_hpx_map_t *map, sm_hpx_order to)
     return SM_OK;
 }
 
-sm_status sm_hpx_reorder(sm_hpx_map_t *map, sm_hpx_order order)
+sm_status sm_hpx_reorder(sm_hpx_map_t *map, sm_hpx_order_t order)
 {
     if (map->order == order)
         return SM_OK;
@@ -593,15 +593,15 @@ sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside)
         return sm_fail(SM_EINVAL, "%s: cannot resample NSIDE %lld to %lld: both must be powers "
                                   "of two",
                        map->path, (long long)map->nside, (long long)nside);
-    sm_hpx_order order = map->order;
+    sm_hpx_order_t order = map->order;
     sm_status st = sm_hpx_reorder(map, SM_HPX_NESTED);
     if (st != SM_OK)
         return st;
     size_t npix_in = (size_t)sm_hpx_npix(map->nside), npix_out = (size_t)sm_hpx_npix(nside);
     size_t cells, bytes;
-    st = sm_size_mul(&cells, map->n_cols, npix_out, "resampled map");
+    st = sm_size_mul(map->n_cols, npix_out, "resampled map", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, sizeof(double), "resampled map");
+        st = sm_size_bytes(cells, sizeof(double), "resampled map", &bytes);
     if (st != SM_OK)
         return sm_fail_context(st, "%s: NSIDE %lld", map->path, (long long)nside);
     double *values = malloc(bytes);
@@ -615,7 +615,7 @@ sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside)
     return sm_hpx_reorder(map, order);
 }
 
-void sm_hpx_pix2ang(int64_t nside, sm_hpx_order order, size_t n, const int64_t *pixels,
+void sm_hpx_pix2ang(int64_t nside, sm_hpx_order_t order, size_t n, const int64_t *pixels,
                     double *theta, double *phi)
 {
     for (size_t j = 0; j < n; j++) {
@@ -632,7 +632,7 @@ static int write_key_str(fitsfile *f, const char *key, const char *value, const 
     return fits_write_key(f, TSTRING, key, (void *)value, comment, status);
 }
 
-static int write_header(fitsfile *f, int64_t nside, sm_hpx_order order, const sm_hpx_key_t *keys,
+static int write_header(fitsfile *f, int64_t nside, sm_hpx_order_t order, const sm_hpx_key_t *keys,
                         size_t n_keys, int *status)
 {
     LONGLONG ns = nside, first = 0, last = sm_hpx_npix(nside) - 1;
@@ -650,12 +650,12 @@ static int write_header(fitsfile *f, int64_t nside, sm_hpx_order order, const sm
     return *status;
 }
 
-static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order order, size_t n,
+static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order_t order, size_t n,
                              const int64_t *pixels, size_t n_cols, const char *const *names,
                              const double *values, const sm_hpx_key_t *keys, size_t n_keys)
 {
     size_t npix = (size_t)sm_hpx_npix(nside), bytes;
-    sm_status st = sm_size_bytes(&bytes, npix, sizeof(double), "map column");
+    sm_status st = sm_size_bytes(npix, sizeof(double), "map column", &bytes);
     if (st != SM_OK)
         return sm_fail_context(st, "NSIDE %lld", (long long)nside);
     double *col = malloc(bytes);
@@ -691,7 +691,7 @@ static sm_status write_table(const char *tmp, int64_t nside, sm_hpx_order order,
     return status == 0 ? SM_OK : fits_fail(SM_EIO, status, "writing it");
 }
 
-sm_status sm_hpx_write(const char *path, int64_t nside, sm_hpx_order order, size_t n,
+sm_status sm_hpx_write(const char *path, int64_t nside, sm_hpx_order_t order, size_t n,
                        const int64_t *pixels, size_t n_cols, const char *const *names,
                        const double *values, const sm_hpx_key_t *keys, size_t n_keys)
 {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "data_file.h"
 #include "error.h"
 #include "sysmap/sizes.h"
@@ -16,16 +17,17 @@ struct sm_pixels {
     size_t n_total, n, n_dropped;
     int64_t *index;
     int64_t nside;
-    sm_hpx_order order;
+    sm_hpx_order_t order;
 };
 
 void sm_input_default(sm_input_t *in)
 {
     memset(in, 0, sizeof *in);
+    in->struct_size = sizeof *in;
 }
 
 sm_status sm_pixels_create(sm_pixels_t **out, size_t n_total, size_t n, const int64_t *index,
-                           int64_t nside, sm_hpx_order order)
+                           int64_t nside, sm_hpx_order_t order)
 {
     *out = NULL;
     if (n > n_total || (n > 0 && index == NULL))
@@ -77,7 +79,7 @@ int64_t sm_pixels_nside(const sm_pixels_t *pixels)
     return pixels->nside;
 }
 
-sm_hpx_order sm_pixels_order(const sm_pixels_t *pixels)
+sm_hpx_order_t sm_pixels_order(const sm_pixels_t *pixels)
 {
     return pixels->order;
 }
@@ -184,8 +186,8 @@ static sm_status check_value(const sm_hpx_map_t *m, size_t col, int64_t pixel, d
 static sm_status table_bytes(size_t count, size_t n, const char *what, size_t *bytes)
 {
     size_t cells;
-    sm_status st = sm_size_mul(&cells, count, n, what);
-    return st == SM_OK ? sm_size_bytes(bytes, cells, sizeof(double), what) : st;
+    sm_status st = sm_size_mul(count, n, what, &cells);
+    return st == SM_OK ? sm_size_bytes(cells, sizeof(double), what, bytes) : st;
 }
 
 static sm_status read_mask(build_t *b)
@@ -194,7 +196,7 @@ static sm_status read_mask(build_t *b)
     if (src->path == NULL)
         return SM_OK;
     sm_hpx_map_t *m = NULL;
-    sm_status st = sm_hpx_read(src->path, src->column, &m);
+    sm_status st = sm_hpx_read(&m, src->path, src->column);
     if (st == SM_OK)
         st = conform(b, m);
     if (st == SM_OK && (b->weight = malloc(b->npix * sizeof *b->weight)) == NULL)
@@ -255,7 +257,7 @@ static char *file_stem(const char *path)
 static sm_status add_templates(build_t *b, const sm_hpx_source_t *src)
 {
     sm_hpx_map_t *m = NULL;
-    sm_status st = sm_hpx_read(src->path, src->column, &m);
+    sm_status st = sm_hpx_read(&m, src->path, src->column);
     if (st == SM_OK)
         st = conform(b, m);
     double *tvals = NULL;
@@ -404,7 +406,7 @@ static sm_status load_healpix(const sm_input_t *in, sm_data_t **data, sm_pixels_
     build_t b = {.in = in};
     sm_status st = check_healpix_input(in);
     if (st == SM_OK)
-        st = sm_hpx_read(in->map.path, in->map.column, &b.map);
+        st = sm_hpx_read(&b.map, in->map.path, in->map.column);
     if (st == SM_OK) {
         b.npix = (size_t)sm_hpx_npix(b.map->nside);
         st = read_mask(&b);
@@ -429,6 +431,9 @@ sm_status sm_input_load(const sm_input_t *in, sm_data_t **data, sm_pixels_t **pi
         return sm_fail(SM_EINVAL, "sm_input_load: NULL argument");
     *data = NULL;
     *pixels = NULL;
+    sm_status abi = SM_ABI_CHECK(in, sm_input_t, "sm_input_default");
+    if (abi != SM_OK)
+        return abi;
     if (in->hdf5 != NULL && in->map.path != NULL)
         return sm_fail(SM_EINVAL, "input: both an HDF5 file (%s) and a HEALPix map (%s)",
                        in->hdf5, in->map.path);

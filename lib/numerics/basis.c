@@ -25,13 +25,13 @@
 #define SM_BASIS_TIE_RTOL 1e-9
 
 struct sm_basis {
-    sm_basis_kind kind;
+    sm_basis_kind_t kind;
     size_t n_sys;
     double *m;      /* M (S, S) row-major */
     double *m_inv;  /* M^-1 = D R^T, exact inverse because R is orthogonal */
 };
 
-sm_status sm_basis_parse(const char *name, sm_basis_kind *kind)
+sm_status sm_basis_parse(const char *name, sm_basis_kind_t *kind)
 {
     if (name && strcmp(name, "rotated") == 0) {
         *kind = SM_BASIS_ROTATED;
@@ -45,7 +45,7 @@ sm_status sm_basis_parse(const char *name, sm_basis_kind *kind)
                    name ? name : "(null)");
 }
 
-const char *sm_basis_name(sm_basis_kind kind)
+const char *sm_basis_name(sm_basis_kind_t kind)
 {
     switch (kind) {
     case SM_BASIS_ROTATED:
@@ -58,12 +58,12 @@ const char *sm_basis_name(sm_basis_kind kind)
 
 /* The S x S matrices are checked first: S comes from the data, and GSL's
  * S x S workspace would wrap as silently as calloc's product. */
-static sm_status basis_alloc(size_t s, sm_basis_kind kind, sm_basis_t **out)
+static sm_status basis_alloc(size_t s, sm_basis_kind_t kind, sm_basis_t **out)
 {
     size_t cells, bytes;
-    sm_status st = sm_size_mul(&cells, s, s, "template basis (S x S)");
+    sm_status st = sm_size_mul(s, s, "template basis (S x S)", &cells);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, cells, 4 * sizeof(double), "template basis (S x S)");
+        st = sm_size_bytes(cells, 4 * sizeof(double), "template basis (S x S)", &bytes);
     if (st != SM_OK)
         return st;
     sm_basis_t *b = calloc(1, sizeof *b);
@@ -218,7 +218,7 @@ done:
     return st;
 }
 
-sm_status sm_basis_create(sm_basis_t **out, const sm_data_t *data, sm_basis_kind kind)
+sm_status sm_basis_create(sm_basis_t **out, const sm_data_t *data, sm_basis_kind_t kind)
 {
     *out = NULL;
     if (kind != SM_BASIS_ROTATED && kind != SM_BASIS_ORIGINAL)
@@ -236,7 +236,7 @@ sm_status sm_basis_create(sm_basis_t **out, const sm_data_t *data, sm_basis_kind
     return SM_OK;
 }
 
-sm_basis_kind sm_basis_kind_of(const sm_basis_t *basis)
+sm_basis_kind_t sm_basis_kind_of(const sm_basis_t *basis)
 {
     return basis->kind;
 }

@@ -34,14 +34,15 @@ sm_status sm_stats_drift(const double *chain, size_t n_steps, size_t n_walkers, 
     size_t third = n_steps / 3, w = n_walkers, d = n_dim;
     for (size_t k = 0; k < d; k++)
         drift[k] = NAN;
-    if (third < SM_DRIFT_MIN_THIRD)
+    if (third < SM_STATS_DRIFT_MIN_THIRD)
         return SM_OK;
     double *tau = malloc(d * sizeof *tau);
     if (tau == NULL)
         return SM_FAIL_NOMEM("drift");
     const double *part[2] = {chain, chain + (n_steps - third) * w * d};
     int too_short; /* the caller reports it; a NaN tau gives a NaN drift */
-    sm_status st = sm_stats_autocorr_time(chain, n_steps, w, d, SM_AUTOCORR_C, SM_AUTOCORR_TOL,
+    sm_status st = sm_stats_autocorr_time(chain, n_steps, w, d, SM_STATS_AUTOCORR_C,
+                                          SM_STATS_AUTOCORR_TOL,
                                           tau, &too_short);
     for (size_t k = 0; k < d && st == SM_OK; k++) {
         double mean[2], e2[2];

@@ -7,6 +7,7 @@
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sf_erf.h>
 
+#include "abi.h"
 #include "error.h"
 #include "model_defines.h"
 
@@ -26,7 +27,7 @@ size_t sm_model_kind_count(void)
     return N_KINDS;
 }
 
-const sm_model_kind_info_t *sm_model_kind_info(sm_model_kind kind)
+const sm_model_kind_info_t *sm_model_kind_info(sm_model_kind_t kind)
 {
     return (unsigned)kind < N_KINDS ? &kinds[kind] : NULL;
 }
@@ -44,11 +45,11 @@ sm_status sm_model_kind_list(char *buf, size_t len)
     return SM_OK;
 }
 
-sm_status sm_model_parse(const char *name, sm_model_kind *kind)
+sm_status sm_model_parse(const char *name, sm_model_kind_t *kind)
 {
     for (size_t i = 0; name != NULL && i < N_KINDS; i++) {
         if (strcmp(name, kinds[i].name) == 0) {
-            *kind = (sm_model_kind)i;
+            *kind = (sm_model_kind_t)i;
             return SM_OK;
         }
     }
@@ -57,7 +58,7 @@ sm_status sm_model_parse(const char *name, sm_model_kind *kind)
     return sm_fail(SM_EINVAL, "unknown model '%s' (expected %s)", name ? name : "(null)", list);
 }
 
-const char *sm_model_name(sm_model_kind kind)
+const char *sm_model_name(sm_model_kind_t kind)
 {
     const sm_model_kind_info_t *k = sm_model_kind_info(kind);
     return k ? k->name : "unknown";
@@ -67,6 +68,9 @@ sm_status sm_model_validate(const sm_model_t *model)
 {
     if (model == NULL)
         return sm_fail(SM_EINVAL, "model: NULL");
+    sm_status st = SM_ABI_CHECK(model, sm_model_t, "SM_MODEL_INIT");
+    if (st != SM_OK)
+        return st;
     if (sm_model_kind_info(model->kind) == NULL)
         return sm_fail(SM_EINVAL, "model: unknown kind %d", (int)model->kind);
     if (model->n_sys == 0)
@@ -158,7 +162,7 @@ double sm_model_skew_xi(double sigma, double gamma)
     return -sigma * delta * sqrt(2.0 / M_PI);
 }
 
-double sm_log_ndtr(double x)
+double sm_model_log_ndtr(double x)
 {
     /* Phi(x) = erfc(-x/sqrt2)/2. Below 0, GSL's log_erfc stays accurate where
      * erfc underflows (x -> -inf: no log(0)); above 0, Phi is near 1 and

@@ -17,7 +17,7 @@
  * collinear: a_ols would carry no correct digits. */
 #define SM_POSTERIOR_MIN_RCOND (1e3 * DBL_EPSILON)
 
-void sm_additive_posterior_free(sm_additive_posterior_t *post)
+void sm_stats_additive_posterior_free(sm_stats_additive_posterior_t *post)
 {
     if (post == NULL)
         return;
@@ -42,7 +42,7 @@ static double residual_sum_squares(const double *delta, const double *templates,
 }
 
 /* Fills a_ols, xtx_inv and rss of post from the Cholesky factor of X^T X. */
-static sm_status solve_least_squares(const sm_data_t *data, sm_additive_posterior_t *post)
+static sm_status solve_least_squares(const sm_data_t *data, sm_stats_additive_posterior_t *post)
 {
     size_t n = sm_data_n_pix(data), s = post->n_sys;
     gsl_matrix_const_view t = gsl_matrix_const_view_array(sm_data_templates(data), s, n);
@@ -75,7 +75,7 @@ static sm_status solve_least_squares(const sm_data_t *data, sm_additive_posterio
     return st;
 }
 
-sm_status sm_additive_posterior(const sm_data_t *data, sm_additive_posterior_t **out)
+sm_status sm_stats_additive_posterior(sm_stats_additive_posterior_t **out, const sm_data_t *data)
 {
     if (out == NULL)
         return sm_fail(SM_EINVAL, "additive posterior: NULL output");
@@ -89,7 +89,7 @@ sm_status sm_additive_posterior(const sm_data_t *data, sm_additive_posterior_t *
                        "additive posterior: needs more than S + 3 = %zu pixels for a finite "
                        "covariance (alpha = (N - S - 1)/2 > 1), got N = %zu",
                        s + 3, n);
-    sm_additive_posterior_t *post = calloc(1, sizeof *post);
+    sm_stats_additive_posterior_t *post = calloc(1, sizeof *post);
     if (post == NULL)
         return SM_FAIL_NOMEM("additive posterior");
     post->n_sys = s;
@@ -97,7 +97,7 @@ sm_status sm_additive_posterior(const sm_data_t *data, sm_additive_posterior_t *
     post->xtx_inv = calloc(s * s, sizeof *post->xtx_inv);
     post->cov_a = malloc(s * s * sizeof *post->cov_a);
     if (post->a_ols == NULL || post->xtx_inv == NULL || post->cov_a == NULL) {
-        sm_additive_posterior_free(post);
+        sm_stats_additive_posterior_free(post);
         return SM_FAIL_NOMEM("additive posterior arrays");
     }
     gsl_error_handler_t *saved = sm_gsl_quiet();
@@ -105,7 +105,7 @@ sm_status sm_additive_posterior(const sm_data_t *data, sm_additive_posterior_t *
     double g_median = st == SM_OK ? gsl_cdf_gamma_Pinv(0.5, 0.5 * (double)(n - s - 1), 1.0) : 0;
     sm_gsl_restore(saved);
     if (st != SM_OK) {
-        sm_additive_posterior_free(post);
+        sm_stats_additive_posterior_free(post);
         return st;
     }
     post->alpha = 0.5 * (double)(n - s - 1);
@@ -117,7 +117,7 @@ sm_status sm_additive_posterior(const sm_data_t *data, sm_additive_posterior_t *
     if (!(g_median > 0 && isfinite(g_median))) {
         st = sm_fail(SM_ENUMERIC, "additive posterior: median of Gamma(%g, 1) failed",
                      post->alpha);
-        sm_additive_posterior_free(post);
+        sm_stats_additive_posterior_free(post);
         return st;
     }
     post->sigma_median = sqrt(post->beta / g_median);

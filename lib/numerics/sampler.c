@@ -47,9 +47,9 @@ sm_status sm_sampler_create(sm_sampler_t **out, size_t n_walkers, size_t n_dim,
                        "least 2 x n_dim = %zu walkers",
                        n_walkers, n_dim, 2 * n_dim);
     size_t coords_bytes;
-    sm_status st = sm_size_mul(&coords_bytes, n_walkers, n_dim, "sampler: walkers x parameters");
+    sm_status st = sm_size_mul(n_walkers, n_dim, "sampler: walkers x parameters", &coords_bytes);
     if (st == SM_OK)
-        st = sm_size_bytes(&coords_bytes, coords_bytes, sizeof(double), "sampler: the walkers");
+        st = sm_size_bytes(coords_bytes, sizeof(double), "sampler: the walkers", &coords_bytes);
     if (st != SM_OK)
         return st;
     sm_sampler_t *s = calloc(1, sizeof *s);
@@ -219,7 +219,7 @@ static sm_status move_half(sm_sampler_t *s, size_t label)
         else
             s->other[nc++] = i;
     }
-    const double a = SM_STRETCH_A;
+    const double a = SM_SAMPLER_STRETCH_A;
     for (size_t i = 0; i < ns; i++) {
         double t = (a - 1.0) * sm_rng_uniform(s->rng) + 1.0;
         s->z[i] = t * t / a;

@@ -15,8 +15,9 @@
 void sm_run_config_default(sm_run_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
     cfg->model = SM_MODEL_COMBINED;
-    cfg->sigma_min = SM_SIGMA_MIN_DEFAULT;
+    cfg->sigma_min = SM_MODEL_SIGMA_MIN_DEFAULT;
     cfg->n_walkers = 250;
     cfg->n_steps = 1500;
     cfg->n_burn = 300;
@@ -164,10 +165,10 @@ sm_status sm_run_config_get(const sm_run_config_t *cfg, const char *name, char *
         n = snprintf(buf, len, "%d", *(const int *)field);
         break;
     case KIND_MODEL:
-        n = snprintf(buf, len, "%s", sm_model_name(*(const sm_model_kind *)field));
+        n = snprintf(buf, len, "%s", sm_model_name(*(const sm_model_kind_t *)field));
         break;
     case KIND_BASIS:
-        n = snprintf(buf, len, "%s", sm_basis_name(*(const sm_basis_kind *)field));
+        n = snprintf(buf, len, "%s", sm_basis_name(*(const sm_basis_kind_t *)field));
         break;
     case KIND_TEXT:
     default:

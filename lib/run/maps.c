@@ -85,8 +85,8 @@ static void pixel(const sm_data_t *data, const sm_model_t *model, const double *
     *weight = w;
 }
 
-sm_status sm_maps_compute(const sm_data_t *data, const sm_model_t *model, const double *median,
-                          const double *cov, sm_maps_t **out)
+sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model_t *model,
+                          const double *median, const double *cov)
 {
     if (out == NULL || data == NULL || model == NULL || median == NULL || cov == NULL)
         return sm_fail(SM_EINVAL, "sm_maps_compute: NULL argument");
@@ -121,12 +121,12 @@ sm_status sm_maps_compute(const sm_data_t *data, const sm_model_t *model, const 
     return SM_OK;
 }
 
-sm_status sm_maps_from_run(const sm_run_t *run, const sm_data_t *data, sm_maps_t **out)
+sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t *data)
 {
     if (out == NULL || run == NULL || data == NULL)
         return sm_fail(SM_EINVAL, "sm_maps_from_run: NULL argument");
     *out = NULL;
-    const sm_summary_t *sum = sm_run_summary(run);
+    const sm_chainfile_summary_t *sum = sm_run_summary(run);
     if (sum == NULL)
         return sm_fail(SM_EINVAL, "maps: the run has not been executed");
     const sm_model_t *model = sm_run_model(run);
@@ -139,7 +139,7 @@ sm_status sm_maps_from_run(const sm_run_t *run, const sm_data_t *data, sm_maps_t
     const double *post = sm_run_chain(run) + c->n_burn * c->n_walkers * d;
     sm_status st = sm_stats_covariance(post, kept, d, 0, nc, cov);
     if (st == SM_OK)
-        st = sm_maps_compute(data, model, sum->median, cov, out);
+        st = sm_maps_compute(out, data, model, sum->median, cov);
     free(cov);
     return st;
 }

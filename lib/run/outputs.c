@@ -82,10 +82,10 @@ sm_status sm_run_config_check_files(const sm_run_config_t *cfg, const sm_input_t
     char *partial = NULL;
     if (cfg->output != NULL) {
         size_t n = strlen(cfg->output);
-        if ((partial = malloc(n + sizeof SM_PARTIAL_SUFFIX)) == NULL)
+        if ((partial = malloc(n + sizeof SM_CHAINFILE_PARTIAL_SUFFIX)) == NULL)
             return SM_FAIL_NOMEM("the partial file's name");
         memcpy(partial, cfg->output, n);
-        memcpy(partial + n, SM_PARTIAL_SUFFIX, sizeof SM_PARTIAL_SUFFIX);
+        memcpy(partial + n, SM_CHAINFILE_PARTIAL_SUFFIX, sizeof SM_CHAINFILE_PARTIAL_SUFFIX);
     }
     const char *const outputs[][2] = {{"output", cfg->output},
                                       {"output (its partial file)", partial},
@@ -119,7 +119,7 @@ sm_status sm_run_write_maps(const sm_run_t *run, const sm_pixels_t *pixels, int 
     if (sm_pixels_nside(pixels) == 0 && c->maps_out == NULL)
         return SM_OK;
     sm_maps_t *maps = NULL;
-    sm_status st = sm_maps_from_run(run, sm_run_data(run), &maps);
+    sm_status st = sm_maps_from_run(&maps, run, sm_run_data(run));
     if (st == SM_OK && c->output != NULL)
         st = sm_maps_write_hdf5(maps, pixels, c->output);
     if (st == SM_OK && c->maps_out != NULL)

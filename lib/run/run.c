@@ -19,6 +19,7 @@
 #include "sysmap/sampler.h"
 #include "sysmap/sizes.h"
 #include "sysmap/stats.h"
+#include "abi.h"
 #include "error.h"
 #include "clock.h"
 
@@ -50,7 +51,7 @@ struct sm_run {
     double *init;              /* the walkers read from cfg.init_path */
     /* Summary storage. */
     double *median, *std, *var_a, *var_b, *cov_a, *cov_b, *acceptance, *tau, *ess, *drift;
-    sm_summary_t summary;
+    sm_chainfile_summary_t summary;
     int have_summary;
     char **warnings;
     size_t n_warnings;
@@ -72,11 +73,11 @@ static sm_status chain_bytes(size_t n_steps, size_t w, size_t d, size_t *chain, 
              "a chain of %zu steps x %zu walkers x %zu parameters and its log-probabilities",
              n_steps, w, d);
     size_t rows, total;
-    sm_status st = sm_size_mul(&rows, n_steps, w, what);
+    sm_status st = sm_size_mul(n_steps, w, what, &rows);
     if (st == SM_OK)
-        st = sm_size_mul(&total, rows, d + 1, what);
+        st = sm_size_mul(rows, d + 1, what, &total);
     if (st == SM_OK)
-        st = sm_size_bytes(&total, total, sizeof(double), what);
+        st = sm_size_bytes(total, sizeof(double), what, &total);
     /* Parts of a checked total: these products cannot wrap. */
     *chain = st == SM_OK ? rows * d * sizeof(double) : 0;
     *lp = st == SM_OK ? rows * sizeof(double) : 0;
@@ -87,8 +88,11 @@ sm_status sm_run_config_check(const sm_run_config_t *cfg, size_t n_sys)
 {
     if (cfg == NULL)
         return sm_fail(SM_EINVAL, "run: NULL configuration");
-    sm_model_t model = {cfg->model, cfg->skew, n_sys, cfg->sigma_min};
-    sm_status st = sm_model_validate(&model);
+    sm_status st = SM_ABI_CHECK(cfg, sm_run_config_t, "sm_run_config_default");
+    if (st != SM_OK)
+        return st;
+    sm_model_t model = SM_MODEL_INIT(cfg->model, cfg->skew, n_sys, cfg->sigma_min);
+    st = sm_model_validate(&model);
     if (st != SM_OK)
         return st;
     size_t n_dim = sm_model_n_dim(&model);
@@ -133,13 +137,13 @@ static sm_status validate(const sm_run_config_t *cfg, const sm_model_t *model,
 static sm_status load_init(sm_run_t *run)
 {
     size_t w = run->cfg.n_walkers, count, bytes;
-    sm_status st = sm_size_mul(&count, w, run->n_dim, "init: walkers x parameters");
+    sm_status st = sm_size_mul(w, run->n_dim, "init: walkers x parameters", &count);
     if (st == SM_OK)
-        st = sm_size_bytes(&bytes, count, sizeof *run->init, "init: the initial walkers");
+        st = sm_size_bytes(count, sizeof *run->init, "init: the initial walkers", &bytes);
     if (st == SM_OK && (run->init = malloc(bytes)) == NULL)
         st = sm_fail(SM_ENOMEM, "init: out of memory for %zu initial walkers", w);
     if (st == SM_OK) {
-        st = sm_walkers_load_hdf5(run->cfg.init_path, w, run->n_dim, run->init);
+        st = sm_data_load_walkers(run->cfg.init_path, w, run->n_dim, run->init);
         if (st != SM_OK)
             sm_fail_context(st, "init");
     }
@@ -168,7 +172,7 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
         return sm_fail(SM_EINVAL, "run: NULL backend factory");
     if (data == NULL || cfg == NULL)
         return sm_fail(SM_EINVAL, "run: NULL data or configuration");
-    sm_model_t model = {cfg->model, cfg->skew, sm_data_n_sys(data), cfg->sigma_min};
+    sm_model_t model = SM_MODEL_INIT(cfg->model, cfg->skew, sm_data_n_sys(data), cfg->sigma_min);
     sm_status st = validate(cfg, &model, data);
     if (st != SM_OK)
         return st;
@@ -293,7 +297,7 @@ static void draw_initial(const sm_run_t *run, sm_rng_t *rng, double *p0)
 static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)
 {
     const sm_run_config_t *c = &run->cfg;
-    memset(meta, 0, sizeof *meta);
+    sm_chainfile_meta_init(meta);
     meta->n_walkers = c->n_walkers;
     meta->n_dim = run->n_dim;
     meta->n_steps = c->n_steps;
@@ -366,7 +370,7 @@ static sm_status drift_warning(sm_run_t *run)
     sm_status st = order && names && values ? SM_OK : SM_FAIL_NOMEM("the burn-in warning");
     for (size_t k = 0; k < d && st == SM_OK; k++) {
         double a = fabs(run->drift[k]);
-        if (!(a > SM_DRIFT_THRESHOLD))
+        if (!(a > SM_STATS_DRIFT_THRESHOLD))
             continue;
         size_t i = n++;
         for (; i > 0 && fabs(run->drift[order[i - 1]]) < a; i--)
@@ -380,7 +384,7 @@ static sm_status drift_warning(sm_run_t *run)
                          "burn-in may be too short: %s %s by %s Monte-Carlo standard errors "
                          "between the first and last thirds of the post-burn-in chain (more "
                          "than %.0f); run with a longer burn-in",
-                         names, n == 1 ? "drifts" : "drift", values, SM_DRIFT_THRESHOLD);
+                         names, n == 1 ? "drifts" : "drift", values, SM_STATS_DRIFT_THRESHOLD);
     }
     free(order);
     free(names);
@@ -415,7 +419,8 @@ static sm_status posterior_stats(sm_run_t *run, int *too_short)
     if (st == SM_OK)
         st = sm_stats_param_covariance(post, kept * w, &run->model, run->cov_a, run->cov_b);
     if (st == SM_OK)
-        st = sm_stats_autocorr_time(post, kept, w, d, SM_AUTOCORR_C, SM_AUTOCORR_TOL, run->tau,
+        st = sm_stats_autocorr_time(post, kept, w, d, SM_STATS_AUTOCORR_C, SM_STATS_AUTOCORR_TOL,
+                                    run->tau,
                                     too_short);
     if (st == SM_OK)
         st = sm_stats_drift(post, kept, w, d, run->drift);
@@ -444,7 +449,8 @@ static sm_status summarise(sm_run_t *run, double wall_s, double evals)
     const double *accepted = sm_sampler_accepted(run->sampler);
     for (size_t i = 0; i < w; i++)
         run->acceptance[i] = accepted[i] / (double)c->n_steps;
-    sm_summary_t *sum = &run->summary;
+    sm_chainfile_summary_t *sum = &run->summary;
+    sm_chainfile_summary_init(sum);
     sum->median = run->median;
     sum->std = run->std;
     sum->var_a = run->var_a;
@@ -571,7 +577,7 @@ static sm_status resume_start(sm_run_t *run, double *coords_work, sm_chainfile_t
         if (st == SM_OK)
             st = sm_chainfile_read_state(*file, coords_work, lp, accepted, &rs);
         if (st == SM_OK && (st = check_resumed_walkers(run, coords_work, *start)) != SM_OK)
-            sm_fail_context(st, "%s%s", out_path, SM_PARTIAL_SUFFIX);
+            sm_fail_context(st, "%s%s", out_path, SM_CHAINFILE_PARTIAL_SUFFIX);
         if (st == SM_OK)
             st = sm_rng_set_state(run->rng, &rs);
         if (st == SM_OK)
@@ -793,7 +799,7 @@ const double *sm_run_chain(const sm_run_t *run) { return run->chain; }
 const double *sm_run_log_prob(const sm_run_t *run) { return run->log_prob; }
 const sm_run_config_t *sm_run_config(const sm_run_t *run) { return &run->cfg; }
 
-const sm_summary_t *sm_run_summary(const sm_run_t *run)
+const sm_chainfile_summary_t *sm_run_summary(const sm_run_t *run)
 {
     return run->have_summary ? &run->summary : NULL;
 }

@@ -16,11 +16,13 @@ c_double_p = POINTER(c_double)
 
 
 class Model(ctypes.Structure):          # sm_model_t (sysmap/model.h)
-    _fields_ = [("kind", c_int), ("skew", c_int), ("n_sys", c_size_t), ("sigma_min", c_double)]
+    _fields_ = [("struct_size", c_size_t), ("kind", c_int), ("skew", c_int), ("n_sys", c_size_t),
+                ("sigma_min", c_double)]
 
 
 class RunConfig(ctypes.Structure):      # sm_run_config_t (sysmap/run.h)
-    _fields_ = [("model", c_int), ("skew", c_int), ("sigma_min", c_double),
+    _fields_ = [("struct_size", c_size_t), ("model", c_int), ("skew", c_int),
+                ("sigma_min", c_double),
                 ("n_walkers", c_size_t), ("n_steps", c_size_t), ("n_burn", c_size_t),
                 ("seed", c_uint32), ("basis", c_int), ("backend", c_char_p),
                 ("device", c_char_p), ("precision", c_char_p), ("flush_every", c_size_t),
@@ -33,14 +35,16 @@ class HpxSource(ctypes.Structure):      # sm_hpx_source_t (sysmap/input.h)
 
 
 class Input(ctypes.Structure):          # sm_input_t (sysmap/input.h)
-    _fields_ = [("hdf5", c_char_p), ("map", HpxSource), ("map_kind", c_int),
+    _fields_ = [("struct_size", c_size_t), ("hdf5", c_char_p), ("map", HpxSource),
+                ("map_kind", c_int),
                 ("templates", POINTER(HpxSource)), ("n_templates", c_size_t),
                 ("mask", HpxSource), ("mask_min", c_double), ("standardize", c_int),
                 ("reorder", c_int), ("resample", c_int)]
 
 
-class Summary(ctypes.Structure):        # sm_summary_t (sysmap/chainfile.h)
-    _fields_ = [("median", c_double_p), ("std", c_double_p), ("var_a", c_double_p),
+class Summary(ctypes.Structure):        # sm_chainfile_summary_t (sysmap/chainfile.h)
+    _fields_ = [("struct_size", c_size_t), ("median", c_double_p), ("std", c_double_p),
+                ("var_a", c_double_p),
                 ("var_b", c_double_p), ("cov_a", c_double_p), ("cov_b", c_double_p),
                 ("acceptance_fraction", c_double_p), ("autocorr_time", c_double_p),
                 ("autocorr_too_short", c_int), ("ess", c_double_p), ("wall_s", c_double),
@@ -53,7 +57,7 @@ class RngState(ctypes.Structure):       # sm_rng_state_t (sysmap/rng.h)
                 ("gauss", c_double)]
 
 
-class AdditivePosterior(ctypes.Structure):  # sm_additive_posterior_t (sysmap/stats.h)
+class AdditivePosterior(ctypes.Structure):  # sm_stats_additive_posterior_t (sysmap/stats.h)
     _fields_ = [("n_sys", c_size_t), ("a_ols", c_double_p), ("xtx_inv", c_double_p),
                 ("rss", c_double), ("alpha", c_double), ("beta", c_double),
                 ("cov_a", c_double_p), ("sigma_median", c_double)]
@@ -81,6 +85,7 @@ _PROTOTYPES = {
                                POINTER(ctypes.c_uint8)]),
     "sm_data_free": (None, [c_void_p]),
     "sm_run_config_default": (None, [POINTER(RunConfig)]),
+    "sm_input_default": (None, [POINTER(Input)]),
     "sm_run_config_set": (c_int, [POINTER(RunConfig), c_char_p, c_char_p]),
     "sm_run_config_get": (c_int, [POINTER(RunConfig), c_char_p, c_char_p, c_size_t]),
     "sm_run_config_check_files": (c_int, [POINTER(RunConfig), POINTER(Input)]),
@@ -129,8 +134,8 @@ _PROTOTYPES = {
                                     c_double_p]),
     "sm_stats_autocorr_time": (c_int, [c_double_p, c_size_t, c_size_t, c_size_t, c_double,
                                        c_double, c_double_p, POINTER(c_int)]),
-    "sm_additive_posterior": (c_int, [c_void_p, POINTER(POINTER(AdditivePosterior))]),
-    "sm_additive_posterior_free": (None, [POINTER(AdditivePosterior)]),
+    "sm_stats_additive_posterior": (c_int, [POINTER(POINTER(AdditivePosterior)), c_void_p]),
+    "sm_stats_additive_posterior_free": (None, [POINTER(AdditivePosterior)]),
     "sm_run_config": (POINTER(RunConfig), [c_void_p]),
 }
 
@@ -223,7 +228,7 @@ def model(n_sys, name, skew=False, sigma_min=1e-6):
     kind = c_int()
     if lib().sm_model_parse(str(name).encode(), ctypes.byref(kind)) != 0:
         raise ValueError(lib().sm_last_error().decode(errors="replace"))
-    return Model(kind.value, int(bool(skew)), int(n_sys), float(sigma_min))
+    return Model(ctypes.sizeof(Model), kind.value, int(bool(skew)), int(n_sys), float(sigma_min))
 
 
 def model_layout(m):

@@ -23,6 +23,7 @@ def _source(keep, spec):
 def _input(keep, hdf5, healpix_map, templates, mask, counts, mask_min, standardize, reorder,
            resample):
     inp = _lib.Input()
+    _lib.lib().sm_input_default(ctypes.byref(inp))
     if hdf5 is not None:
         keep.append(str(hdf5).encode())
         inp.hdf5 = keep[-1]

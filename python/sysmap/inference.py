@@ -322,7 +322,7 @@ def run_mcmc(n_sys, *, model=None, delta_g_obs, delta_t, use_skewed=False,
                       output=out)
     if init is not None:
         p0 = _f64(init, "init", 2)
-        m = _lib.Model(cfg.model, cfg.skew, int(n_sys), cfg.sigma_min)
+        m = _lib.Model(ctypes.sizeof(_lib.Model), cfg.model, cfg.skew, int(n_sys), cfg.sigma_min)
         n_dim = L.sm_model_n_dim(ctypes.byref(m))
         if p0.shape != (cfg.n_walkers, n_dim):
             raise ValueError(f"init: shape {p0.shape}, expected (n_walkers, n_dim) = "
@@ -377,7 +377,7 @@ def run_additive_analytic(n_sys, *, delta_g_obs, delta_t, n_samples=100_000, see
     a | sigma^2 ~ N(a_ols, sigma^2 (X^T X)^-1), X = delta_t^T.
 
     a_ols, (X^T X)^-1, alpha and beta come from libsysmap
-    (sm_additive_posterior); the draws from numpy's
+    (sm_stats_additive_posterior); the draws from numpy's
     Generator(default_rng(seed)): sigma first, then a. They differ from
     sys-mapping's draws (JAX's PRNG stream) but have the same distribution.
     The library needs N > S + 3 pixels (a finite covariance of a).
@@ -400,7 +400,7 @@ def run_additive_analytic(n_sys, *, delta_g_obs, delta_t, n_samples=100_000, see
     data = _new_data(L, d, t)
     post = ctypes.POINTER(_lib.AdditivePosterior)()
     try:
-        _lib.check(L.sm_additive_posterior(data, ctypes.byref(post)))
+        _lib.check(L.sm_stats_additive_posterior(ctypes.byref(post), data))
         p = post.contents
         s = int(p.n_sys)
         a_ols = np.ctypeslib.as_array(p.a_ols, shape=(s,)).copy()
@@ -408,7 +408,7 @@ def run_additive_analytic(n_sys, *, delta_g_obs, delta_t, n_samples=100_000, see
         cov_a = np.ctypeslib.as_array(p.cov_a, shape=(s, s)).copy()
         alpha, beta, rss, sigma_median = p.alpha, p.beta, p.rss, p.sigma_median
     finally:
-        L.sm_additive_posterior_free(post)
+        L.sm_stats_additive_posterior_free(post)
         L.sm_data_free(data)
     sigma = np.sqrt(beta / rng.gamma(alpha, 1.0, n_samples))
     # a = a_ols + sigma C z with C C^T = (X^T X)^-1.

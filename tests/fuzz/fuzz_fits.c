@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_write_input(data, size, ".fits");
     sm_hpx_map_t *m = NULL;
-    if (sm_hpx_read(path, NULL, &m) == SM_OK) {
+    if (sm_hpx_read(&m, path, NULL) == SM_OK) {
         (void)sm_hpx_reorder(m, m->order == SM_HPX_RING ? SM_HPX_NESTED : SM_HPX_RING);
         sm_hpx_free(m);
     }

@@ -22,6 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sm_pixels_free(pixels);
     }
     double p0[16 * 7];
-    (void)sm_walkers_load_hdf5(path, 16, 7, p0);
+    (void)sm_data_load_walkers(path, 16, 7, p0);
     return 0;
 }

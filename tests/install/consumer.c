@@ -9,7 +9,7 @@ int main(void)
     const double d[3] = {0.1, -0.2, 0.05}, t[3] = {1.0, -0.5, 0.3};
     sm_data_t *data;
     sm_backend_t *be;
-    sm_model_t model = {SM_MODEL_ADDITIVE, 0, 1, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     if (sm_data_create(&data, 3, 1, d, t, NULL) != SM_OK ||
         sm_backend_open(&be, "reference", NULL, NULL, data, &model) != SM_OK) {
         fprintf(stderr, "consumer: %s\n", sm_last_error());

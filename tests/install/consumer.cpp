@@ -1,7 +1,8 @@
 // A C++ program using the installed library: <sysmap/sysmap.h> must compile
 // as C++ and its functions link with C names (extern "C" in every header).
 // One log-probability of the combined model on a three-pixel map, against
-// the value computed here by hand from the model's formula.
+// the value computed here by hand from the model's formula, and one call
+// into each of several other headers, against known values.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +26,35 @@ int fail(const char *what)
     return 1;
 }
 
+// model.h, sizes.h, rng.h, stats.h, run.h: values known independently.
+int other_headers()
+{
+    std::size_t n = 0;
+    if (sm_size_mul(3, 4, "cells", &n) != SM_OK || n != 12)
+        return fail("sm_size_mul");
+    // ln Phi(0) = ln(1/2).
+    if (std::fabs(sm_model_log_ndtr(0.0) - std::log(0.5)) > 1e-15)
+        return fail("sm_model_log_ndtr");
+    // numpy: np.random.RandomState(42).random_sample() = 0.3745401188473625.
+    sm_rng_t *rng = nullptr;
+    if (sm_rng_create(&rng, 42) != SM_OK)
+        return fail("sm_rng_create");
+    const double u = sm_rng_uniform(rng);
+    sm_rng_free(rng);
+    if (u != 0.3745401188473625)
+        return fail("sm_rng_uniform");
+    const double flat[3] = {3.0, 1.0, 2.0};
+    double median = 0.0;
+    if (sm_stats_median(flat, 3, 1, &median) != SM_OK || median != 2.0)
+        return fail("sm_stats_median");
+    sm_run_config_t cfg;
+    sm_run_config_default(&cfg);
+    if (cfg.struct_size != sizeof cfg || sm_run_config_check(&cfg, 1) != SM_OK)
+        return fail("sm_run_config_default");
+    std::printf("sysmap %s (C++): model, sizes, rng, stats and run headers\n", sm_version());
+    return 0;
+}
+
 }  // namespace
 
 int main()
@@ -35,7 +65,7 @@ int main()
         return fail("sm_data_create");
     std::unique_ptr<sm_data_t, DataFree> data(data_raw);
 
-    sm_model_t model = {SM_MODEL_COMBINED, 0, 1, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be_raw = nullptr;
     if (sm_backend_open("reference", nullptr, nullptr, data.get(), &model, &be_raw) != SM_OK)
         return fail("sm_backend_open");
@@ -71,5 +101,7 @@ int main()
     if (!ok)
         std::fprintf(stderr, "consumer.cpp: unexpected log-probabilities %.17g, %g\n", lp[0],
                      lp[1]);
-    return ok ? 0 : 1;
+    if (!ok)
+        return 1;
+    return other_headers();
 }

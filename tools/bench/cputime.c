@@ -50,7 +50,8 @@ int main(int argc, char **argv)
     size_t n = strtoul(argv[3], NULL, 10), s = strtoul(argv[4], NULL, 10);
     size_t w = strtoul(argv[5], NULL, 10), half = w / 2;
     double seconds = atof(argv[6]);
-    sm_model_t m = {SM_MODEL_COMBINED, strcmp(argv[2], "skew") == 0, s, SM_SIGMA_MIN_DEFAULT};
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, strcmp(argv[2], "skew") == 0, s,
+                                 SM_MODEL_SIGMA_MIN_DEFAULT);
     size_t d = sm_model_n_dim(&m);
     double *t = malloc(n * s * sizeof *t), *map = malloc(n * sizeof *map);
     double *walkers = malloc(w * d * sizeof *walkers), *lp = malloc(w * sizeof *lp);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 #include "shard.h"
 
@@ -25,7 +26,9 @@ static void root_free(void *ctx)
     free(sh);
 }
 
-static const sm_backend_ops_t root_ops = {root_pixel_sums, root_free};
+static const sm_backend_ops_t root_ops = {
+    .struct_size = sizeof(sm_backend_ops_t),
+    .pixel_sums = root_pixel_sums, .free = root_free};
 
 static const char *desc_of(const sm_shard_t *sh, int rank, int which)
 {
@@ -161,7 +164,9 @@ static sm_status check_args(MPI_Comm comm, const sm_data_t *data, const sm_model
                        size);
     if (data == NULL || model == NULL || self == NULL)
         return sm_fail(SM_EINVAL, "sharded backend: NULL data, model or rank settings");
-    sm_status st = sm_model_validate(model);
+    sm_status st = SM_ABI_CHECK(self, sm_mpi_rank_t, "sm_mpi_rank_init");
+    if (st == SM_OK)
+        st = sm_model_validate(model);
     if (st == SM_OK && sm_data_n_sys(data) != model->n_sys)
         st = sm_fail(SM_EINVAL, "sharded backend: data has %zu templates, model expects %zu",
                      sm_data_n_sys(data), model->n_sys);

@@ -9,6 +9,13 @@
 #include "error.h"
 #include "shard.h"
 
+void sm_mpi_rank_init(sm_mpi_rank_t *self)
+{
+    memset(self, 0, sizeof *self);
+    self->struct_size = sizeof *self;
+    self->weight = 1.0;
+}
+
 sm_status sm_mpi_split(size_t n_pix, size_t n_ranks, const double *weights, size_t *first)
 {
     if (n_ranks == 0 || weights == NULL || first == NULL)

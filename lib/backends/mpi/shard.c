@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 #include "ksum.h"
 #include "shard.h"
@@ -213,7 +214,8 @@ static sm_status describe(sm_shard_t *sh)
 /* The model and sizes of a SETUP header, and this rank's weight. */
 static sm_status read_setup(sm_shard_t *sh, const double *h, const sm_mpi_rank_t *self)
 {
-    sh->model.kind = (sm_model_kind)(int)h[1];
+    sh->model.struct_size = sizeof sh->model;
+    sh->model.kind = (sm_model_kind_t)(int)h[1];
     sh->model.skew = (int)h[2];
     sh->model.n_sys = (size_t)h[3];
     sh->n_total = (size_t)h[4];
@@ -224,6 +226,9 @@ static sm_status read_setup(sm_shard_t *sh, const double *h, const sm_mpi_rank_t
     sh->fault_at = fault != NULL ? strtoul(fault, NULL, 10) : 0;
     if (self == NULL)
         return sm_fail(SM_EINVAL, "no rank settings (NULL)");
+    sm_status st = SM_ABI_CHECK(self, sm_mpi_rank_t, "sm_mpi_rank_init");
+    if (st != SM_OK)
+        return st;
     sh->stop = self->stop;
     if (self->weight != SM_MPI_WEIGHT_AUTO && !(isfinite(self->weight) && self->weight > 0.0))
         return sm_fail(SM_EINVAL, "weight %g: expected a finite number > 0 or auto",

@@ -360,7 +360,9 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
     return SM_OK;
 }
 
-static const sm_backend_ops_t opencl_ops = {opencl_pixel_sums, opencl_free};
+static const sm_backend_ops_t opencl_ops = {
+    .struct_size = sizeof(sm_backend_ops_t),
+    .pixel_sums = opencl_pixel_sums, .free = opencl_free};
 
 /* What the kernel is specialised for on this device unless the launch
  * shape says otherwise: pixels per SIMD vector (the preferred vector width

@@ -38,7 +38,7 @@ static void pixel_sums_one(const reference_t *ref, const double *p, sm_pixel_sum
         sm_ksum_add(&log_m, log(fabs(mj)));
         sm_ksum_add(&sq, u * u);
         if (m->skew)
-            sm_ksum_add(&log_phi, sm_log_ndtr(gamma * u / sigma));
+            sm_ksum_add(&log_phi, sm_model_log_ndtr(gamma * u / sigma));
     }
     out->log_m = sm_ksum_value(&log_m);
     out->sq = sm_ksum_value(&sq);
@@ -61,7 +61,9 @@ static void reference_free(void *ctx)
     free(ctx);
 }
 
-static const sm_backend_ops_t reference_ops = {reference_pixel_sums, reference_free};
+static const sm_backend_ops_t reference_ops = {
+    .struct_size = sizeof(sm_backend_ops_t),
+    .pixel_sums = reference_pixel_sums, .free = reference_free};
 
 sm_status sm_reference_create(sm_backend_t **out, const sm_data_t *data, const sm_model_t *model)
 {

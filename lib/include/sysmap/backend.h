@@ -14,8 +14,11 @@ extern "C" {
 
 typedef struct sm_backend sm_backend_t;
 
-/* What a backend implements. ctx is the implementation's own state. */
+/* What a backend implements. ctx is the implementation's own state.
+ * struct_size is sizeof(sm_backend_ops_t): {sizeof(sm_backend_ops_t),
+ * pixel_sums, free}. */
 typedef struct {
+    size_t struct_size;
     /* Pixel sums for each of k vectors (k, n_dim) whose sigma is in the
      * prior; sums[w] is ignored for the others. */
     sm_status (*pixel_sums)(void *ctx, size_t k, const double *params,
@@ -25,11 +28,12 @@ typedef struct {
 
 /* Wraps an implementation (used by the built-in backends, and by callers
  * that add their own, e.g. fault-injecting wrappers). name, device and
- * precision are copied. On failure ops->free(ctx) has been called. */
-sm_status sm_backend_create(sm_backend_t **out, const sm_backend_ops_t *ops, void *ctx,
-                            const sm_model_t *model, size_t n_pix, const char *name,
-                            const char *device, const char *precision);
-void sm_backend_free(sm_backend_t *backend);
+ * precision are copied. On failure ops->free(ctx) has been called, but for
+ * an ops->struct_size that is refused (SM_EINVAL). */
+SM_API sm_status sm_backend_create(sm_backend_t **out, const sm_backend_ops_t *ops, void *ctx,
+                                   const sm_model_t *model, size_t n_pix, const char *name,
+                                   const char *device, const char *precision);
+SM_API void sm_backend_free(sm_backend_t *backend);
 
 typedef enum {
     SM_DEVICE_CPU,
@@ -39,7 +43,7 @@ typedef enum {
 } sm_device_class;
 
 /* "CPU", "GPU", "accelerator", "other". */
-const char *sm_device_class_name(sm_device_class device_class);
+SM_API const char *sm_device_class_name(sm_device_class device_class);
 
 /* One device of one backend, as `sysmap devices` lists it. A backend fills
  * what its runtime knows and leaves the rest zero. */
@@ -82,16 +86,16 @@ typedef struct {
 
 /* lp[w] for k parameter vectors (k, n_dim): lnL plus prior, -inf outside the
  * prior or where lnL is not finite. */
-sm_status sm_backend_log_prob(sm_backend_t *backend, size_t k, const double *params,
-                              double *lp);
+SM_API sm_status sm_backend_log_prob(sm_backend_t *backend, size_t k, const double *params,
+                                     double *lp);
 
 /* The backend's pixel sums over its own pixels for the vectors of k
  * (k, n_dim) with in_prior[w] non-zero; sums[w] is left as it was for the
  * others. Sums over disjoint pixel sets add: this is what a caller that
  * combines several backends (e.g. one per MPI rank) or checks the sums
  * themselves calls. */
-sm_status sm_backend_pixel_sums(sm_backend_t *backend, size_t k, const double *params,
-                                const int *in_prior, sm_pixel_sums_t *sums);
+SM_API sm_status sm_backend_pixel_sums(sm_backend_t *backend, size_t k, const double *params,
+                                       const int *in_prior, sm_pixel_sums_t *sums);
 
 /* The backend's throughput in pixel-walker evaluations per second (one
  * evaluation: one walker's likelihood terms over one pixel; G = 1e9 of
@@ -109,14 +113,14 @@ typedef struct {
  * batch that pays the one-off costs (kernel build, buffers): batch after
  * batch until min_seconds (finite, >= 0) have passed, at least one. The
  * speed is the caller's to judge; *result is zeroed on failure. */
-sm_status sm_backend_throughput(sm_backend_t *backend, size_t k, const double *params,
-                                double min_seconds, sm_throughput_t *result);
+SM_API sm_status sm_backend_throughput(sm_backend_t *backend, size_t k, const double *params,
+                                       double min_seconds, sm_throughput_t *result);
 
-const sm_model_t *sm_backend_model(const sm_backend_t *backend);
-size_t sm_backend_n_pix(const sm_backend_t *backend);
-const char *sm_backend_name(const sm_backend_t *backend);      /* "reference", "opencl" */
-const char *sm_backend_device(const sm_backend_t *backend);    /* device description */
-const char *sm_backend_precision(const sm_backend_t *backend); /* "fp64", "fp32" */
+SM_API const sm_model_t *sm_backend_model(const sm_backend_t *backend);
+SM_API size_t sm_backend_n_pix(const sm_backend_t *backend);
+SM_API const char *sm_backend_name(const sm_backend_t *backend);      /* "reference", "opencl" */
+SM_API const char *sm_backend_device(const sm_backend_t *backend);    /* device description */
+SM_API const char *sm_backend_precision(const sm_backend_t *backend); /* "fp64", "fp32" */
 
 #ifdef __cplusplus
 }

@@ -17,13 +17,13 @@ extern "C" {
  * chain (sm_stats_autocorr_time; a third alone is too short to estimate
  * it). A stationary chain gives drift ~ N(0, 1), somewhat wider where
  * emcee's tau is biased low (chains of a few tens of tau). NaN where it is
- * undefined: fewer than SM_DRIFT_MIN_THIRD steps a third, or a parameter
+ * undefined: fewer than SM_STATS_DRIFT_MIN_THIRD steps a third, or a parameter
  * constant along a walker. */
-sm_status sm_stats_drift(const double *chain, size_t n_steps, size_t n_walkers, size_t n_dim,
-                         double *drift);
+SM_API sm_status sm_stats_drift(const double *chain, size_t n_steps, size_t n_walkers, size_t n_dim,
+                                double *drift);
 
 /* Shortest third that sm_stats_drift measures. */
-#define SM_DRIFT_MIN_THIRD 3
+#define SM_STATS_DRIFT_MIN_THIRD 3
 
 /* |drift| above this flags a burn-in that may be too short. Measured on the
  * example map with the default settings (250 walkers, 1500 steps, 300
@@ -32,7 +32,7 @@ sm_status sm_stats_drift(const double *chain, size_t n_steps, size_t n_walkers, 
  * parameters, a margin of 1.5; the skew-normal runs, whose sigma and gamma
  * still move for over 1000 steps, give sigma 19.1 and 17.0, gamma 8.7 and
  * 10.5 (seeds 42 and 1), 1.45 times the threshold or more. */
-#define SM_DRIFT_THRESHOLD 6.0
+#define SM_STATS_DRIFT_THRESHOLD 6.0
 
 #ifdef __cplusplus
 }

@@ -17,16 +17,16 @@ extern "C" {
 #define SM_HPX_UNSEEN (-1.6375e30)
 #define SM_HPX_NSIDE_MAX (INT64_C(1) << 29)
 
-typedef enum { SM_HPX_RING = 0, SM_HPX_NESTED = 1 } sm_hpx_order;
+typedef enum { SM_HPX_RING = 0, SM_HPX_NESTED = 1 } sm_hpx_order_t;
 
-const char *sm_hpx_order_name(sm_hpx_order order); /* "RING", "NESTED" */
-int sm_hpx_is_unseen(double x);
+SM_API const char *sm_hpx_order_name(sm_hpx_order_t order); /* "RING", "NESTED" */
+SM_API int sm_hpx_is_unseen(double x);
 
 /* A HEALPix map file in memory: every column as a full-sky map. */
 typedef struct {
     char *path;              /* the file it was read from */
     int64_t nside;
-    sm_hpx_order order;
+    sm_hpx_order_t order;
     int partial;             /* the file listed its pixels (INDXSCHM = EXPLICIT) */
     size_t n_cols;
     char **col_names;        /* (n_cols,) TTYPEn of each column */
@@ -52,22 +52,22 @@ static inline int64_t sm_hpx_npix(int64_t nside)
  * on), NSIDE that is no integer, a header promising more data than the file
  * holds or more memory than the machine has, a compressed file claiming
  * more than it can hold, header cards that are no ASCII text. */
-sm_status sm_hpx_read(const char *path, const char *column, sm_hpx_map_t **out);
-void sm_hpx_free(sm_hpx_map_t *map);
+SM_API sm_status sm_hpx_read(sm_hpx_map_t **out, const char *path, const char *column);
+SM_API void sm_hpx_free(sm_hpx_map_t *map);
 
 /* Converts every column to the given ordering (nothing when it has it). */
-sm_status sm_hpx_reorder(sm_hpx_map_t *map, sm_hpx_order order);
+SM_API sm_status sm_hpx_reorder(sm_hpx_map_t *map, sm_hpx_order_t order);
 
 /* Changes the resolution to nside (a power of two, as the map's must be):
  * a coarser pixel gets the mean of its observed sub-pixels (UNSEEN when it
  * has none), a finer pixel its parent's value (healpy's ud_grade without
  * pess). The ordering is kept. */
-sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside);
+SM_API sm_status sm_hpx_resample(sm_hpx_map_t *map, int64_t nside);
 
 /* Colatitude theta and longitude phi (radians) of the centre of each of
  * the n pixels (chealpix pix2ang). */
-void sm_hpx_pix2ang(int64_t nside, sm_hpx_order order, size_t n, const int64_t *pixels,
-                    double *theta, double *phi);
+SM_API void sm_hpx_pix2ang(int64_t nside, sm_hpx_order_t order, size_t n, const int64_t *pixels,
+                           double *theta, double *phi);
 
 /* An extra header keyword for sm_hpx_write (string value). */
 typedef struct {
@@ -78,9 +78,9 @@ typedef struct {
  * map file that healpy.read_map reads: values (n_cols, n) belong to the n
  * listed pixels, every other pixel is UNSEEN. Written to PATH.tmp, synced
  * and renamed to path, so path is never a half-written file. */
-sm_status sm_hpx_write(const char *path, int64_t nside, sm_hpx_order order, size_t n,
-                       const int64_t *pixels, size_t n_cols, const char *const *names,
-                       const double *values, const sm_hpx_key_t *keys, size_t n_keys);
+SM_API sm_status sm_hpx_write(const char *path, int64_t nside, sm_hpx_order_t order, size_t n,
+                              const int64_t *pixels, size_t n_cols, const char *const *names,
+                              const double *values, const sm_hpx_key_t *keys, size_t n_keys);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,7 @@ typedef struct {
 typedef enum {
     SM_MAP_OVERDENSITY = 0, /* the map holds delta_g_obs */
     SM_MAP_COUNTS           /* galaxy counts n_j: delta_g_obs = n_j / (nbar w_j) - 1 */
-} sm_map_kind;
+} sm_map_kind_t;
 
 /* What to load: hdf5, or the HEALPix files (map, templates, mask).
  *
@@ -37,9 +37,10 @@ typedef enum {
  * Every file must have the map's NSIDE and ordering, unless resample /
  * reorder allow converting it to the map's. */
 typedef struct {
+    size_t struct_size;                 /* sizeof(sm_input_t) as the caller compiled it */
     const char *hdf5;                   /* HDF5 input file, or NULL for HEALPix */
     sm_hpx_source_t map;                /* column NULL: the first value column */
-    sm_map_kind map_kind;
+    sm_map_kind_t map_kind;
     const sm_hpx_source_t *templates;   /* column NULL: every value column is a template */
     size_t n_templates;
     sm_hpx_source_t mask;               /* path NULL: no mask; column NULL: the first */
@@ -51,7 +52,8 @@ typedef struct {
     int resample;                       /* ud_grade other NSIDEs to the map's */
 } sm_input_t;
 
-void sm_input_default(sm_input_t *in);
+/* Every field 0 or NULL, and struct_size set. */
+SM_API void sm_input_default(sm_input_t *in);
 
 /* Where the used pixels of a loaded input sit. */
 typedef struct sm_pixels sm_pixels_t;
@@ -59,22 +61,22 @@ typedef struct sm_pixels sm_pixels_t;
 /* Loads the data (template names: the HDF5 file's, else the FITS column
  * names, or the file name when a file has one column) and its pixel
  * layout. On failure nothing is returned and the message names the file. */
-sm_status sm_input_load(const sm_input_t *in, sm_data_t **data, sm_pixels_t **pixels);
+SM_API sm_status sm_input_load(const sm_input_t *in, sm_data_t **data, sm_pixels_t **pixels);
 
 /* A layout of n used pixels out of n_total: index (n,) gives each used
  * pixel's HEALPix pixel number (nside > 0) or its position in the input
  * arrays (nside 0). Copies index. */
-sm_status sm_pixels_create(sm_pixels_t **out, size_t n_total, size_t n, const int64_t *index,
-                           int64_t nside, sm_hpx_order order);
-void sm_pixels_free(sm_pixels_t *pixels);
+SM_API sm_status sm_pixels_create(sm_pixels_t **out, size_t n_total, size_t n, const int64_t *index,
+                                  int64_t nside, sm_hpx_order_t order);
+SM_API void sm_pixels_free(sm_pixels_t *pixels);
 
-size_t sm_pixels_n_used(const sm_pixels_t *pixels);
-size_t sm_pixels_n_total(const sm_pixels_t *pixels);   /* 12 NSIDE^2, or the input's N */
-const int64_t *sm_pixels_index(const sm_pixels_t *pixels);
-int64_t sm_pixels_nside(const sm_pixels_t *pixels);    /* 0: not a HEALPix input */
-sm_hpx_order sm_pixels_order(const sm_pixels_t *pixels);
+SM_API size_t sm_pixels_n_used(const sm_pixels_t *pixels);
+SM_API size_t sm_pixels_n_total(const sm_pixels_t *pixels);   /* 12 NSIDE^2, or the input's N */
+SM_API const int64_t *sm_pixels_index(const sm_pixels_t *pixels);
+SM_API int64_t sm_pixels_nside(const sm_pixels_t *pixels);    /* 0: not a HEALPix input */
+SM_API sm_hpx_order_t sm_pixels_order(const sm_pixels_t *pixels);
 /* Footprint pixels (map and mask) left out because a template has no value. */
-size_t sm_pixels_n_dropped(const sm_pixels_t *pixels);
+SM_API size_t sm_pixels_n_dropped(const sm_pixels_t *pixels);
 
 #ifdef __cplusplus
 }

@@ -37,19 +37,20 @@ typedef struct {
 /* From explicit parameters: median (n_dim,) in the model's layout and
  * cov (n_cont, n_cont), the covariance of the free contamination
  * parameters (the first n_cont entries of the parameter vector). */
-sm_status sm_maps_compute(const sm_data_t *data, const sm_model_t *model, const double *median,
-                          const double *cov, sm_maps_t **out);
+SM_API sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model_t *model,
+                                 const double *median, const double *cov);
 
 /* From an executed run on data: its median and the covariance (ddof 1) of
  * the contamination block over its post-burn-in chain. */
-sm_status sm_maps_from_run(const sm_run_t *run, const sm_data_t *data, sm_maps_t **out);
+SM_API sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t *data);
 
-void sm_maps_free(sm_maps_t *maps);
+SM_API void sm_maps_free(sm_maps_t *maps);
 
 /* A HEALPix FITS map file (pixels from a HEALPix input) with full-sky
  * float64 columns DELTA_CORR, DELTA_CORR_ERR, WEIGHT, WEIGHT_ERR, UNSEEN
  * outside the used pixels, in the input's NSIDE and ordering. */
-sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path);
+SM_API sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels,
+                                    const char *path);
 
 /* Group "maps" in the HDF5 file path (replacing any; the file is created
  * if absent, else its other contents are kept): datasets pixel (int64),
@@ -57,7 +58,8 @@ sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels, c
  * HEALPix input theta, phi (radians); attributes nside (0: not HEALPix),
  * ordering, n_total, point, basis, uncertainty. Either way the new file
  * replaces path in one rename. */
-sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path);
+SM_API sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels,
+                                    const char *path);
 
 #ifdef __cplusplus
 }

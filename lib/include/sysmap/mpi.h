@@ -36,8 +36,9 @@ extern "C" {
 /* A weight that asks for the measured throughput of the rank's backend. */
 #define SM_MPI_WEIGHT_AUTO (-1.0)
 
-/* What one rank contributes. */
+/* What one rank contributes. Initialise with sm_mpi_rank_init. */
 typedef struct {
+    size_t struct_size;     /* sizeof(sm_mpi_rank_t) as the caller compiled it */
     const char *backend;    /* "auto" (NULL), "opencl" or "reference": sm_backend_open */
     const char *device;     /* this rank's device, NULL = the backend's default;
                                sm_mpi_rank_device gives the documented rule */
@@ -59,6 +60,10 @@ typedef struct {
                                the step wherever the signal landed */
 } sm_mpi_rank_t;
 
+/* Sets struct_size, backend, device and precision NULL (the defaults),
+ * weight 1, batch 0, allow_mixed_precision 0, stop NULL. */
+SM_API void sm_mpi_rank_init(sm_mpi_rank_t *self);
+
 /* The split of a sharded backend, as rank 0 sees it. */
 typedef struct {
     size_t n_ranks;
@@ -69,7 +74,7 @@ typedef struct {
     char **precision;       /* (n_ranks,) */
 } sm_mpi_layout_t;
 
-void sm_mpi_layout_free(sm_mpi_layout_t *layout);
+SM_API void sm_mpi_layout_free(sm_mpi_layout_t *layout);
 
 /* Rank 0 of comm (size >= 2; every other rank in sm_mpi_serve): splits data
  * (the run's data in the sampling basis: sm_run_create_with_backend hands it
@@ -80,42 +85,42 @@ void sm_mpi_layout_free(sm_mpi_layout_t *layout);
  * fail with SM_EINVAL unless self->allow_mixed_precision), its device
  * "K MPI ranks: n x device, ..." (each distinct device once). Freeing it
  * frees every rank's slice. */
-sm_status sm_mpi_backend_create(sm_backend_t **out, MPI_Comm comm, const sm_data_t *data,
-                                const sm_model_t *model, const sm_mpi_rank_t *self,
-                                sm_mpi_layout_t **layout);
+SM_API sm_status sm_mpi_backend_create(sm_backend_t **out, MPI_Comm comm, const sm_data_t *data,
+                                       const sm_model_t *model, const sm_mpi_rank_t *self,
+                                       sm_mpi_layout_t **layout);
 
 /* Every rank of comm but 0: holds and evaluates slices for rank 0's
  * backends until rank 0 calls sm_mpi_release. Returns SM_OK, the first
  * failure seen (on this rank or another, naming the rank), or rank 0's
  * status when rank 0 ended with a failure. comm carries nothing else
  * meanwhile. */
-sm_status sm_mpi_serve(MPI_Comm comm, const sm_mpi_rank_t *self);
+SM_API sm_status sm_mpi_serve(MPI_Comm comm, const sm_mpi_rank_t *self);
 
 /* Rank 0, after freeing its sharded backends: ends every rank's
  * sm_mpi_serve; a status other than SM_OK is handed to them as rank 0's. */
-void sm_mpi_release(MPI_Comm comm, sm_status status);
+SM_API void sm_mpi_release(MPI_Comm comm, sm_status status);
 
 /* Collective: every rank of comm passes its own status and gets SM_OK
  * when all passed SM_OK, else the status and message of the lowest failing
  * rank, as "rank R of K: message" (naming how many others failed too). For
  * a caller's own per-rank checks, so that no rank goes on alone. */
-sm_status sm_mpi_agree(MPI_Comm comm, sm_status local);
+SM_API sm_status sm_mpi_agree(MPI_Comm comm, sm_status local);
 /* sm_mpi_agree with text (when not NULL) as this rank's message instead of
  * sm_last_error(): for checks whose message is the caller's own. */
-sm_status sm_mpi_agree_text(MPI_Comm comm, sm_status local, const char *text);
+SM_API sm_status sm_mpi_agree_text(MPI_Comm comm, sm_status local, const char *text);
 
 /* The split of n_pix pixels over n_ranks by weights (finite, > 0):
  * first[0] = 0, first[r] = round(n_pix * (w_0 + ... + w_{r-1}) / sum w),
  * first[n_ranks] = n_pix. A slice may be empty when n_pix is small. */
-sm_status sm_mpi_split(size_t n_pix, size_t n_ranks, const double *weights, size_t *first);
+SM_API sm_status sm_mpi_split(size_t n_pix, size_t n_ranks, const double *weights, size_t *first);
 
 /* Entry rank of a per-rank option value: a single value applies to every
  * rank, a comma-separated list must have exactly size entries. */
-sm_status sm_mpi_list_entry(const char *list, int rank, int size, char *out, size_t len);
+SM_API sm_status sm_mpi_list_entry(const char *list, int rank, int size, char *out, size_t len);
 
 /* This rank's weight from a per-rank option value (sm_mpi_list_entry): a
  * number > 0, or "auto" for SM_MPI_WEIGHT_AUTO; option NULL gives 1. */
-sm_status sm_mpi_rank_weight(const char *option, int rank, int size, double *weight);
+SM_API sm_status sm_mpi_rank_weight(const char *option, int rank, int size, double *weight);
 
 /* This rank's device for backend and precision (collective over comm):
  *   1. option given: its entry for this rank (sm_mpi_list_entry);
@@ -127,8 +132,8 @@ sm_status sm_mpi_rank_weight(const char *option, int rank, int size, double *wei
  *      "fp64"), in `sysmap devices` order;
  *   4. the reference backend (and "auto" without OpenCL) has no device.
  * out receives a device spec, or "" for the backend's default. */
-sm_status sm_mpi_rank_device(MPI_Comm comm, const char *option, const char *backend,
-                             const char *precision, char *out, size_t len);
+SM_API sm_status sm_mpi_rank_device(MPI_Comm comm, const char *option, const char *backend,
+                                    const char *precision, char *out, size_t len);
 
 #ifdef __cplusplus
 }

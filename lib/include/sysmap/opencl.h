@@ -17,22 +17,23 @@ extern "C" {
  * this list; platform_index and device_index: the loader's). SM_EDEVICE
  * when the ICD loader finds no platform. The registry's device list for
  * "opencl"; free *devices with sm_opencl_devices_free. */
-sm_status sm_opencl_devices(sm_device_t **devices, size_t *n);
+SM_API sm_status sm_opencl_devices(sm_device_t **devices, size_t *n);
 /* Frees a list from sm_opencl_devices; NULL is a no-op. */
-void sm_opencl_devices_free(sm_device_t *devices);
+SM_API void sm_opencl_devices_free(sm_device_t *devices);
 
 /* Picks a device: spec "N" (flat index) or "P:D"; NULL means the
  * SYSMAP_DEVICE environment variable, and when that is unset too, the
  * default rule: among devices with fp64 (all devices when need_fp64 is 0),
  * GPUs and accelerators before CPUs, then the most compute units x clock;
  * ties to the lowest index. */
-sm_status sm_opencl_select(const char *spec, int need_fp64, sm_device_t *chosen);
+SM_API sm_status sm_opencl_select(const char *spec, int need_fp64, sm_device_t *chosen);
 
 /* An OpenCL backend on data (which must outlive it). device as for
  * sm_opencl_select; precision "fp64" (default) or "fp32". Asking for fp64 on
  * a device without it is an error, never a silent downgrade. */
-sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_model_t *model,
-                           const char *device, const char *precision);
+SM_API sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data,
+                                  const sm_model_t *model, const char *device,
+                                  const char *precision);
 
 #ifdef __cplusplus
 }

@@ -12,8 +12,8 @@ extern "C" {
 
 /* Keeps a reference to data (which must outlive the backend); pixel sums
  * are Neumaier-compensated. */
-sm_status sm_reference_create(sm_backend_t **out, const sm_data_t *data,
-                              const sm_model_t *model);
+SM_API sm_status sm_reference_create(sm_backend_t **out, const sm_data_t *data,
+                                     const sm_model_t *model);
 
 #ifdef __cplusplus
 }

@@ -24,21 +24,21 @@ typedef struct {
 typedef struct sm_rng sm_rng_t;
 
 /* Seeded as numpy's RandomState(seed) (init_genrand; seed 0 included). */
-sm_status sm_rng_create(sm_rng_t **out, uint32_t seed);
-void sm_rng_free(sm_rng_t *rng);
+SM_API sm_status sm_rng_create(sm_rng_t **out, uint32_t seed);
+SM_API void sm_rng_free(sm_rng_t *rng);
 
-void sm_rng_get_state(const sm_rng_t *rng, sm_rng_state_t *state);
-sm_status sm_rng_set_state(sm_rng_t *rng, const sm_rng_state_t *state);
+SM_API void sm_rng_get_state(const sm_rng_t *rng, sm_rng_state_t *state);
+SM_API sm_status sm_rng_set_state(sm_rng_t *rng, const sm_rng_state_t *state);
 
-uint32_t sm_rng_next32(sm_rng_t *rng);
+SM_API uint32_t sm_rng_next32(sm_rng_t *rng);
 /* random_sample(): 53-bit double in [0, 1) from two 32-bit outputs. */
-double sm_rng_uniform(sm_rng_t *rng);
+SM_API double sm_rng_uniform(sm_rng_t *rng);
 /* randint(n): uniform in [0, n-1] by masked rejection; n >= 1. */
-uint64_t sm_rng_randint(sm_rng_t *rng, uint64_t n);
+SM_API uint64_t sm_rng_randint(sm_rng_t *rng, uint64_t n);
 /* shuffle(x) of a 1-d array: Fisher-Yates from the end, masked rejection. */
-void sm_rng_shuffle(sm_rng_t *rng, size_t *x, size_t n);
+SM_API void sm_rng_shuffle(sm_rng_t *rng, size_t *x, size_t n);
 /* standard_normal(): polar Box-Muller, caching the second value. */
-double sm_rng_gauss(sm_rng_t *rng);
+SM_API double sm_rng_gauss(sm_rng_t *rng);
 
 #ifdef __cplusplus
 }

@@ -17,31 +17,32 @@ typedef sm_status (*sm_log_prob_fn)(void *ctx, size_t k, const double *x, double
 
 typedef struct sm_sampler sm_sampler_t;
 
-#define SM_STRETCH_A 2.0
+#define SM_SAMPLER_STRETCH_A 2.0
 
 /* W >= 2 n_dim, odd or even (emcee's split labels arange(W) % 2). The
  * sampler draws from rng (not owned). */
-sm_status sm_sampler_create(sm_sampler_t **out, size_t n_walkers, size_t n_dim,
-                            sm_log_prob_fn log_prob, void *ctx, sm_rng_t *rng);
-void sm_sampler_free(sm_sampler_t *sampler);
+SM_API sm_status sm_sampler_create(sm_sampler_t **out, size_t n_walkers, size_t n_dim,
+                                   sm_log_prob_fn log_prob, void *ctx, sm_rng_t *rng);
+SM_API void sm_sampler_free(sm_sampler_t *sampler);
 
 /* Sets the walkers (W, n_dim). With lp NULL their log-probabilities are
  * computed (one call for all W, as emcee does); a NaN is an error. Checks
  * that the walkers are finite and linearly independent (emcee's scaled
  * condition number <= 1e8). */
-sm_status sm_sampler_set_state(sm_sampler_t *sampler, const double *coords, const double *lp);
+SM_API sm_status sm_sampler_set_state(sm_sampler_t *sampler, const double *coords,
+                                      const double *lp);
 
 /* One emcee step: move choice, split shuffle, both half-ensemble updates. */
-sm_status sm_sampler_step(sm_sampler_t *sampler);
+SM_API sm_status sm_sampler_step(sm_sampler_t *sampler);
 
-size_t sm_sampler_n_walkers(const sm_sampler_t *sampler);
-size_t sm_sampler_n_dim(const sm_sampler_t *sampler);
-const double *sm_sampler_coords(const sm_sampler_t *sampler);   /* (W, n_dim) */
-const double *sm_sampler_log_prob(const sm_sampler_t *sampler); /* (W,) */
+SM_API size_t sm_sampler_n_walkers(const sm_sampler_t *sampler);
+SM_API size_t sm_sampler_n_dim(const sm_sampler_t *sampler);
+SM_API const double *sm_sampler_coords(const sm_sampler_t *sampler);   /* (W, n_dim) */
+SM_API const double *sm_sampler_log_prob(const sm_sampler_t *sampler); /* (W,) */
 /* Accepted proposals per walker since creation, as counts (emcee's
  * backend "accepted"); set_accepted restores them on resume. */
-const double *sm_sampler_accepted(const sm_sampler_t *sampler);
-void sm_sampler_set_accepted(sm_sampler_t *sampler, const double *accepted);
+SM_API const double *sm_sampler_accepted(const sm_sampler_t *sampler);
+SM_API void sm_sampler_set_accepted(sm_sampler_t *sampler, const double *accepted);
 
 #ifdef __cplusplus
 }

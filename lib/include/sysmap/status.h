@@ -2,6 +2,14 @@
 #ifndef SYSMAP_STATUS_H
 #define SYSMAP_STATUS_H
 
+#include "sysmap/export.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SM_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SM_PRINTF_LIKE(fmt, args)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -19,11 +27,20 @@ typedef enum {
 } sm_status;
 
 /* Short fixed description of a status code ("invalid argument", ...). */
-const char *sm_status_string(sm_status status);
+SM_API const char *sm_status_string(sm_status status);
 
 /* Message of the last failing sysmap call in this thread, naming the problem
  * (e.g. "templates: NaN at template 2, pixel 17"); "" when none. */
-const char *sm_last_error(void);
+SM_API const char *sm_last_error(void);
+
+/* For code that reports failures the way the library does, e.g. the
+ * pixel_sums of a caller's own backend (sysmap/backend.h): records a
+ * printf-style message for sm_last_error() and returns status. */
+SM_API sm_status sm_fail(sm_status status, const char *fmt, ...) SM_PRINTF_LIKE(2, 3);
+
+/* Prefixes the current message with context ("reading x.h5: ...") and
+ * returns status unchanged: passing a failure up with where it happened. */
+SM_API sm_status sm_fail_context(sm_status status, const char *fmt, ...) SM_PRINTF_LIKE(2, 3);
 
 #ifdef __cplusplus
 }
