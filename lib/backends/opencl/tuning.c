@@ -82,10 +82,11 @@ sm_status sm_cl_tuning(const sm_opencl_device_t *dev, sm_cl_tuning_t *tuning)
 size_t sm_cl_private_bytes(const sm_cl_tuning_t *t, size_t n_sys, size_t real_size)
 {
     /* Scalars per walker: a, b (S each), xi, gamma / sigma and slack;
-     * vectors per walker: two compensated sums (4), the |m| mantissa and
-     * exponent (2), two block sums (2), the argument of ln Phi (1); vectors
-     * per item: the S templates, delta, the mask and slack (4). */
-    return real_size * (t->wpt * (2 * n_sys + 3) + t->vw * (9 * t->wpt + n_sys + 4));
+     * vectors per walker: two compensated sums (4), the |m| and Phi
+     * mantissas and exponents (4), two block sums (2), the argument of ln
+     * Phi (1); vectors per item: the S templates, delta, the mask and slack
+     * (4). */
+    return real_size * (t->wpt * (2 * n_sys + 3) + t->vw * (11 * t->wpt + n_sys + 4));
 }
 
 size_t sm_cl_local_bytes(const sm_cl_tuning_t *t, size_t real_size)
