@@ -34,6 +34,16 @@ def main():
     assert bad.returncode == 2, bad
     assert "fp16" in bad.stderr, bad.stderr
 
+    unknown = run("tune", "--fast", env=env)
+    assert unknown.returncode == 2 and "--fast" in unknown.stderr, unknown
+
+    # No cache directory can be made under a file: the sweep runs, storing fails.
+    blocker = os.path.join(SCRATCH, "file")
+    open(blocker, "w").close()
+    nodir = run("tune", "--quick", env=dict(env, SYSMAP_CACHE_DIR=blocker))
+    assert nodir.returncode == 1, nodir
+    assert "no usable cache directory" in nodir.stderr, nodir.stderr
+
     tuned = run("tune", "--device", "0", "--precision", "fp64", "--quick", env=env)
     assert tuned.returncode == 0, tuned.stdout + tuned.stderr
     stored = re.search(r"^stored: (\S+) ", tuned.stdout, re.M)
@@ -61,6 +71,11 @@ def main():
     assert "warning: ignored the corrupt tuning database" in damaged.stderr, damaged.stderr
     line = re.search(r"^tuning of device 0 fp64: \S+ \((.*)\)$", damaged.stdout, re.M)
     assert line and not line.group(1).startswith("tuned"), damaged.stdout
+    # A malformed override is reported per device, and the listing goes on.
+    broken = run("devices", env=dict(env, SYSMAP_OPENCL_TUNING="wpt=banana"))
+    assert broken.returncode == 0, broken.stderr
+    assert "tuning of device 0 fp64: SYSMAP_OPENCL_TUNING 'wpt=banana': bad value for wpt" \
+        in broken.stderr, broken.stderr
     print("cli_tune: stored", spec, "reported by sysmap devices")
 
 
