@@ -58,6 +58,8 @@
 #define EXP_SHIFTER_BITS_LESS_BIAS (0x4338000000000000L - 1023)
 #define EXP_ARG_MIN (-708.0)
 #define NDTR_AMAX 0x1p+26
+/* |x| up to which ndtr_scaled applies (2^k normal for -x^2/2 >= -684) */
+#define NDTR_XMAX 37.0
 #else
 #define REAL_NAME float
 #define BITS_NAME int
@@ -78,6 +80,7 @@
 #define EXP_SHIFTER_BITS_LESS_BIAS (0x4b400000 - 127)
 #define EXP_ARG_MIN (-86.0f)
 #define NDTR_AMAX 0x1p+12f
+#define NDTR_XMAX 13.0f
 #endif
 
 typedef REAL_NAME real;
@@ -109,6 +112,12 @@ typedef CAT(BITS_NAME, VW) bitsV;
 /* Lane-wise c ? b : a, for scalars and vectors alike (a vector comparison
  * gives -1 per true lane, a scalar one 1; select reads both right). */
 #define WHERE(c, b, a) select((a), (b), (bitsV)(c))
+/* Whether c holds in every lane (all() takes vectors only). */
+#if VW == 1
+#define ALL(c) (c)
+#else
+#define ALL(c) all(c)
+#endif
 
 /* Neumaier-compensated sum: value is sum + comp. */
 typedef struct {
@@ -246,4 +255,32 @@ inline realV log_ndtr(realV x)
 #endif
     const realV e = TO_REAL((bp >> EXP_SHIFT) - (bq >> EXP_SHIFT));
     return WHERE(up, log1pf, MULADD(e, (realV)LN2_HI, y) + MULADD(e, (realV)LN2_LO, log1pf));
+}
+
+/* Phi(x) itself as m 2^e, for |x| <= NDTR_XMAX: returns m and adds e to
+ * *expo. The likelihood multiplies these into a running mantissa and
+ * exponent, as it does |m_j|, and takes one log per lane at the end:
+ * per pixel this drops log_ndtr's log (its polynomial, the mantissa
+ * split, the quotient s), about 40% of its work. Same F = P/Q and exp as
+ * log_ndtr, so x <= 0 gives 2^k (exp(r) F), x > 0 gives 1 - 2^k exp(r) F
+ * (no cancellation: that term is at most 1/2). m is in [2^-8, 1],
+ * so BLOCK factors stay far above the smallest normal; ln(m 2^e) is
+ * within one eps of ln Phi absolutely (kernel_ndtr), which in a sum over
+ * pixels is the same order as rounding the sum itself. XMAX keeps k in
+ * the exact range of the Cody-Waite reduction and 2^k normal. */
+inline realV ndtr_scaled(realV x, bitsV *expo)
+{
+    const realV a = fabs(x), a2 = a * a;
+    const realV p = NDTR_P_EVAL(a, a2), q = NDTR_Q_EVAL(a, a2);
+    const realV y = (real)-0.5 * a2;
+    const realV shifted = MULADD(y, (realV)LOG2E, (realV)EXP_SHIFTER);
+    const realV k = shifted - EXP_SHIFTER;
+    const realV r = MULADD(-k, (realV)LN2_LO, MULADD(-k, (realV)LN2_HI, y));
+    const realV rr = r * r, ex = NDTR_EXP_EVAL(rr);
+    const bitsV kb = AS_BITS(shifted) - AS_BITS((realV)EXP_SHIFTER);
+    const realV scale = AS_REAL((kb + (bitsV)(EXP_BIAS + 1)) << EXP_SHIFT);
+    const realV num = MULADD(rr, ex, (real)2 + r) * p, den = MULADD(rr, ex, (real)2 - r) * q;
+    const bitsV up = x > (real)0;
+    *expo += WHERE(up, (bitsV)0, kb);
+    return WHERE(up, MULADD(-num, scale, den), num) / den;
 }

@@ -111,10 +111,13 @@ inline void walker_block(const int w0, const int first, const int end, const int
 
     ksumV sq[WPT], log_phi[WPT];
     /* prod(|m_j|) kept as mantissa * 2^expo: one log per lane and work-item
-     * instead of one per pixel. */
-    realV mant[WPT];
-    bitsV expo[WPT];
+     * instead of one per pixel; likewise prod(Phi(x_j)), renormalised per
+     * BLOCK (its factors are at least 2^-8). */
+    realV mant[WPT], phi_mant[WPT];
+    bitsV expo[WPT], phi_expo[WPT];
     for (int k = 0; k < WPT; k++) {
+        phi_mant[k] = (realV)1;
+        phi_expo[k] = (bitsV)0;
         sq[k] = (ksumV){(realV)0, (realV)0};
         log_phi[k] = (ksumV){(realV)0, (realV)0};
         mant[k] = (realV)1;
@@ -159,14 +162,24 @@ inline void walker_block(const int w0, const int first, const int end, const int
 #if SKEW
         /* ln Phi in a loop of its own: its constants and temporaries do not
          * compete for registers with the templates and the walkers' state
-         * (a quarter faster on PoCL). */
+         * (a quarter faster on PoCL). Phi enters a product (one log per
+         * lane at the end) unless a lane of the vector is beyond
+         * NDTR_XMAX, a branch taken alike by the vector's lanes. */
         for (int k = 0; k < WPT; k++) {
-            realV phi = log_ndtr(x[k]);
-            phi_block[k] += tail ? WHERE(used, phi, (realV)0) : phi;
+            if (ALL(fabs(x[k]) <= NDTR_XMAX)) {
+                const realV f = ndtr_scaled(x[k], &phi_expo[k]);
+                phi_mant[k] *= tail ? WHERE(used, f, (realV)1) : f;
+            } else {
+                const realV phi = log_ndtr(x[k]);
+                phi_block[k] += tail ? WHERE(used, phi, (realV)0) : phi;
+            }
         }
 #endif
         if (++fill == BLOCK) {
             for (int k = 0; k < WPT; k++) {
+#if SKEW
+                phi_mant[k] = renormalise(phi_mant[k], &phi_expo[k]);
+#endif
                 ksumV_add(&sq[k], sq_block[k]);
                 ksumV_add(&log_phi[k], phi_block[k]);
                 sq_block[k] = phi_block[k] = (realV)0;
@@ -183,6 +196,9 @@ inline void walker_block(const int w0, const int first, const int end, const int
         ksum s = {0, 0}, lp = {0, 0};
         add_lanes(&s, sq[k]);
         add_lanes(&lp, log_phi[k]);
+#if SKEW
+        ksum_merge(&lp, log_product(phi_mant[k], phi_expo[k]));
+#endif
         red[0][lid] = s;
         red[1][lid] = log_product(mant[k], expo[k]);
         red[2][lid] = lp;

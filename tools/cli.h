@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sysmap/opencl.h"
 #include "sysmap/run.h"
 
 /* Exit statuses of every subcommand. */
@@ -16,6 +17,7 @@ int cli_devices(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_conform(int argc, char **argv);
 int cli_plot(int argc, char **argv);
+int cli_tune(int argc, char **argv);
 
 /* Prints "sysmap: <what>: <library message>" to stderr; returns CLI_ERROR. */
 int cli_error(const char *what);
@@ -56,6 +58,17 @@ double cli_now_s(void);
  * (*online): its threads then share those (cli_cpumask.c). */
 int cli_cpu_mask_restricted(const char *backend, const char *device, const char *precision,
                             long *usable, long *online);
+
+/* The synthetic problem of sysmap bench and tune: N pixels, S templates
+ * and W walkers of seeded normals, so every run times the same work. */
+sm_status cli_bench_problem(size_t n, size_t s, size_t w, const sm_model_t *m,
+                            sm_data_t **data, double **walkers);
+
+/* "tuning of device I fp64: <shape> (<source>)" on stdout, a warning about
+ * an ignored tuning database on stderr (cli_tune.c); cli_print_tuning
+ * selects the device as sysmap run does and prints nothing when none. */
+void cli_print_tuning_of(const sm_device_t *dev, const char *precision);
+void cli_print_tuning(const char *device, const char *precision);
 
 /* The end-of-run summary table. */
 void cli_print_summary(FILE *out, const sm_run_t *run, const sm_data_t *data,

@@ -209,10 +209,8 @@ static int parse(int argc, char **argv, bench_args_t *a)
     return CLI_OK;
 }
 
-/* The map and walkers of one problem size: seeded normals, so every run
- * times the same work. */
-static sm_status make_problem(size_t n, size_t s, size_t w, const sm_model_t *m,
-                              sm_data_t **data, double **walkers)
+sm_status cli_bench_problem(size_t n, size_t s, size_t w, const sm_model_t *m,
+                            sm_data_t **data, double **walkers)
 {
     size_t d = sm_model_n_dim(m);
     sm_rng_t *rng;
@@ -342,7 +340,7 @@ static int bench_case(const bench_args_t *a, const sm_model_t *m, size_t n, size
     int rc = check_problem_size(n, m->n_sys, w, m);
     if (rc != CLI_OK)
         return rc;
-    if (make_problem(n, m->n_sys, w, m, &data, &walkers) != SM_OK) {
+    if (cli_bench_problem(n, m->n_sys, w, m, &data, &walkers) != SM_OK) {
         free(walkers);
         fprintf(stderr, "sysmap bench: cannot make a map of %zu pixels x %zu templates\n", n,
                 m->n_sys);
@@ -425,6 +423,13 @@ int cli_bench(int argc, char **argv)
     struct rusage ru;
     if (!a.json && getrusage(RUSAGE_SELF, &ru) == 0)
         printf("peak host memory (max RSS of this process): %.1f MB\n", (double)ru.ru_maxrss / 1e3);
+    /* The launch shape in force for each device column (tuning is the
+     * OpenCL backend's, the only one with devices). */
+    column_t cols[MAX_COLUMNS];
+    size_t n_cols = columns(cols);
+    for (size_t c = 0; c < n_cols && !a.json; c++)
+        if ((a.backends & (1 << c)) && cols[c].info->devices != NULL)
+            cli_print_tuning(a.device, cols[c].precision);
     free(gpw);
     return rc;
 }

@@ -189,6 +189,9 @@ int cli_devices(int argc, char **argv)
                    env && env[0] ? ", from SYSMAP_DEVICE=" : "", env && env[0] ? env : "");
         else
             printf("default device for fp64: none (%s)\n", why);
+        for (size_t i = 0; i < n; i++)
+            for (int fp32 = !dev[i].fp64; fp32 < 2; fp32++)
+                cli_print_tuning_of(&dev[i], fp32 ? "fp32" : "fp64");
     }
     sm_devices_free(dev);
     return rc;

@@ -20,6 +20,7 @@ static void usage(FILE *out)
             "  run [INPUT]   sample the posterior of a map (the example map without INPUT)\n"
             "  devices       list the OpenCL platforms and devices (--device takes their index)\n"
             "  bench         log-likelihood throughput of every backend and precision\n"
+            "  tune          time OpenCL launch shapes and store the fastest for a device\n"
             "  conform       check every device against the reference fixtures (conformance)\n"
             "  plot RUN.h5   corner, trace and weight-map PNGs of a run (Python, matplotlib)\n"
             "\n"
@@ -74,6 +75,8 @@ int main(int argc, char **argv)
         return cli_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "tune") == 0)
+        return cli_tune(argc - 1, argv + 1);
     if (strcmp(cmd, "conform") == 0)
         return cli_conform(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)

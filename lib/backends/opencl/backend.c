@@ -453,7 +453,7 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
         return st;
     }
     cl->real_size = cl->fp32 ? sizeof(float) : sizeof(double);
-    st = sm_cl_tuning(&cl->info, &cl->tune);
+    st = sm_cl_tuning(&cl->info, cl->fp32, &cl->tune);
     if (st == SM_OK)
         st = query_features(cl);
     if (st == SM_OK)

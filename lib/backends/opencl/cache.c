@@ -49,7 +49,7 @@ static char *join(const char *a, const char *b)
  * and digest were forged to match). So only files nobody else can write
  * are used: a directory and entries owned by this user and writable by
  * nobody else. */
-static int private_file(const struct stat *st)
+int sm_cache_private_file(const struct stat *st)
 {
     return st->st_uid == geteuid() && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
@@ -70,7 +70,7 @@ static int make_dirs(char *path)
             break;
     }
     struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && private_file(&st);
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && sm_cache_private_file(&st);
 }
 
 char *sm_cache_dir(void)
@@ -153,7 +153,7 @@ static unsigned char *read_file(const char *path, size_t *size)
         return NULL;
     struct stat st;
     unsigned char *buf = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && private_file(&st) &&
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && sm_cache_private_file(&st) &&
         (uintmax_t)st.st_size <= SM_CACHE_ENTRY_MAX) {
         *size = (size_t)st.st_size;
         buf = malloc(*size + 1);
@@ -201,43 +201,67 @@ int sm_cache_load(const sm_cache_entry_t *entry, unsigned char **data, size_t *s
     return 1;
 }
 
-static int write_entry(FILE *f, const sm_cache_entry_t *entry, const void *data, size_t size)
+typedef struct {
+    const sm_cache_entry_t *entry;
+    const void *data;
+    size_t size;
+} entry_payload_t;
+
+static int write_entry(FILE *f, const void *ctx)
 {
+    const entry_payload_t *e = ctx;
     unsigned char header[SM_CACHE_HEADER_SIZE];
     memcpy(header, SM_CACHE_MAGIC, 8);
-    put_le64(header + 8, entry->key_len);
-    put_le64(header + 16, size);
-    put_le64(header + 24, sm_cache_hash(data, size));
+    put_le64(header + 8, e->entry->key_len);
+    put_le64(header + 16, e->size);
+    put_le64(header + 24, sm_cache_hash(e->data, e->size));
     return fwrite(header, 1, sizeof header, f) == sizeof header &&
-           fwrite(entry->key, 1, entry->key_len, f) == entry->key_len &&
-           (size == 0 || fwrite(data, 1, size, f) == size) && fflush(f) == 0 &&
-           fsync(fileno(f)) == 0;
+           fwrite(e->entry->key, 1, e->entry->key_len, f) == e->entry->key_len &&
+           (e->size == 0 || fwrite(e->data, 1, e->size, f) == e->size);
 }
 
-int sm_cache_store(const sm_cache_entry_t *entry, const void *data, size_t size)
+/* Temporary file in the same directory, so that rename replaces path in
+ * one step. */
+static int write_atomic(const char *path, int (*write)(FILE *, const void *), const void *ctx)
 {
-    if (entry->path == NULL)
-        return 0;
-    size_t tmp_len = strlen(entry->path) + 8;
+    size_t tmp_len = strlen(path) + 8;
     char *tmp = malloc(tmp_len);
     if (tmp == NULL)
         return 0;
-    /* Same directory, so that rename replaces the entry in one step. */
-    snprintf(tmp, tmp_len, "%s.XXXXXX", entry->path);
+    snprintf(tmp, tmp_len, "%s.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         free(tmp);
         return 0;
     }
     FILE *f = fdopen(fd, "wb");
-    int ok = f != NULL && write_entry(f, entry, data, size);
+    int ok = f != NULL && write(f, ctx) && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (f != NULL)
         ok = fclose(f) == 0 && ok;
     else
         close(fd);
-    ok = ok && rename(tmp, entry->path) == 0;
+    ok = ok && rename(tmp, path) == 0;
     if (!ok)
         unlink(tmp);
     free(tmp);
     return ok;
+}
+
+int sm_cache_store(const sm_cache_entry_t *entry, const void *data, size_t size)
+{
+    if (entry->path == NULL)
+        return 0;
+    entry_payload_t e = {entry, data, size};
+    return write_atomic(entry->path, write_entry, &e);
+}
+
+static int write_text(FILE *f, const void *text)
+{
+    size_t len = strlen(text);
+    return fwrite(text, 1, len, f) == len;
+}
+
+int sm_cache_write_text(const char *path, const char *text)
+{
+    return write_atomic(path, write_text, text);
 }

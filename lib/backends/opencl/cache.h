@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define SM_CACHE_MAGIC "SMCLBIN1"
 #define SM_CACHE_HEADER_SIZE 32
@@ -54,5 +55,12 @@ int sm_cache_load(const sm_cache_entry_t *entry, unsigned char **data, size_t *s
  * rename), replacing any previous file; concurrent writers each leave a
  * complete file and the last rename wins. 1 on success, 0 otherwise. */
 int sm_cache_store(const sm_cache_entry_t *entry, const void *data, size_t size);
+
+/* 1 when st is this user's and nobody else may write it. */
+int sm_cache_private_file(const struct stat *st);
+
+/* Replaces path with text atomically, as sm_cache_store does; 1 on
+ * success. */
+int sm_cache_write_text(const char *path, const char *text);
 
 #endif

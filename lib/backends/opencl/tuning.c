@@ -3,10 +3,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "tuning_db.h"
 
 /* CPUs (PoCL): a work-item runs a SIMD vector of pixels for 16 walkers, so
  * each template vector loaded serves 16 walkers, in few, small groups
@@ -23,8 +25,18 @@
  * many of them hide memory latency (not tuned on a GPU yet; one walker
  * block per work-item, as small per-item tiles would make the reduction
  * per block dominate). */
-static const sm_cl_tuning_t cpu_defaults = {8, 16, 1024, 8, 0, 0, 1};
-static const sm_cl_tuning_t gpu_defaults = {256, 4, 4, 16, 1, 0, 0};
+static const sm_cl_tuning_t cpu_defaults = {8, 16, 1024, 8, 0, 0, 1, "", ""};
+static const sm_cl_tuning_t gpu_defaults = {256, 4, 4, 16, 1, 0, 0, "", ""};
+
+/* Shipped defaults: shapes measured per runtime with `sysmap tune` (N =
+ * 50k, S = 5, W = 250, see tools/bench/RESULTS.md), matched by platform
+ * name and device type. */
+static const struct {
+    const char *platform, *type;
+    sm_cl_tuning_t shape;
+} shipped[] = {
+    {"Portable Computing Language", "CPU", {8, 16, 1024, 8, 0, 0, 1, "", ""}},
+};
 
 static const struct {
     const char *key;
@@ -41,7 +53,9 @@ static const struct {
 };
 #define N_KNOBS (sizeof knobs / sizeof *knobs)
 
-static sm_status parse_override(const char *spec, sm_cl_tuning_t *t)
+/* key=value,... onto t, each key marked given; what names the spec's
+ * origin in errors. */
+static sm_status parse_shape(const char *spec, const char *what, sm_cl_tuning_t *t)
 {
     const char *p = spec;
     for (;;) {
@@ -51,9 +65,9 @@ static sm_status parse_override(const char *spec, sm_cl_tuning_t *t)
                                 strncmp(p, knobs[k].key, key_len) == 0))
             k++;
         if (k == N_KNOBS)
-            return sm_fail(SM_EINVAL, "%s='%s': expected key=value pairs with keys vw, wgs, "
+            return sm_fail(SM_EINVAL, "%s '%s': expected key=value pairs with keys vw, wgs, "
                                       "wpt, ppi, gpc, wl",
-                           SM_CL_TUNING_ENV, spec);
+                           what, spec);
         char *end;
         errno = 0;
         unsigned long v = strtoul(eq + 1, &end, 10);
@@ -61,8 +75,8 @@ static sm_status parse_override(const char *spec, sm_cl_tuning_t *t)
         if (errno != 0 || end == eq + 1 || (*end != ',' && *end != '\0') ||
             !isdigit((unsigned char)eq[1]) || v < knobs[k].min || v > knobs[k].max ||
             (knobs[k].pow2 && !pow2))
-            return sm_fail(SM_EINVAL, "%s='%s': bad value for %s (%lu..%lu%s)", SM_CL_TUNING_ENV,
-                           spec, knobs[k].key, knobs[k].min, knobs[k].max,
+            return sm_fail(SM_EINVAL, "%s '%s': bad value for %s (%lu..%lu%s)", what, spec,
+                           knobs[k].key, knobs[k].min, knobs[k].max,
                            knobs[k].pow2 ? ", a power of two" : "");
         *(size_t *)((char *)t + knobs[k].offset) = (size_t)v;
         t->given |= 1u << k;
@@ -72,20 +86,100 @@ static sm_status parse_override(const char *spec, sm_cl_tuning_t *t)
     }
 }
 
-sm_status sm_cl_tuning(const sm_device_t *dev, sm_cl_tuning_t *tuning)
+/* Precedence: the database entry, else a shipped default, else the
+ * heuristic for the device class; then $SYSMAP_OPENCL_TUNING's keys on
+ * top. A database entry that does not parse is skipped with a warning. */
+sm_status sm_cl_tuning(const sm_device_t *dev, int fp32, sm_cl_tuning_t *tuning)
 {
-    *tuning = dev->device_class == SM_DEVICE_CPU ? cpu_defaults : gpu_defaults;
+    int cpu = dev->device_class == SM_DEVICE_CPU;
+    *tuning = cpu ? cpu_defaults : gpu_defaults;
+    snprintf(tuning->source, sizeof tuning->source, "heuristic");
+    for (size_t i = 0; i < sizeof shipped / sizeof *shipped; i++)
+        if (strstr(dev->platform, shipped[i].platform) != NULL &&
+            strcmp(sm_device_class_name(dev->device_class), shipped[i].type) == 0) {
+            *tuning = shipped[i].shape;
+            snprintf(tuning->source, sizeof tuning->source, "shipped default");
+        }
+    char key[SM_CL_TUNING_KEY_MAX];
+    sm_cl_tuned_t tuned;
+    sm_cl_tuning_key(dev, fp32, key);
+    if (sm_cl_tuning_db_find(key, &tuned, tuning->warning, sizeof tuning->warning)) {
+        sm_cl_tuning_t t = *tuning;
+        if (parse_shape(tuned.shape, "tuning database entry", &t) == SM_OK) {
+            *tuning = t;
+            snprintf(tuning->source, sizeof tuning->source, "tuned %s", tuned.date);
+        } else {
+            snprintf(tuning->warning, sizeof tuning->warning, "ignored: %s", sm_last_error());
+        }
+        tuning->given = 0; /* a tuned shape fits itself to the problem like a default */
+    }
     const char *spec = getenv(SM_CL_TUNING_ENV);
-    return spec != NULL && *spec != '\0' ? parse_override(spec, tuning) : SM_OK;
+    if (spec == NULL || *spec == '\0')
+        return SM_OK;
+    snprintf(tuning->source, sizeof tuning->source, "env");
+    return parse_shape(spec, SM_CL_TUNING_ENV, tuning);
+}
+
+void sm_cl_tuning_format(const sm_cl_tuning_t *t, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < N_KNOBS && len < size; k++) {
+        size_t v = *(const size_t *)((const char *)t + knobs[k].offset);
+        if (v == 0 && knobs[k].min > 0)
+            continue; /* vw 0: the device's preferred width */
+        int n = snprintf(out + len, size - len, "%s%s=%zu", len ? "," : "", knobs[k].key, v);
+        len += n > 0 ? (size_t)n : 0;
+    }
+}
+
+static sm_status precision_fp32(const char *precision, int *fp32)
+{
+    *fp32 = precision != NULL && strcmp(precision, "fp32") == 0;
+    if (precision != NULL && !*fp32 && strcmp(precision, "fp64") != 0)
+        return sm_fail(SM_EINVAL, "unknown precision '%s' (expected fp64 or fp32)", precision);
+    return SM_OK;
+}
+
+sm_status sm_opencl_tuning(const sm_device_t *dev, const char *precision,
+                           sm_opencl_tuning_t *out)
+{
+    int fp32;
+    sm_cl_tuning_t t;
+    sm_status st = precision_fp32(precision, &fp32);
+    if (st == SM_OK)
+        st = sm_cl_tuning(dev, fp32, &t);
+    if (st != SM_OK)
+        return st;
+    sm_cl_tuning_format(&t, out->shape, sizeof out->shape);
+    snprintf(out->source, sizeof out->source, "%s", t.source);
+    snprintf(out->warning, sizeof out->warning, "%s", t.warning);
+    return SM_OK;
+}
+
+sm_status sm_opencl_tuning_store(const sm_device_t *dev, const char *precision,
+                                 const char *shape)
+{
+    int fp32;
+    sm_cl_tuning_t t = cpu_defaults;
+    sm_status st = precision_fp32(precision, &fp32);
+    if (st == SM_OK)
+        st = parse_shape(shape, "launch shape", &t);
+    if (st != SM_OK)
+        return st;
+    char key[SM_CL_TUNING_KEY_MAX];
+    sm_cl_tuning_key(dev, fp32, key);
+    return sm_cl_tuning_db_store(key, shape);
 }
 
 size_t sm_cl_private_bytes(const sm_cl_tuning_t *t, size_t n_sys, size_t real_size)
 {
     /* Scalars per walker: a, b (S each), xi, gamma / sigma and slack;
-     * vectors per walker: two compensated sums (4), the |m| mantissa and
-     * exponent (2), two block sums (2), the argument of ln Phi (1); vectors
-     * per item: the S templates, delta, the mask and slack (4). */
-    return real_size * (t->wpt * (2 * n_sys + 3) + t->vw * (9 * t->wpt + n_sys + 4));
+     * vectors per walker: two compensated sums (4), the |m| and Phi
+     * mantissas and exponents (4), two block sums (2), the argument of ln
+     * Phi (1); vectors per item: the S templates, delta, the mask and slack
+     * (4). */
+    return real_size * (t->wpt * (2 * n_sys + 3) + t->vw * (11 * t->wpt + n_sys + 4));
 }
 
 size_t sm_cl_local_bytes(const sm_cl_tuning_t *t, size_t real_size)

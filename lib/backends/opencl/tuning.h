@@ -38,12 +38,20 @@ typedef struct {
                               another over cache-sized tiles (the CPU
                               default); 0: one block each, side by side (the
                               GPU default); key wl */
+    char source[32];       /* "env", "tuned YYYY-MM-DD", "shipped default",
+                              "heuristic" */
+    char warning[448];     /* "" or why the tuning database was ignored */
 } sm_cl_tuning_t;
 
-/* Defaults for the device's class, then any "key=value,..." overrides from
- * $SYSMAP_OPENCL_TUNING (keys vw, wgs, wpt, ppi, gpc, wl); a malformed or
- * out-of-range override is SM_EINVAL naming it. */
-sm_status sm_cl_tuning(const sm_device_t *dev, sm_cl_tuning_t *tuning);
+/* The shape for the device and precision: its tuning database entry (see
+ * tuning_db.h), else a shipped default for its runtime, else its class's
+ * heuristic; then any "key=value,..." overrides from $SYSMAP_OPENCL_TUNING
+ * (keys vw, wgs, wpt, ppi, gpc, wl); a malformed or out-of-range override
+ * is SM_EINVAL naming it. */
+sm_status sm_cl_tuning(const sm_device_t *dev, int fp32, sm_cl_tuning_t *tuning);
+
+/* t as key=value,... (vw left out while 0). */
+void sm_cl_tuning_format(const sm_cl_tuning_t *t, char *out, size_t size);
 
 /* Private bytes per work-item of the likelihood kernel for a shape, S
  * templates and reals of real_size bytes (its arrays, as the kernel

@@ -35,6 +35,26 @@ SM_API sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data,
                                   const sm_model_t *model, const char *device,
                                   const char *precision);
 
+/* The launch shape the OpenCL backend starts from on dev for precision
+ * ("fp64" or "fp32"; NULL: fp64) before fitting it to a problem: shape as
+ * key=value,... (the keys of $SYSMAP_OPENCL_TUNING; vw absent for the
+ * device's preferred width); source "env", "tuned YYYY-MM-DD" (from
+ * `sysmap tune`), "shipped default" or "heuristic"; warning "" or why the
+ * tuning database was ignored. */
+typedef struct {
+    char shape[128];
+    char source[32];
+    char warning[448];
+} sm_opencl_tuning_t;
+SM_API sm_status sm_opencl_tuning(const sm_device_t *dev, const char *precision,
+                                  sm_opencl_tuning_t *out);
+
+/* Records shape (key=value,...) as the tuned launch shape of dev for
+ * precision in the tuning database in the cache directory (the one of
+ * the kernel binaries), for the current driver and kernels. */
+SM_API sm_status sm_opencl_tuning_store(const sm_device_t *dev, const char *precision,
+                                        const char *shape);
+
 #ifdef __cplusplus
 }
 #endif
