@@ -871,6 +871,19 @@ static sm_status build_file(sm_chainfile_t *cf, const sm_chainfile_meta_t *meta,
     return st;
 }
 
+/* A handle for path with meta checked, and the lock on PATH.partial
+ * (create: the lock of a new run, else of a resume). *cf stays NULL when
+ * no handle was made; with a handle and a failed lock the status is the
+ * lock's and the caller frees the handle. */
+static sm_status open_handle(sm_chainfile_t **cf, const char *path,
+                             const sm_chainfile_meta_t *meta, int create)
+{
+    if (SM_ABI_CHECK(meta, sm_chainfile_meta_t, "sm_chainfile_meta_init") != SM_OK)
+        return SM_EINVAL;
+    sm_status st = new_handle(cf, path, meta);
+    return st == SM_OK ? lock_partial(*cf, create) : st;
+}
+
 /* The file is made whole at PATH.partial.tmp and renamed into place: a kill
  * meanwhile leaves PATH.partial as it was (empty when this made it, which a
  * resume starts afresh). The lock on PATH.partial keeps other runs off the
@@ -881,13 +894,10 @@ sm_status sm_chainfile_create(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_create: NULL argument");
     *out = NULL;
-    if (SM_ABI_CHECK(meta, sm_chainfile_meta_t, "sm_chainfile_meta_init") != SM_OK)
-        return SM_EINVAL;
     sm_chainfile_t *cf = NULL;
-    sm_status st = new_handle(&cf, path, meta);
-    if (st != SM_OK)
+    sm_status st = open_handle(&cf, path, meta, 1);
+    if (cf == NULL)
         return st;
-    st = lock_partial(cf, 1);
     /* HDF5 1.10 cannot recover from a full disk while it creates a file
      * (it hangs at exit): the space is looked for first. */
     if (st == SM_OK)
@@ -1094,13 +1104,10 @@ sm_status sm_chainfile_resume(sm_chainfile_t **out, const char *path,
     if (out == NULL || path == NULL || meta == NULL || iteration == NULL)
         return sm_fail(SM_EINVAL, "sm_chainfile_resume: NULL argument");
     *out = NULL;
-    if (SM_ABI_CHECK(meta, sm_chainfile_meta_t, "sm_chainfile_meta_init") != SM_OK)
-        return SM_EINVAL;
     sm_chainfile_t *cf = NULL;
-    sm_status st = new_handle(&cf, path, meta);
-    if (st != SM_OK)
+    sm_status st = open_handle(&cf, path, meta, 0);
+    if (cf == NULL)
         return st;
-    st = lock_partial(cf, 0);
     /* Empty: a run killed while it made the file; nothing to continue. */
     if (st == SM_OK && sm_file_is_empty(cf->lock_fd)) {
         *iteration = 0;
