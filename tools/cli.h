@@ -50,8 +50,6 @@ void cli_progress_finish(cli_progress_t *bar);
 void cli_install_signal_handlers(void);
 /* The flag those handlers set: MPI ranks share it (cli_mpi.c). */
 volatile sig_atomic_t *cli_stop_flag(void);
-/* Monotonic seconds: the clock of the progress bar and of sysmap bench. */
-double cli_now_s(void);
 
 /* 1 when backend/device/precision (as for sm_backend_open) is a CPU device
  * and this process may run on fewer CPUs (*usable) than are online

@@ -95,7 +95,7 @@ static double time_shape(const problem_t *p, int i, const char **why)
         *why = sm_last_error();
         return 0.0;
     }
-    size_t d = sm_model_n_dim(m), half = p->w / 2, n = sm_data_n_pix(p->data[i]);
+    size_t d = sm_model_n_dim(m), half = p->w / 2;
     double *lp = malloc(p->w * sizeof *lp), best = 0.0;
     sm_status st = lp ? SM_OK : SM_ENOMEM;
     for (size_t h = 0; h < 2 && st == SM_OK; h++)
@@ -106,16 +106,9 @@ static double time_shape(const problem_t *p, int i, const char **why)
             st = SM_ENUMERIC;
         }
     for (int r = 0; r < 3 && st == SM_OK; r++) {
-        size_t evaluations = 0;
-        double t0 = cli_now_s(), elapsed = 0.0;
-        while (st == SM_OK && elapsed < p->seconds) {
-            for (size_t h = 0; h < 2 && st == SM_OK; h++)
-                st = sm_backend_log_prob(be, half, walkers + h * half * d, lp + h * half);
-            evaluations += 2 * half;
-            elapsed = cli_now_s() - t0;
-        }
-        double gpw = (double)evaluations * (double)n / elapsed / 1e9;
-        best = gpw > best ? gpw : best;
+        sm_throughput_t tp;
+        st = sm_backend_throughput(be, half, walkers, p->seconds, &tp);
+        best = st == SM_OK && tp.evals_per_s / 1e9 > best ? tp.evals_per_s / 1e9 : best;
     }
     if (st != SM_OK && *why == NULL)
         *why = sm_last_error();

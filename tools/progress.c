@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 
 #define BAR_WIDTH 30
 #define REDRAW_S 0.2
@@ -30,17 +31,10 @@ volatile sig_atomic_t *cli_stop_flag(void)
     return &stop_requested;
 }
 
-double cli_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void cli_progress_init(cli_progress_t *bar, int enabled)
 {
     bar->enabled = enabled;
-    bar->t0 = cli_now_s();
+    bar->t0 = sm_now_s();
     bar->first = (size_t)-1;
     bar->last_draw = 0.0;
 }
@@ -51,9 +45,9 @@ int cli_progress_update(void *p, size_t done, size_t total)
     if (bar->first == (size_t)-1) {
         /* Rates count from the first step of this process (resume). */
         bar->first = done - 1;
-        bar->t0 = cli_now_s();
+        bar->t0 = sm_now_s();
     }
-    double t = cli_now_s();
+    double t = sm_now_s();
     if (bar->enabled && (done == total || t - bar->last_draw >= REDRAW_S)) {
         bar->last_draw = t;
         double elapsed = t - bar->t0, rate = elapsed > 0 ? (double)(done - bar->first) / elapsed : 0;

@@ -67,7 +67,7 @@ int main()
 
     sm_model_t model = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, 1, SM_MODEL_SIGMA_MIN_DEFAULT);
     sm_backend_t *be_raw = nullptr;
-    if (sm_backend_open("reference", nullptr, nullptr, data.get(), &model, &be_raw) != SM_OK)
+    if (sm_backend_open(&be_raw, "reference", nullptr, nullptr, data.get(), &model) != SM_OK)
         return fail("sm_backend_open");
     std::unique_ptr<sm_backend_t, BackendFree> be(be_raw);
 
