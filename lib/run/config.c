@@ -86,7 +86,7 @@ static sm_status set_count(const char *name, const char *text, size_t *out)
 static sm_status set_value(sm_run_config_t *cfg, const setting_t *s, const char *text)
 {
     void *field = (char *)cfg + s->offset;
-    size_t n;
+    size_t n = 0;
     sm_status st = SM_OK;
     switch (s->kind) {
     case KIND_COUNT:
