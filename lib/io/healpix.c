@@ -556,6 +556,7 @@ struct sm_hpx_file {
     size_t n_cols;
     int *cols;          /* (n_cols,) 1-based table columns */
     int *types;         /* (n_cols,) their cfitsio types */
+    LONGLONG *repeat;   /* (n_cols,) values per row */
     char **names;       /* (n_cols,) */
     int64_t *pix;       /* (n_rows,) a partial map's pixels, else NULL */
 };
@@ -573,6 +574,7 @@ void sm_hpx_close(sm_hpx_file_t *f)
     free(f->names);
     free(f->cols);
     free(f->types);
+    free(f->repeat);
     free(f->pix);
     free(f->path);
     free(f);
@@ -585,12 +587,16 @@ static sm_status open_columns(sm_hpx_file_t *f, const char *column)
         return st;
     f->names = calloc(f->n_cols, sizeof *f->names);
     f->types = calloc(f->n_cols, sizeof *f->types);
-    if (f->names == NULL || f->types == NULL)
+    f->repeat = calloc(f->n_cols, sizeof *f->repeat);
+    if (f->names == NULL || f->types == NULL || f->repeat == NULL)
         return SM_FAIL_NOMEM("column names");
     for (size_t c = 0; c < f->n_cols && st == SM_OK; c++) {
         char name[FLEN_VALUE];
+        int status = 0;
         column_name(f->t.f, f->cols[c], name);
         st = check_column(&f->t, f->cols[c], name, &f->types[c]);
+        if (st == SM_OK)
+            fits_get_coltypell(f->t.f, f->cols[c], NULL, &f->repeat[c], NULL, &status);
         if (st == SM_OK && (f->names[c] = strdup(name)) == NULL)
             st = SM_FAIL_NOMEM("column name");
     }
@@ -657,14 +663,16 @@ static int64_t value_pixel(const sm_hpx_file_t *f, size_t e)
 }
 
 /* Values e0 .. e0 + m - 1 of column c, UNSEEN for no value (as
- * read_values). A full-sky column may hold many values per row: cfitsio
- * counts elements on across rows. */
+ * read_values). A full-sky column may hold many values per row; cfitsio
+ * reads on across rows from the row and element where e0 lies. */
 static sm_status read_chunk(sm_hpx_file_t *f, size_t c, size_t e0, size_t m, double *buf)
 {
     int status = 0, anynul = 0;
     double nulval = is_integer_type(f->types[c]) ? SM_HPX_UNSEEN : 0.0;
-    if (fits_read_col(f->t.f, TDOUBLE, f->cols[c], 1, (LONGLONG)e0 + 1, (LONGLONG)m, &nulval,
-                      buf, &anynul, &status) != 0)
+    LONGLONG repeat = f->repeat[c], row = (LONGLONG)e0 / repeat + 1,
+             elem = (LONGLONG)e0 % repeat + 1;
+    if (fits_read_col(f->t.f, TDOUBLE, f->cols[c], row, elem, (LONGLONG)m, &nulval, buf,
+                      &anynul, &status) != 0)
         return sm_fail_context(fits_fail(SM_EFORMAT, status, f->names[c]), "%s", f->path);
     for (size_t i = 0; i < m; i++)
         if (sm_hpx_is_unseen(buf[i]))
