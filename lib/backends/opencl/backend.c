@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_data.h"
 #include "cl.h"
 #include "error.h"
 #include "kernels.h"
@@ -497,6 +498,10 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     char desc[512];
     snprintf(desc, sizeof desc, "%s (%s, driver %s)", cl->info.name, cl->info.platform,
              cl->info.driver);
-    return sm_backend_create(out, &opencl_ops, cl, model, cl->n_pix, "opencl", desc,
-                             cl->fp32 ? "fp32" : "fp64");
+    cl->data = NULL; /* uploaded: never read again */
+    sm_status created = sm_backend_create(out, &opencl_ops, cl, model, cl->n_pix, "opencl", desc,
+                                          cl->fp32 ? "fp32" : "fp64");
+    if (created == SM_OK)
+        sm_backend_mark_data_copied(*out);
+    return created;
 }
