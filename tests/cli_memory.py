@@ -4,11 +4,14 @@ partial-sky file to the full sky, fails here.
 
 The data is (S + 1) x N_used float64 (the map and templates at the used
 pixels). Each input, a quarter of the sky at NSIDE 256 with S = 10, runs a
-few steps with the reference backend; the peak resident size of the same
-run on a tiny map (NSIDE 16) is subtracted as the runtime's own (libraries,
-buffers). What remains must stay under LIMIT x the data: loading holds the
-data once plus the footprint's pixel index and small buffers, and running
-adds the sampling-basis copy of the templates (the data again).
+few steps with each backend; the peak resident size of the same run on a
+tiny map (NSIDE 16) is subtracted as the runtime's own (libraries, PoCL's
+compiler, buffers). What remains must stay under LIMIT[backend] x the
+data: loading holds the data once plus the footprint's pixel index and
+small buffers; the run adds the sampling-basis copy of the templates (the
+data again) and the four corrected maps at the end, and with OpenCL the
+device's copy (host memory on PoCL), made while the working copy still
+exists. The code before issue 14 measured 3.9 to 4.8 here.
 
 A child forked from a process inherits its resident size into ru_maxrss,
 so the inputs are written by a child Python (numpy and healpy loaded) and
@@ -22,8 +25,8 @@ import sys
 
 EXE, SCRATCH = sys.argv[1], sys.argv[2]
 S = 10
-LIMIT = 2.75
-RUN = ["--walkers", "48", "--steps", "2", "--burn", "1", "--backend", "reference", "--quiet"]
+LIMIT = {"reference": 2.75, "opencl": 3.25}
+RUN = ["--walkers", "48", "--steps", "2", "--burn", "1", "--quiet"]
 
 
 def path(name):
@@ -67,11 +70,12 @@ def inputs(kind, nside):
     return [path(f"in{nside}.h5")]
 
 
-def peak_kib(args):
+def peak_kib(args, backend):
     """Peak resident size of one run, from the kernel's accounting of the
     child (ru_maxrss, KiB on Linux)."""
     out = path("run.h5")
-    proc = subprocess.Popen([EXE, "run", *args, *RUN, "-o", out], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([EXE, "run", *args, *RUN, "--backend", backend, "-o", out],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -88,13 +92,16 @@ def main():
     data_mib = (S + 1) * n_used * 8 / 2**20
     failures = []
     for kind in ("fits", "hdf5"):
-        base = peak_kib(inputs(kind, 16)) / 1024
-        peak = peak_kib(inputs(kind, 256)) / 1024
-        ratio = (peak - base) / data_mib
-        print(f"{kind}: data {data_mib:.1f} MiB (N_used {n_used}), peak {peak:.1f} MiB, "
-              f"runtime {base:.1f} MiB, (peak - runtime) / data = {ratio:.2f}")
-        if ratio > LIMIT:
-            failures.append(f"{kind}: {ratio:.2f} x the data, limit {LIMIT}")
+        for backend in ("reference", "opencl"):
+            base = peak_kib(inputs(kind, 16), backend) / 1024
+            peak = peak_kib(inputs(kind, 256), backend) / 1024
+            ratio = (peak - base) / data_mib
+            print(f"{kind}, {backend}: data {data_mib:.1f} MiB (N_used {n_used}), peak "
+                  f"{peak:.1f} MiB, runtime {base:.1f} MiB, (peak - runtime) / data = "
+                  f"{ratio:.2f}")
+            if ratio > LIMIT[backend]:
+                failures.append(f"{kind}, {backend}: {ratio:.2f} x the data, limit "
+                                f"{LIMIT[backend]}")
     assert not failures, "; ".join(failures)
 
 
