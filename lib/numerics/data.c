@@ -163,11 +163,7 @@ sm_status sm_data_adopt(sm_data_t **out, size_t n, size_t n_sys, double *delta,
                         double *templates)
 {
     *out = NULL;
-    sm_status st = n == 0 || n_sys == 0 ? sm_fail(SM_EINVAL, "templates: %zu pixels x %zu "
-                                                             "templates", n, n_sys)
-                                        : sm_data_check_size(n_sys, n);
-    if (st == SM_OK)
-        st = sm_data_check_values(delta, NULL, n, 0, "delta_g_obs", 0, 0);
+    sm_status st = sm_data_check_values(delta, NULL, n, 0, "delta_g_obs", 0, 0);
     for (size_t i = 0; i < n_sys && st == SM_OK; i++)
         st = sm_data_check_values(templates + i * n, NULL, n, 0, "templates", i, 1);
     if (st != SM_OK) {

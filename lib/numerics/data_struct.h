@@ -19,8 +19,9 @@ struct sm_data {
 /* S x N doubles: refused before anything is allocated when the product
  * wraps or exceeds the machine's memory. */
 sm_status sm_data_check_size(size_t n_sys, size_t n_pix);
-/* The map from compacted arrays (delta (n,), templates (S, n), malloc'd),
- * checked and kept without a copy; both are freed when it fails. */
+/* The map from compacted arrays (delta (n,), templates (S, n), malloc'd;
+ * n, S >= 1 and S x n checked by the caller), values checked and kept
+ * without a copy; both are freed when it fails. */
 sm_status sm_data_adopt(sm_data_t **out, size_t n, size_t n_sys, double *delta,
                         double *templates);
 /* Finite and within SM_DATA_VALUE_MAX. */
