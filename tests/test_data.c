@@ -387,6 +387,14 @@ START_TEST(load_rejects_shape_mismatches)
     put(file, "templates", H5T_NATIVE_DOUBLE, 2, none, tmpl6);
     H5Fclose(file);
     expect_load_failure(path, SM_EINVAL, "no templates");
+
+    /* N = 0 pixels: refused before any template row is read. */
+    hsize_t zero = 0, empty[2] = {S, 0};
+    file = new_file(path);
+    put(file, "delta_g_obs", H5T_NATIVE_DOUBLE, 1, &zero, delta6);
+    put(file, "templates", H5T_NATIVE_DOUBLE, 2, empty, tmpl6);
+    H5Fclose(file);
+    expect_load_failure(path, SM_EINVAL, "delta_g_obs: empty map (no pixels)");
 }
 END_TEST
 

@@ -107,6 +107,80 @@ static void expect_error(const sm_input_t *in, sm_status want, const char *messa
                       sm_last_error());
 }
 
+/* Files read a chunk at a time at the footprint (issue 14): NSIDE 128
+ * (196608 pixels, three chunks), a partial map listing its pixels in
+ * descending order, a full-sky template in 1024-value cells and a partial
+ * template in a scrambled order, each value checked against its formula. */
+#define NSIDE_BIG 128
+#define NPIX_BIG (12 * NSIDE_BIG * NSIDE_BIG)
+
+static double map_of(long long p) { return 0.001 * (double)(p % 97) - 0.05; }
+static double cell_of(long long p) { return p % 10 == 4 ? SM_HPX_UNSEEN : sin((double)p); }
+static double scrambled_of(long long p) { return 2.0 * cos((double)p); }
+
+START_TEST(partial_sky_in_any_order)
+{
+    static long long map_pix[NPIX_BIG / 2], tpl_pix[NPIX_BIG];
+    static double map_val[NPIX_BIG / 2], cells[NPIX_BIG], tpl_val[NPIX_BIG];
+    long long n_map = 0, n_tpl = 0;
+    for (long long p = NPIX_BIG - 2; p >= 0; p -= 2) {
+        map_pix[n_map] = p;
+        map_val[n_map++] = map_of(p);
+    }
+    for (long long p = 0; p < NPIX_BIG; p++)
+        cells[p] = cell_of(p);
+    for (long long k = 0; k < NPIX_BIG; k++) {
+        long long p = k * 40501 % NPIX_BIG; /* 40501 is prime to 2^16 x 3 */
+        if (p % 4 == 2)
+            continue;
+        tpl_pix[n_tpl] = p;
+        tpl_val[n_tpl++] = scrambled_of(p);
+    }
+    const char *map = tmp("big_map.fits"), *full = tmp("big_cells.fits"),
+               *part = tmp("big_part.fits");
+    ft_header_t explicit_h = {"HEALPIX", "RING", "EXPLICIT", NSIDE_BIG, NULL};
+    ft_header_t implicit_h = {"HEALPIX", "RING", "IMPLICIT", NSIDE_BIG, NULL};
+    ft_col_t map_cols[2] = {{"PIXEL", "K", TLONGLONG, map_pix, n_map},
+                            {"DELTA", "D", TDOUBLE, map_val, n_map}};
+    ft_col_t cell_col = {"CELLS", "1024D", TDOUBLE, cells, NPIX_BIG};
+    ft_col_t part_cols[2] = {{"PIXEL", "K", TLONGLONG, tpl_pix, n_tpl},
+                             {"SCRAMBLED", "D", TDOUBLE, tpl_val, n_tpl}};
+    ft_write_table(map, &explicit_h, n_map, 2, map_cols);
+    ft_write_table(full, &implicit_h, NPIX_BIG / 1024, 1, &cell_col);
+    ft_write_table(part, &explicit_h, n_tpl, 2, part_cols);
+
+    sm_hpx_source_t templates[2] = {{full, NULL}, {part, NULL}};
+    sm_input_t in;
+    sm_input_default(&in);
+    in.map = (sm_hpx_source_t){map, NULL};
+    in.templates = templates;
+    in.n_templates = 2;
+    sm_data_t *data = NULL;
+    sm_pixels_t *pixels = NULL;
+    load_ok(&in, &data, &pixels);
+    /* used: listed by the map (even), with a cell value (p % 10 != 4) and
+     * listed by the partial template (p % 4 != 2) */
+    size_t n = 0;
+    for (long long p = 0; p < NPIX_BIG; p += 4)
+        n += p % 10 != 4;
+    ck_assert_uint_eq(sm_data_n_pix(data), n);
+    ck_assert_uint_eq(sm_pixels_n_used(pixels), n);
+    ck_assert_uint_eq(sm_pixels_n_dropped(pixels), (size_t)n_map - n);
+    const int64_t *index = sm_pixels_index(pixels);
+    const double *d = sm_data_delta(data), *t = sm_data_templates(data);
+    for (long long p = 0, j = 0; p < NPIX_BIG; p += 4) {
+        if (p % 10 == 4)
+            continue;
+        ck_assert_int_eq(index[j], p);
+        ck_assert_msg(d[j] == map_of(p) && t[j] == cell_of(p) && t[n + j] == scrambled_of(p),
+                      "pixel %lld", p);
+        j++;
+    }
+    sm_pixels_free(pixels);
+    sm_data_free(data);
+}
+END_TEST
+
 START_TEST(counts_over_completeness)
 {
     files_t f;
@@ -440,6 +514,7 @@ int main(void)
     tcase_add_test(tc, hdf5_through_the_same_loader);
     tcase_add_test(tc, hostile_healpix_inputs);
     tcase_add_test(tc, pixel_layout_checks);
+    tcase_add_test(tc, partial_sky_in_any_order);
     suite_add_tcase(s, tc);
     return sm_test_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "abi.h"
+#include "backend_data.h"
 #include "error.h"
 
 struct sm_backend {
@@ -12,6 +13,7 @@ struct sm_backend {
     void *ctx;
     sm_model_t model;
     size_t n_pix;
+    int data_copied;    /* sm_backend_mark_data_copied */
     char *name, *device, *precision;
     /* Scratch for one batch, grown on demand and reused across steps. */
     int *in_prior;
@@ -59,6 +61,16 @@ sm_status sm_backend_create(sm_backend_t **out, const sm_backend_ops_t *ops, voi
     }
     *out = be;
     return SM_OK;
+}
+
+void sm_backend_mark_data_copied(sm_backend_t *be)
+{
+    be->data_copied = 1;
+}
+
+int sm_backend_data_copied(const sm_backend_t *be)
+{
+    return be->data_copied;
 }
 
 void sm_backend_free(sm_backend_t *be)

@@ -54,14 +54,56 @@ static sm_status open_inputs(hid_t file, input_sets *in)
     return st;
 }
 
-/* The data of file and, for the caller's pixel layout, its mask (NULL
- * without one) and length. */
+/* Template values read per HDF5 call, whatever the map's size. */
+#define SM_H5_ROW_CHUNK 65536
+
+/* The first value of a template that sm_data_check_values would refuse,
+ * kept until delta_g_obs has been checked (whose errors come first). */
+typedef struct {
+    int found;
+    size_t row, pixel;
+    double x;
+} bad_value_t;
+
+/* The templates straight into their used pixels (S, n_used), a chunk of a
+ * row at a time: the (S, N) matrix is never in memory. */
+static sm_status read_templates(const input_sets *in, const uint8_t *mask, size_t n_used,
+                                double *templates, bad_value_t *bad)
+{
+    size_t n = in->n_pix, m_max = n < SM_H5_ROW_CHUNK ? n : SM_H5_ROW_CHUNK;
+    double *buf = malloc(m_max * sizeof *buf);
+    if (buf == NULL)
+        return SM_FAIL_NOMEM("templates");
+    sm_status st = SM_OK;
+    for (size_t i = 0; i < in->n_sys && st == SM_OK; i++) {
+        double *dst = templates + i * n_used;
+        for (size_t j0 = 0; j0 < n && st == SM_OK; j0 += m_max) {
+            size_t m = n - j0 < m_max ? n - j0 : m_max;
+            st = sm_h5_read_f64_row(in->templates, "templates", i, j0, m, buf);
+            for (size_t j = 0; j < m && st == SM_OK; j++) {
+                if (mask != NULL && !mask[j0 + j])
+                    continue;
+                if (!bad->found && !sm_data_value_ok(buf[j]))
+                    *bad = (bad_value_t){1, i, j0 + j, buf[j]};
+                *dst++ = buf[j];
+            }
+        }
+    }
+    free(buf);
+    return st;
+}
+
+/* The data of file, read straight into the used pixels, and for the
+ * caller's pixel layout its mask (NULL without one) and length. Errors
+ * come in the order of reading everything, then checking delta_g_obs,
+ * then the templates. */
 static sm_status read_inputs(hid_t file, sm_data_t **out, uint8_t **mask_out,
                              size_t *n_total)
 {
     input_sets in = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0};
     double *delta = NULL, *templates = NULL;
     uint8_t *mask = NULL;
+    bad_value_t bad = {0, 0, 0, 0.0};
     sm_status st = open_inputs(file, &in);
     if (st != SM_OK)
         goto done;
@@ -72,24 +114,39 @@ static sm_status read_inputs(hid_t file, sm_data_t **out, uint8_t **mask_out,
         st = sm_h5_check_storage(in.templates, "templates", sizeof *templates);
     if (st == SM_OK && in.mask >= 0)
         st = sm_h5_check_storage(in.mask, "mask", 1);
+    if (st == SM_OK && in.n_sys == 0)
+        st = sm_fail(SM_EINVAL, "templates: no templates (S = 0)");
+    if (st == SM_OK && in.n_pix == 0)
+        st = sm_fail(SM_EINVAL, "delta_g_obs: empty map (no pixels)");
     if (st != SM_OK)
         goto done;
-    /* At least one element each: empty maps are reported by sm_data_create. */
-    size_t n = in.n_pix ? in.n_pix : 1, cells = in.n_sys ? in.n_sys * n : 1;
+    size_t n = in.n_pix;
     delta = malloc(n * sizeof *delta);
-    templates = malloc(cells * sizeof *templates);
     mask = in.mask < 0 ? NULL : malloc(n);
-    if (delta == NULL || templates == NULL || (in.mask >= 0 && mask == NULL)) {
+    if (delta == NULL || (in.mask >= 0 && mask == NULL)) {
         st = SM_FAIL_NOMEM("input arrays");
         goto done;
     }
     st = sm_h5_read_f64(in.delta, "delta_g_obs", delta);
-    if (st == SM_OK)
-        st = sm_h5_read_f64(in.templates, "templates", templates);
     if (st == SM_OK && mask != NULL)
         st = sm_h5_read_bytes(in.mask, "mask", mask);
+    size_t n_used = sm_data_count_used(mask, n);
+    if (st == SM_OK && n_used == 0)
+        st = sm_fail(SM_EINVAL, "mask: all %zu pixels are masked", n);
+    if (st == SM_OK && (templates = malloc(in.n_sys * n_used * sizeof *templates)) == NULL)
+        st = SM_FAIL_NOMEM("map and templates");
     if (st == SM_OK)
-        st = sm_data_create(out, in.n_pix, in.n_sys, delta, templates, mask);
+        st = read_templates(&in, mask, n_used, templates, &bad);
+    if (st == SM_OK)
+        st = sm_data_check_values(delta, mask, n, 0, "delta_g_obs", 0, 0);
+    if (st == SM_OK && bad.found)
+        st = sm_data_check_values(&bad.x, NULL, 1, bad.pixel, "templates", bad.row, 1);
+    if (st != SM_OK)
+        goto done;
+    sm_data_compact(delta, delta, mask, n);
+    double *shrunk = realloc(delta, n_used * sizeof *delta);
+    st = sm_data_adopt(out, n_used, in.n_sys, shrunk != NULL ? shrunk : delta, templates);
+    delta = templates = NULL;
     if (st == SM_OK) {
         *n_total = in.n_pix;
         *mask_out = mask;

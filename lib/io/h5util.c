@@ -406,6 +406,29 @@ sm_status sm_h5_read_f64(hid_t obj, const char *name, double *buf)
     return read_checked(obj, name, is_float64, "float64", H5T_NATIVE_DOUBLE, buf);
 }
 
+sm_status sm_h5_read_f64_row(hid_t dset, const char *name, size_t row, size_t first, size_t n,
+                             double *buf)
+{
+    hid_t type = H5Dget_type(dset);
+    if (type < 0)
+        return sm_fail(SM_EFORMAT, "%s: unreadable type", name);
+    char found[64];
+    type_name(type, found, sizeof found);
+    int good = is_float64(type);
+    H5Tclose(type);
+    if (!good)
+        return sm_fail(SM_EFORMAT, "%s: expected float64, found %s", name, found);
+    hsize_t start[2] = {row, first}, count[2] = {1, n}, dims[1] = {n};
+    hid_t file_space = H5Dget_space(dset), mem_space = H5Screate_simple(1, dims, NULL);
+    herr_t rc = file_space < 0 || mem_space < 0 ? -1
+                : H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (rc >= 0)
+        rc = H5Dread(dset, H5T_NATIVE_DOUBLE, mem_space, file_space, H5P_DEFAULT, buf);
+    sm_h5_close(mem_space);
+    sm_h5_close(file_space);
+    return rc < 0 ? read_failure(dset, name) : SM_OK;
+}
+
 sm_status sm_h5_read_int(hid_t obj, const char *name, int64_t *buf)
 {
     return read_checked(obj, name, is_integer, "an integer", H5T_NATIVE_INT64, buf);

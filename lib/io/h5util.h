@@ -61,6 +61,9 @@ const char *sm_h5_format_shape(char *buf, size_t len, int rank, const hsize_t *d
 
 /* Whole-object readers that check the stored type first. */
 sm_status sm_h5_read_f64(hid_t obj, const char *name, double *buf);    /* IEEE float64 */
+/* Values first .. first + n - 1 of row `row` of a 2-D float64 dataset. */
+sm_status sm_h5_read_f64_row(hid_t dset, const char *name, size_t row, size_t first, size_t n,
+                             double *buf);
 sm_status sm_h5_read_int(hid_t obj, const char *name, int64_t *buf);   /* any integer */
 sm_status sm_h5_read_u64(hid_t obj, const char *name, uint64_t *buf);  /* unsigned integer */
 /* 8-bit unsigned integers or 1-byte enums (h5py's bool), as raw bytes. */

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "fileutil.h"
+#include "hpx_file.h"
 #include "sysmap/sizes.h"
 
 const char *sm_hpx_order_name(sm_hpx_order_t order)
@@ -402,30 +403,40 @@ static sm_status check_data_present(const table_t *t)
     return SM_OK;
 }
 
-static sm_status read_map(table_t *t, const char *column, sm_hpx_map_t *map)
+/* Everything checked before values are read: the table, its value
+ * columns (*cols, *n) and a partial map's pixel list (*pix, n_rows rows). */
+static sm_status open_table(table_t *t, const char *column, int **cols, size_t *n, int64_t **pix)
 {
     sm_status st = find_table(t->f);
     if (st == SM_OK)
         st = read_header(t);
     if (st != SM_OK)
         return st;
-    int *cols = malloc((size_t)(t->n_cols > 0 ? t->n_cols : 1) * sizeof *cols);
-    if (cols == NULL)
+    *cols = malloc((size_t)(t->n_cols > 0 ? t->n_cols : 1) * sizeof **cols);
+    if (*cols == NULL)
         return SM_FAIL_NOMEM("column list");
-    size_t n = 0;
-    st = pick_columns(t, column, cols, &n);
+    st = pick_columns(t, column, *cols, n);
     if (st == SM_OK)
-        st = check_sizes(t, n);
+        st = check_sizes(t, *n);
     if (st == SM_OK)
         st = check_data_present(t);
+    if (st == SM_OK && t->explicit_index) {
+        *pix = malloc((t->n_rows > 0 ? (size_t)t->n_rows : 1) * sizeof **pix);
+        st = *pix != NULL ? read_index(t, *pix) : SM_FAIL_NOMEM("partial-sky map");
+    }
+    return st;
+}
+
+static sm_status read_map(table_t *t, const char *column, sm_hpx_map_t *map)
+{
+    int *cols = NULL;
     int64_t *pix = NULL;
     double *buf = NULL;
-    if (st == SM_OK && t->explicit_index) {
-        size_t rows = t->n_rows > 0 ? (size_t)t->n_rows : 1;
-        pix = malloc(rows * sizeof *pix);
-        buf = malloc(rows * sizeof *buf);
-        st = pix && buf ? read_index(t, pix) : SM_FAIL_NOMEM("partial-sky map");
-    }
+    size_t n = 0;
+    sm_status st = open_table(t, column, &cols, &n, &pix);
+    if (st == SM_OK && pix != NULL &&
+        (buf = malloc((t->n_rows > 0 ? (size_t)t->n_rows : 1) * sizeof *buf)) == NULL)
+        st = SM_FAIL_NOMEM("partial-sky map");
     if (st == SM_OK) {
         map->nside = t->nside;
         map->order = t->order;
@@ -486,11 +497,9 @@ static sm_status check_compressed(int fd, const char *path)
     return rc == SM_OK ? SM_OK : sm_fail_context(rc, "%s", path);
 }
 
-sm_status sm_hpx_read(sm_hpx_map_t **out, const char *path, const char *column)
+/* The file opened for cfitsio, after the checks it cannot make itself. */
+static sm_status open_fits(const char *path, fitsfile **f)
 {
-    if (path == NULL || out == NULL)
-        return sm_fail(SM_EINVAL, "sm_hpx_read: %s is NULL", path == NULL ? "path" : "out");
-    *out = NULL;
     int fd;
     sm_status st = sm_file_open_regular(path, "HEALPix map", &fd);
     if (st == SM_OK) {
@@ -499,26 +508,305 @@ sm_status sm_hpx_read(sm_hpx_map_t **out, const char *path, const char *column)
     }
     if (st != SM_OK)
         return st;
-    table_t t = {0};
     int status = 0;
-    if (fits_open_diskfile(&t.f, path, READONLY, &status) != 0) {
+    if (fits_open_diskfile(f, path, READONLY, &status) != 0) {
         fits_fail(SM_EIO, status, "cannot read it as FITS");
         return sm_fail_context(SM_EIO, "%s", path);
     }
+    return SM_OK;
+}
+
+static void close_fits(fitsfile *f)
+{
+    int status = 0;
+    if (f != NULL)
+        fits_close_file(f, &status);
+    fits_clear_errmsg();
+}
+
+sm_status sm_hpx_read(sm_hpx_map_t **out, const char *path, const char *column)
+{
+    if (path == NULL || out == NULL)
+        return sm_fail(SM_EINVAL, "sm_hpx_read: %s is NULL", path == NULL ? "path" : "out");
+    *out = NULL;
+    table_t t = {0};
+    sm_status st = open_fits(path, &t.f);
+    if (st != SM_OK)
+        return st;
     sm_hpx_map_t *map = calloc(1, sizeof *map);
     st = map != NULL ? SM_OK : SM_FAIL_NOMEM("map");
     if (st == SM_OK && (map->path = strdup(path)) == NULL)
         st = SM_FAIL_NOMEM("map path");
     if (st == SM_OK)
         st = read_map(&t, column, map);
-    status = 0;
-    fits_close_file(t.f, &status);
-    fits_clear_errmsg();
+    close_fits(t.f);
     if (st != SM_OK) {
         sm_hpx_free(map);
         return sm_fail_context(st, "%s", path);
     }
     *out = map;
+    return SM_OK;
+}
+
+/* ---- Column by column, at chosen pixels (hpx_file.h) ---- */
+
+struct sm_hpx_file {
+    table_t t;
+    char *path;
+    size_t n_cols;
+    int *cols;          /* (n_cols,) 1-based table columns */
+    int *types;         /* (n_cols,) their cfitsio types */
+    LONGLONG *repeat;   /* (n_cols,) values per row */
+    char **names;       /* (n_cols,) */
+    int64_t *pix;       /* (n_rows,) a partial map's pixels, else NULL */
+};
+
+/* Values read per cfitsio call: 512 kB of buffer whatever the map's size. */
+#define SM_HPX_CHUNK 65536
+
+void sm_hpx_close(sm_hpx_file_t *f)
+{
+    if (f == NULL)
+        return;
+    close_fits(f->t.f);
+    for (size_t c = 0; f->names != NULL && c < f->n_cols; c++)
+        free(f->names[c]);
+    free(f->names);
+    free(f->cols);
+    free(f->types);
+    free(f->repeat);
+    free(f->pix);
+    free(f->path);
+    free(f);
+}
+
+static sm_status open_columns(sm_hpx_file_t *f, const char *column)
+{
+    sm_status st = open_table(&f->t, column, &f->cols, &f->n_cols, &f->pix);
+    if (st != SM_OK)
+        return st;
+    f->names = calloc(f->n_cols, sizeof *f->names);
+    f->types = calloc(f->n_cols, sizeof *f->types);
+    f->repeat = calloc(f->n_cols, sizeof *f->repeat);
+    if (f->names == NULL || f->types == NULL || f->repeat == NULL)
+        return SM_FAIL_NOMEM("column names");
+    for (size_t c = 0; c < f->n_cols && st == SM_OK; c++) {
+        char name[FLEN_VALUE];
+        int status = 0;
+        column_name(f->t.f, f->cols[c], name);
+        st = check_column(&f->t, f->cols[c], name, &f->types[c]);
+        if (st == SM_OK)
+            fits_get_coltypell(f->t.f, f->cols[c], NULL, &f->repeat[c], NULL, &status);
+        if (st == SM_OK && (f->names[c] = strdup(name)) == NULL)
+            st = SM_FAIL_NOMEM("column name");
+    }
+    return st;
+}
+
+sm_status sm_hpx_open(sm_hpx_file_t **out, const char *path, const char *column)
+{
+    *out = NULL;
+    sm_hpx_file_t *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return SM_FAIL_NOMEM("map");
+    sm_status st = open_fits(path, &f->t.f);
+    if (st != SM_OK) {
+        free(f);
+        return st;
+    }
+    if ((f->path = strdup(path)) == NULL)
+        st = SM_FAIL_NOMEM("map path");
+    if (st == SM_OK)
+        st = open_columns(f, column);
+    if (st != SM_OK) {
+        sm_hpx_close(f);
+        return sm_fail_context(st, "%s", path);
+    }
+    *out = f;
+    return SM_OK;
+}
+
+const char *sm_hpx_file_path(const sm_hpx_file_t *f)
+{
+    return f->path;
+}
+
+int64_t sm_hpx_file_nside(const sm_hpx_file_t *f)
+{
+    return f->t.nside;
+}
+
+sm_hpx_order_t sm_hpx_file_order(const sm_hpx_file_t *f)
+{
+    return f->t.order;
+}
+
+size_t sm_hpx_file_n_cols(const sm_hpx_file_t *f)
+{
+    return f->n_cols;
+}
+
+const char *sm_hpx_file_col_name(const sm_hpx_file_t *f, size_t c)
+{
+    return f->names[c];
+}
+
+/* Values (one per pixel the file lists) in the table's order. */
+static size_t n_values(const sm_hpx_file_t *f)
+{
+    return f->pix != NULL ? (size_t)f->t.n_rows : (size_t)f->t.npix;
+}
+
+static int64_t value_pixel(const sm_hpx_file_t *f, size_t e)
+{
+    return f->pix != NULL ? f->pix[e] : (int64_t)e;
+}
+
+/* Values e0 .. e0 + m - 1 of column c, UNSEEN for no value (as
+ * read_values). A full-sky column may hold many values per row; cfitsio
+ * reads on across rows from the row and element where e0 lies. */
+static sm_status read_chunk(sm_hpx_file_t *f, size_t c, size_t e0, size_t m, double *buf)
+{
+    int status = 0, anynul = 0;
+    double nulval = is_integer_type(f->types[c]) ? SM_HPX_UNSEEN : 0.0;
+    LONGLONG repeat = f->repeat[c], row = (LONGLONG)e0 / repeat + 1,
+             elem = (LONGLONG)e0 % repeat + 1;
+    if (fits_read_col(f->t.f, TDOUBLE, f->cols[c], row, elem, (LONGLONG)m, &nulval, buf,
+                      &anynul, &status) != 0)
+        return sm_fail_context(fits_fail(SM_EFORMAT, status, f->names[c]), "%s", f->path);
+    for (size_t i = 0; i < m; i++)
+        if (sm_hpx_is_unseen(buf[i]))
+            buf[i] = SM_HPX_UNSEEN;
+    return SM_OK;
+}
+
+/* Where pixel q is in the increasing list at (n when absent). *cur is
+ * where the last search ended: a map's increasing pixels scan forward,
+ * anything else is found by bisection. */
+static size_t locate(const int64_t *at, size_t n, int64_t q, size_t *cur)
+{
+    size_t lo = *cur, hi = n;
+    if (lo > 0 && at[lo - 1] >= q) {
+        hi = lo;
+        lo = 0;
+    }
+    for (int step = 0; step < 8 && lo < hi && at[lo] < q; step++)
+        lo++;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (at[mid] < q)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *cur = lo;
+    return lo < n && at[lo] == q ? lo : n;
+}
+
+sm_status sm_hpx_read_at(sm_hpx_file_t *f, size_t c, size_t n, const int64_t *at, double *out)
+{
+    double *buf = malloc(SM_HPX_CHUNK * sizeof *buf);
+    if (buf == NULL)
+        return SM_FAIL_NOMEM("map values");
+    for (size_t k = 0; k < n; k++)
+        out[k] = SM_HPX_UNSEEN;
+    size_t total = n_values(f), cur = 0;
+    sm_status st = SM_OK;
+    for (size_t e0 = 0; e0 < total && st == SM_OK; e0 += SM_HPX_CHUNK) {
+        size_t m = total - e0 < SM_HPX_CHUNK ? total - e0 : SM_HPX_CHUNK;
+        st = read_chunk(f, c, e0, m, buf);
+        for (size_t i = 0; i < m && st == SM_OK; i++) {
+            size_t k = locate(at, n, value_pixel(f, e0 + i), &cur);
+            if (k < n)
+                out[k] = buf[i];
+        }
+    }
+    free(buf);
+    return st;
+}
+
+typedef struct {
+    int64_t pix;
+    double val;
+} pixel_value_t;
+
+static int by_pixel(const void *a, const void *b)
+{
+    int64_t x = ((const pixel_value_t *)a)->pix, y = ((const pixel_value_t *)b)->pix;
+    return (x > y) - (x < y);
+}
+
+/* A partial map may list its pixels in any order. */
+static sm_status sort_by_pixel(int64_t *pix, double *val, size_t n)
+{
+    int sorted = 1;
+    for (size_t k = 1; k < n && sorted; k++)
+        sorted = pix[k - 1] < pix[k];
+    if (sorted)
+        return SM_OK;
+    pixel_value_t *pv = malloc(n * sizeof *pv);
+    if (pv == NULL)
+        return SM_FAIL_NOMEM("pixel list");
+    for (size_t k = 0; k < n; k++)
+        pv[k] = (pixel_value_t){pix[k], val[k]};
+    qsort(pv, n, sizeof *pv, by_pixel);
+    for (size_t k = 0; k < n; k++) {
+        pix[k] = pv[k].pix;
+        val[k] = pv[k].val;
+    }
+    free(pv);
+    return SM_OK;
+}
+
+/* Two passes over the column: counting, then keeping, so that only the
+ * pixels with a value are ever held. */
+sm_status sm_hpx_read_seen(sm_hpx_file_t *f, size_t c, int64_t **pix, double **val, size_t *n)
+{
+    *pix = NULL;
+    *val = NULL;
+    *n = 0;
+    double *buf = malloc(SM_HPX_CHUNK * sizeof *buf);
+    if (buf == NULL)
+        return SM_FAIL_NOMEM("map values");
+    size_t total = n_values(f), seen = 0;
+    sm_status st = SM_OK;
+    for (int pass = 0; pass < 2 && st == SM_OK; pass++) {
+        if (pass == 1 && seen > 0) {
+            *pix = malloc(seen * sizeof **pix);
+            *val = malloc(seen * sizeof **val);
+            if (*pix == NULL || *val == NULL) {
+                st = SM_FAIL_NOMEM("map values");
+                break;
+            }
+        }
+        size_t k = 0;
+        for (size_t e0 = 0; e0 < total && st == SM_OK && (pass == 0 || seen > 0);
+             e0 += SM_HPX_CHUNK) {
+            size_t m = total - e0 < SM_HPX_CHUNK ? total - e0 : SM_HPX_CHUNK;
+            st = read_chunk(f, c, e0, m, buf);
+            for (size_t i = 0; i < m && st == SM_OK; i++) {
+                if (sm_hpx_is_unseen(buf[i]))
+                    continue;
+                if (pass == 1) {
+                    (*pix)[k] = value_pixel(f, e0 + i);
+                    (*val)[k] = buf[i];
+                }
+                k++;
+            }
+        }
+        seen = k;
+    }
+    free(buf);
+    if (st == SM_OK)
+        st = sort_by_pixel(*pix, *val, seen);
+    if (st != SM_OK) {
+        free(*pix);
+        free(*val);
+        *pix = NULL;
+        *val = NULL;
+        return st;
+    }
+    *n = seen;
     return SM_OK;
 }
 

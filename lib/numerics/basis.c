@@ -10,6 +10,7 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 
+#include "data_struct.h"
 #include "error.h"
 #include "ksum.h"
 #include "sysmap/sizes.h"
@@ -259,9 +260,12 @@ sm_status sm_basis_apply(const sm_basis_t *basis, const sm_data_t *data, sm_data
         return sm_fail(SM_EINVAL, "basis is for %zu templates but the data has %zu", s,
                        sm_data_n_sys(data));
     const double *t = sm_data_templates(data);
-    double *tw = malloc(s * n * sizeof *tw);
-    if (!tw)
+    double *tw = malloc(s * n * sizeof *tw), *delta = malloc(n * sizeof *delta);
+    if (tw == NULL || delta == NULL) {
+        free(tw);
+        free(delta);
         return SM_FAIL_NOMEM("the working-basis templates");
+    }
     for (size_t k = 0; k < s; k++)
         for (size_t j = 0; j < n; j++) {
             double v = 0;
@@ -269,8 +273,9 @@ sm_status sm_basis_apply(const sm_basis_t *basis, const sm_data_t *data, sm_data
                 v += basis->m[k * s + i] * t[i * n + j];
             tw[k * n + j] = v;
         }
-    sm_status st = sm_data_create(out, n, s, sm_data_delta(data), tw, NULL);
-    free(tw);
+    memcpy(delta, sm_data_delta(data), n * sizeof *delta);
+    /* adopted, not copied: the working map is the only second copy */
+    sm_status st = sm_data_adopt(out, n, s, delta, tw);
     if (st != SM_OK)
         return sm_fail_context(st, "building the %s-basis templates", sm_basis_name(basis->kind));
     return SM_OK;

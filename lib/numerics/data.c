@@ -35,17 +35,22 @@ const char *sm_data_nonfinite_name(double x)
 /* Masked pixels are never read, so they may hold NaN or HEALPix's UNSEEN.
  * Values beyond SM_DATA_VALUE_MAX are refused here rather than left to
  * overflow later into "initial walkers not finite" or NaN eigenvalues. */
-static sm_status check_values(const double *x, const uint8_t *mask, size_t n, const char *what,
-                              size_t row, int has_row)
+int sm_data_value_ok(double x)
+{
+    return fabs(x) <= SM_DATA_VALUE_MAX; /* NaN fails the comparison */
+}
+
+sm_status sm_data_check_values(const double *x, const uint8_t *mask, size_t n, size_t first,
+                               const char *what, size_t row, int has_row)
 {
     for (size_t j = 0; j < n; j++) {
-        if ((mask != NULL && !mask[j]) || fabs(x[j]) <= SM_DATA_VALUE_MAX)
-            continue; /* NaN fails the comparison */
+        if ((mask != NULL && !mask[j]) || sm_data_value_ok(x[j]))
+            continue;
         char where[64];
         if (has_row)
-            snprintf(where, sizeof where, "template %zu, pixel %zu", row, j);
+            snprintf(where, sizeof where, "template %zu, pixel %zu", row, first + j);
         else
-            snprintf(where, sizeof where, "pixel %zu", j);
+            snprintf(where, sizeof where, "pixel %zu", first + j);
         if (!isfinite(x[j]))
             return sm_fail(SM_EINVAL, "%s: %s at %s", what, sm_data_nonfinite_name(x[j]), where);
         return sm_fail(SM_EINVAL, "%s: value %g at %s is beyond +-%g, where squares of values "
@@ -64,7 +69,15 @@ sm_status sm_data_check_size(size_t n_sys, size_t n_pix)
     return st;
 }
 
-static void compact(double *dst, const double *src, const uint8_t *mask, size_t n)
+size_t sm_data_count_used(const uint8_t *mask, size_t n)
+{
+    size_t used = 0;
+    for (size_t j = 0; j < n; j++)
+        used += mask == NULL || mask[j] != 0;
+    return used;
+}
+
+void sm_data_compact(double *dst, const double *src, const uint8_t *mask, size_t n)
 {
     for (size_t j = 0; j < n; j++)
         if (mask == NULL || mask[j])
@@ -86,6 +99,29 @@ static sm_status default_names(sm_data_t *data)
     return SM_OK;
 }
 
+/* The map from arrays it now owns, with the default template names; frees
+ * them when it fails. */
+static sm_status wrap(sm_data_t **out, size_t n, size_t n_sys, double *delta, double *templates)
+{
+    sm_data_t *data = calloc(1, sizeof *data);
+    if (data == NULL) {
+        free(delta);
+        free(templates);
+        return SM_FAIL_NOMEM("data");
+    }
+    data->n_pix = n;
+    data->n_sys = n_sys;
+    data->delta = delta;
+    data->templates = templates;
+    sm_status st = default_names(data);
+    if (st != SM_OK) {
+        sm_data_free(data);
+        return st;
+    }
+    *out = data;
+    return SM_OK;
+}
+
 sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
                          const double *delta_g_obs, const double *templates,
                          const uint8_t *mask)
@@ -101,41 +137,41 @@ sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
     sm_status st = sm_data_check_size(n_sys, n_pix_total);
     if (st != SM_OK)
         return st;
-    size_t n_used = n_pix_total;
-    if (mask != NULL) {
-        n_used = 0;
-        for (size_t j = 0; j < n_pix_total; j++)
-            n_used += mask[j] != 0;
-        if (n_used == 0)
-            return sm_fail(SM_EINVAL, "mask: all %zu pixels are masked", n_pix_total);
-    }
-    st = check_values(delta_g_obs, mask, n_pix_total, "delta_g_obs", 0, 0);
+    size_t n_used = sm_data_count_used(mask, n_pix_total);
+    if (n_used == 0)
+        return sm_fail(SM_EINVAL, "mask: all %zu pixels are masked", n_pix_total);
+    st = sm_data_check_values(delta_g_obs, mask, n_pix_total, 0, "delta_g_obs", 0, 0);
     for (size_t i = 0; i < n_sys && st == SM_OK; i++)
-        st = check_values(templates + i * n_pix_total, mask, n_pix_total, "templates", i, 1);
+        st = sm_data_check_values(templates + i * n_pix_total, mask, n_pix_total, 0,
+                                  "templates", i, 1);
     if (st != SM_OK)
         return st;
-
-    sm_data_t *data = calloc(1, sizeof *data);
-    if (data == NULL)
-        return SM_FAIL_NOMEM("data");
-    data->n_pix = n_used;
-    data->n_sys = n_sys;
-    data->delta = malloc(n_used * sizeof *data->delta);
-    data->templates = malloc(n_sys * n_used * sizeof *data->templates);
-    if (data->delta == NULL || data->templates == NULL) {
-        sm_data_free(data);
+    double *delta = malloc(n_used * sizeof *delta);
+    double *t = malloc(n_sys * n_used * sizeof *t);
+    if (delta == NULL || t == NULL) {
+        free(delta);
+        free(t);
         return SM_FAIL_NOMEM("map and templates");
     }
-    st = default_names(data);
+    sm_data_compact(delta, delta_g_obs, mask, n_pix_total);
+    for (size_t i = 0; i < n_sys; i++)
+        sm_data_compact(t + i * n_used, templates + i * n_pix_total, mask, n_pix_total);
+    return wrap(out, n_used, n_sys, delta, t);
+}
+
+sm_status sm_data_adopt(sm_data_t **out, size_t n, size_t n_sys, double *delta,
+                        double *templates)
+{
+    *out = NULL;
+    sm_status st = sm_data_check_values(delta, NULL, n, 0, "delta_g_obs", 0, 0);
+    for (size_t i = 0; i < n_sys && st == SM_OK; i++)
+        st = sm_data_check_values(templates + i * n, NULL, n, 0, "templates", i, 1);
     if (st != SM_OK) {
-        sm_data_free(data);
+        free(delta);
+        free(templates);
         return st;
     }
-    compact(data->delta, delta_g_obs, mask, n_pix_total);
-    for (size_t i = 0; i < n_sys; i++)
-        compact(data->templates + i * n_used, templates + i * n_pix_total, mask, n_pix_total);
-    *out = data;
-    return SM_OK;
+    return wrap(out, n, n_sys, delta, templates);
 }
 
 size_t sm_data_n_pix(const sm_data_t *data)

@@ -63,6 +63,46 @@ sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels, c
     return st;
 }
 
+/* Pixel centres per transfer: theta and phi are computed and written a
+ * chunk at a time instead of as two more full columns in memory. */
+#define SM_MAPS_ANGLE_CHUNK 65536
+
+static sm_status write_angles(hid_t g, const sm_pixels_t *pixels, size_t n)
+{
+    static const char *const names[2] = {"theta", "phi"};
+    hsize_t dims[1] = {n};
+    hid_t space = H5Screate_simple(1, dims, NULL), sets[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
+    double *buf = malloc(2 * SM_MAPS_ANGLE_CHUNK * sizeof *buf);
+    sm_status st = buf != NULL ? SM_OK : SM_FAIL_NOMEM("pixel angles");
+    for (int k = 0; k < 2 && st == SM_OK; k++) {
+        sets[k] = space < 0 ? H5I_INVALID_HID
+                            : H5Dcreate2(g, names[k], H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                                         H5P_DEFAULT, H5P_DEFAULT);
+        if (sets[k] < 0)
+            st = sm_fail(SM_EIO, "cannot write dataset '%s'", names[k]);
+    }
+    const int64_t *index = sm_pixels_index(pixels);
+    for (size_t j0 = 0; j0 < n && st == SM_OK; j0 += SM_MAPS_ANGLE_CHUNK) {
+        hsize_t start[1] = {j0}, count[1] = {n - j0 < SM_MAPS_ANGLE_CHUNK ? n - j0
+                                                                          : SM_MAPS_ANGLE_CHUNK};
+        sm_hpx_pix2ang(sm_pixels_nside(pixels), sm_pixels_order(pixels), count[0], index + j0,
+                       buf, buf + SM_MAPS_ANGLE_CHUNK);
+        hid_t mem = H5Screate_simple(1, count, NULL);
+        int ok = mem >= 0 &&
+                 H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0;
+        for (int k = 0; k < 2 && st == SM_OK; k++)
+            if (!ok || H5Dwrite(sets[k], H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT,
+                                buf + k * SM_MAPS_ANGLE_CHUNK) < 0)
+                st = sm_fail(SM_EIO, "cannot write dataset '%s'", names[k]);
+        sm_h5_close(mem);
+    }
+    sm_h5_close(sets[0]);
+    sm_h5_close(sets[1]);
+    sm_h5_close(space);
+    free(buf);
+    return st;
+}
+
 static sm_status write_group(hid_t file, const sm_maps_t *maps, const sm_pixels_t *pixels)
 {
     hid_t g = H5I_INVALID_HID;
@@ -79,22 +119,8 @@ static sm_status write_group(hid_t file, const sm_maps_t *maps, const sm_pixels_
     for (size_t k = 0; k < N_MAPS && st == SM_OK; k++)
         st = sm_h5_write_dataset(g, h5_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims,
                                  column(maps, k));
-    if (st == SM_OK && nside > 0) {
-        double *theta = malloc((maps->n_pix ? maps->n_pix : 1) * 2 * sizeof *theta);
-        if (theta == NULL)
-            st = SM_FAIL_NOMEM("pixel angles");
-        if (st == SM_OK) {
-            double *phi = theta + maps->n_pix;
-            sm_hpx_pix2ang(nside, sm_pixels_order(pixels), maps->n_pix, sm_pixels_index(pixels),
-                           theta, phi);
-            st = sm_h5_write_dataset(g, "theta", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims,
-                                     theta);
-            if (st == SM_OK)
-                st = sm_h5_write_dataset(g, "phi", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims,
-                                         phi);
-        }
-        free(theta);
-    }
+    if (st == SM_OK && nside > 0)
+        st = write_angles(g, pixels, maps->n_pix);
     if (st == SM_OK)
         st = sm_h5_set_attr_int(g, "nside", nside);
     if (st == SM_OK)

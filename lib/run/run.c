@@ -20,6 +20,7 @@
 #include "sysmap/sizes.h"
 #include "sysmap/stats.h"
 #include "abi.h"
+#include "backend_data.h"
 #include "error.h"
 #include "clock.h"
 
@@ -220,6 +221,10 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
         st = sm_basis_apply(run->basis, data, &run->work);
     if (st == SM_OK)
         st = factory(user, run->work, &model, &run->backend);
+    if (st == SM_OK && sm_backend_data_copied(run->backend)) {
+        sm_data_free(run->work); /* the device has its own copy */
+        run->work = NULL;
+    }
     run->timed.backend = run->backend;
     if (st != SM_OK) {
         sm_run_free(run);

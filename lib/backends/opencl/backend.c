@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_data.h"
 #include "cl.h"
 #include "error.h"
 #include "kernels.h"
@@ -102,7 +103,7 @@ static const char *format_bytes(char *buf, size_t len, unsigned long long bytes)
 /* A device buffer of bytes, refusing up front what the device cannot hold
  * (some drivers allocate lazily and fail later, far from the cause). */
 static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_mem_flags flags,
-                             void *host, cl_mem *out)
+                             cl_mem *out)
 {
     char need[32], limit[32], total[32];
     format_bytes(need, sizeof need, bytes);
@@ -113,11 +114,40 @@ static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_me
                        what, need, cl->info.name, format_bytes(limit, sizeof limit, max_alloc(cl)),
                        format_bytes(total, sizeof total, cl->info.global_mem_bytes));
     cl_int err;
-    *out = clCreateBuffer(cl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes, host,
-                          &err);
+    *out = clCreateBuffer(cl->context, flags, bytes, NULL, &err);
     if (err != CL_SUCCESS)
         return sm_fail(SM_EDEVICE, "out of device memory allocating %s (%s) on OpenCL device %s (%s)",
                        what, need, cl->info.name, sm_cl_error_name(err));
+    return SM_OK;
+}
+
+/* Pixels converted and written per transfer: the host holds no copy of
+ * the map besides the caller's. */
+#define SM_CL_UPLOAD_CHUNK 65536
+
+/* Row i (0 the map, then the templates) of the device layout, in the
+ * kernel's precision and zero-padded to n_pad pixels. */
+static sm_status upload_row(opencl_t *cl, size_t i, unsigned char *stage)
+{
+    size_t n = cl->n_pix, np = cl->n_pad, rs = cl->real_size;
+    const double *src = i == 0 ? sm_data_delta(cl->data)
+                               : sm_data_templates(cl->data) + (i - 1) * n;
+    cl_mem dst = i == 0 ? cl->delta : cl->templates;
+    size_t base = i == 0 ? 0 : (i - 1) * np;
+    for (size_t j0 = 0; j0 < np; j0 += SM_CL_UPLOAD_CHUNK) {
+        size_t m = np - j0 < SM_CL_UPLOAD_CHUNK ? np - j0 : SM_CL_UPLOAD_CHUNK;
+        for (size_t j = 0; j < m; j++) {
+            double x = j0 + j < n ? src[j0 + j] : 0.0;
+            if (cl->fp32)
+                ((float *)stage)[j] = (float)x;
+            else
+                ((double *)stage)[j] = x;
+        }
+        cl_int err = clEnqueueWriteBuffer(cl->queue, dst, CL_TRUE, (base + j0) * rs, m * rs,
+                                          stage, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            return cl_fail(cl, err, "uploading the map and templates");
+    }
     return SM_OK;
 }
 
@@ -125,33 +155,20 @@ static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_me
  * n_pad pixels (the kernel masks the padding), uploaded once. */
 static sm_status upload_data(opencl_t *cl)
 {
-    size_t n = cl->n_pix, s = cl->model.n_sys, np = cl->n_pad, rs = cl->real_size;
-    const double *d = sm_data_delta(cl->data), *t = sm_data_templates(cl->data);
-    unsigned char *host_d = calloc(np, rs), *host_t = calloc(np * s, rs);
-    if (host_d == NULL || host_t == NULL) {
-        free(host_d);
-        free(host_t);
-        return SM_FAIL_NOMEM("the padded map");
-    }
-    for (size_t i = 0; i <= s; i++) {
-        const double *src = i == 0 ? d : t + (i - 1) * n;
-        unsigned char *dst = i == 0 ? host_d : host_t + (i - 1) * np * rs;
-        for (size_t j = 0; j < n; j++) {
-            if (cl->fp32)
-                ((float *)dst)[j] = (float)src[j];
-            else
-                ((double *)dst)[j] = src[j];
-        }
-    }
+    size_t s = cl->model.n_sys, np = cl->n_pad, rs = cl->real_size;
     char map_what[96], tpl_what[96];
     snprintf(map_what, sizeof map_what, "the map (%zu pixels x %zu bytes)", np, rs);
     snprintf(tpl_what, sizeof tpl_what, "the templates (%zu x %zu pixels x %zu bytes)", s, np,
              rs);
-    sm_status st = make_buffer(cl, map_what, np * rs, CL_MEM_READ_ONLY, host_d, &cl->delta);
+    sm_status st = make_buffer(cl, map_what, np * rs, CL_MEM_READ_ONLY, &cl->delta);
     if (st == SM_OK)
-        st = make_buffer(cl, tpl_what, np * s * rs, CL_MEM_READ_ONLY, host_t, &cl->templates);
-    free(host_d);
-    free(host_t);
+        st = make_buffer(cl, tpl_what, np * s * rs, CL_MEM_READ_ONLY, &cl->templates);
+    unsigned char *stage = st == SM_OK ? malloc(SM_CL_UPLOAD_CHUNK * rs) : NULL;
+    if (st == SM_OK && stage == NULL)
+        st = SM_FAIL_NOMEM("the upload buffer");
+    for (size_t i = 0; i <= s && st == SM_OK; i++)
+        st = upload_row(cl, i, stage);
+    free(stage);
     return st;
 }
 
@@ -260,9 +277,9 @@ static sm_status reserve(opencl_t *cl, size_t k)
     if (ph == NULL || qh == NULL || map == NULL)
         return SM_FAIL_NOMEM("OpenCL batch buffers");
     sm_status st = make_buffer(cl, "the walkers' parameters", params_bytes, CL_MEM_READ_ONLY,
-                               NULL, &cl->params);
+                               &cl->params);
     if (st == SM_OK)
-        st = make_buffer(cl, "the partial sums", partial_bytes, CL_MEM_WRITE_ONLY, NULL,
+        st = make_buffer(cl, "the partial sums", partial_bytes, CL_MEM_WRITE_ONLY,
                          &cl->partial);
     if (st == SM_OK)
         cl->capacity = k;
@@ -481,6 +498,10 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     char desc[512];
     snprintf(desc, sizeof desc, "%s (%s, driver %s)", cl->info.name, cl->info.platform,
              cl->info.driver);
-    return sm_backend_create(out, &opencl_ops, cl, model, cl->n_pix, "opencl", desc,
-                             cl->fp32 ? "fp32" : "fp64");
+    cl->data = NULL; /* uploaded: never read again */
+    sm_status created = sm_backend_create(out, &opencl_ops, cl, model, cl->n_pix, "opencl", desc,
+                                          cl->fp32 ? "fp32" : "fp64");
+    if (created == SM_OK)
+        sm_backend_mark_data_copied(*out);
+    return created;
 }
