@@ -18,7 +18,7 @@ out).
 
 Every row is timed over a few sampler steps and scaled to 1500 (the table
 says how many); at --full-run-pixels sysmap's OpenCL rows are also whole
-default runs, measured end to end (not the Intel heuristic rows, 4 to 5 times
+default runs, measured end to end (not the Intel heuristic rows, 6 to 13 times
 slower: they stay scaled). The slow methods (emcee, JAX, reference)
 run only up to --slow-max-pixels. Rows of one size run one after another,
 so the ratios within a column come from one stretch of the machine's load.
