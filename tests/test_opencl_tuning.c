@@ -18,6 +18,11 @@ static const sm_device_t pocl = {.platform = "Portable Computing Language",
                                   .vendor = "v",
                                   .driver = "3.1",
                                   .device_class = SM_DEVICE_CPU};
+static const sm_device_t intel = {.platform = "Intel(R) OpenCL",
+                                   .name = "cpu",
+                                   .vendor = "Intel(R) Corporation",
+                                   .driver = "2026.22",
+                                   .device_class = SM_DEVICE_CPU};
 static const sm_device_t other = {.platform = "Some Runtime",
                                    .name = "cpu",
                                    .vendor = "v",
@@ -147,6 +152,12 @@ START_TEST(precedence_env_db_shipped_heuristic)
     ck_assert_str_eq(t.source, "shipped default");
     ck_assert_uint_eq(t.wgs, 8);
     ck_assert_uint_eq(t.wpt, 16);
+    /* Intel's runtime: its own row, vw 16 where the runtime prefers 1 */
+    ck_assert_int_eq(sm_cl_tuning(&intel, 0, &t), SM_OK);
+    ck_assert_str_eq(t.source, "shipped default");
+    ck_assert_uint_eq(t.vw, 16);
+    ck_assert_uint_eq(t.wgs, 1);
+    ck_assert_uint_eq(t.wpt, 32);
     /* a tuned entry for fp64 only; its keys fit the problem like defaults */
     ck_assert_int_eq(sm_opencl_tuning_store(&pocl, "fp64", "wgs=2,wpt=4,ppi=64"), SM_OK);
     ck_assert_int_eq(sm_cl_tuning(&pocl, 0, &t), SM_OK);

@@ -30,12 +30,20 @@ static const sm_cl_tuning_t gpu_defaults = {256, 4, 4, 16, 1, 0, 0, "", ""};
 
 /* Shipped defaults: shapes measured per runtime with `sysmap tune` (N =
  * 50k, S = 5, W = 250, see tools/bench/RESULTS.md), matched by platform
- * name and device type. */
+ * name and device type. Intel's CPU runtime (2026.2, on the 2-core AMD
+ * EPYC of RESULTS.md, 2026-11-29): it prefers vector width 1, where the
+ * kernel's own vectors need 16 (vw 1 / 8 / 16: 0.05 / 0.35 / 0.61 G
+ * pixel-walker/s, the tuner's Gaussian and skew combined, fp64); two tuner
+ * passes in fp64 kept wpt=32,wgs=1,gpc=4, also the fastest of 8 shapes for
+ * the Gaussian alone (2.45 against 2.16 to 2.44). fp32's tuner chose
+ * wgs=8,wpt=16,gpc=2, no faster than this shape side by side (4.29 / 4.45
+ * Gaussian). */
 static const struct {
     const char *platform, *type;
     sm_cl_tuning_t shape;
 } shipped[] = {
     {"Portable Computing Language", "CPU", {8, 16, 1024, 8, 0, 0, 1, "", ""}},
+    {"Intel(R) OpenCL", "CPU", {1, 32, 1024, 4, 16, 0, 1, "", ""}},
 };
 
 static const struct {
