@@ -382,6 +382,17 @@ static sm_status read_failure(hid_t obj, const char *name)
                    detail[0] ? detail : "no detail from HDF5");
 }
 
+/* SM_EFORMAT naming the stored type when ok() refuses it. */
+static sm_status check_type(hid_t type, const char *name, int (*ok)(hid_t),
+                            const char *expected)
+{
+    if (ok(type))
+        return SM_OK;
+    char found[64];
+    type_name(type, found, sizeof found);
+    return sm_fail(SM_EFORMAT, "%s: expected %s, found %s", name, expected, found);
+}
+
 /* Checks the stored type with ok() and reads the whole object as mtype,
  * or as the stored type itself when mtype < 0 (bytes need no conversion). */
 static sm_status read_checked(hid_t obj, const char *name, int (*ok)(hid_t),
@@ -390,14 +401,10 @@ static sm_status read_checked(hid_t obj, const char *name, int (*ok)(hid_t),
     hid_t type = obj_type(obj);
     if (type < 0)
         return sm_fail(SM_EFORMAT, "%s: unreadable type", name);
-    char found[64];
-    type_name(type, found, sizeof found);
-    int good = ok(type);
-    herr_t rc = good ? obj_read(obj, mtype < 0 ? type : mtype, buf) : 0;
-    sm_status st = rc < 0 ? read_failure(obj, name) : SM_OK;
+    sm_status st = check_type(type, name, ok, expected);
+    if (st == SM_OK && obj_read(obj, mtype < 0 ? type : mtype, buf) < 0)
+        st = read_failure(obj, name);
     H5Tclose(type);
-    if (!good)
-        return sm_fail(SM_EFORMAT, "%s: expected %s, found %s", name, expected, found);
     return st;
 }
 
@@ -412,12 +419,10 @@ sm_status sm_h5_read_f64_row(hid_t dset, const char *name, size_t row, size_t fi
     hid_t type = H5Dget_type(dset);
     if (type < 0)
         return sm_fail(SM_EFORMAT, "%s: unreadable type", name);
-    char found[64];
-    type_name(type, found, sizeof found);
-    int good = is_float64(type);
+    sm_status st = check_type(type, name, is_float64, "float64");
     H5Tclose(type);
-    if (!good)
-        return sm_fail(SM_EFORMAT, "%s: expected float64, found %s", name, found);
+    if (st != SM_OK)
+        return st;
     hsize_t start[2] = {row, first}, count[2] = {1, n}, dims[1] = {n};
     hid_t file_space = H5Dget_space(dset), mem_space = H5Screate_simple(1, dims, NULL);
     herr_t rc = file_space < 0 || mem_space < 0 ? -1
