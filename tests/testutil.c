@@ -43,6 +43,27 @@ int sm_test_system(const char *fmt, ...)
     return WEXITSTATUS(rc);
 }
 
+void sm_test_rerun_without_opencl(const char *flag, char *text, size_t len)
+{
+    char self[4096], empty[8192], out[8192];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert_int_gt(n, 0);
+    self[n] = '\0';
+    snprintf(empty, sizeof empty, "%s", sm_test_tmp_path("empty-vendors"));
+    ck_assert_int_eq(mkdir(empty, 0755), 0);
+    snprintf(out, sizeof out, "%s", sm_test_tmp_path("child-output.txt"));
+    ck_assert_int_eq(sm_test_system("OCL_ICD_VENDORS='%s' OCL_ICD_FILENAMES= '%s' %s '%s'", empty,
+                                    self, flag, out),
+                     0);
+    FILE *f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t got = fread(text, 1, len - 1, f);
+    text[got] = '\0';
+    fclose(f);
+    rmdir(empty);
+    unlink(out);
+}
+
 double sm_test_normal(unsigned long *state)
 {
     double u[2];

@@ -27,6 +27,13 @@ const char *sm_test_tmp_path(const char *name);
 /* Runs a shell command, returns its exit status (-1 when it did not exit). */
 int sm_test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Runs this test executable again as `SELF flag OUT` with the ICD loader
+ * pointed at an empty vendor folder (no OpenCL platform), and puts what the
+ * child wrote to OUT into text (len bytes, NUL-terminated). The child's
+ * main answers flag by writing to OUT and returning 0. Fails the test when
+ * the child does not exit 0. */
+void sm_test_rerun_without_opencl(const char *flag, char *text, size_t len);
+
 /* Normal draws from a 64-bit LCG through Box-Muller: deterministic inputs
  * that owe nothing to the library's own generator. */
 double sm_test_normal(unsigned long *state);
