@@ -295,14 +295,21 @@ static void count_free(void *ctx)
     (void)ctx;
 }
 
+/* The counting backend over n_pix pixels. */
+static sm_backend_t *counter_backend(counter_t *count, const sm_model_t *m, size_t n_pix)
+{
+    static const sm_backend_ops_t ops = {sizeof(sm_backend_ops_t), count_sums, count_free};
+    sm_backend_t *be;
+    ck_assert_int_eq(sm_backend_create(&be, &ops, count, m, n_pix, "counter", "none", "fp64"),
+                     SM_OK);
+    return be;
+}
+
 START_TEST(test_throughput_bookkeeping)
 {
     sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     counter_t count = {0, 0};
-    static const sm_backend_ops_t ops = {sizeof(sm_backend_ops_t), count_sums, count_free};
-    sm_backend_t *be;
-    ck_assert_int_eq(sm_backend_create(&be, &ops, &count, &m, 777, "counter", "none", "fp64"),
-                     SM_OK);
+    sm_backend_t *be = counter_backend(&count, &m, 777);
     double p[6 * 8];
     sm_test_walkers(&m, 6, 2, 5, p); /* the first 5 are in the prior */
     sm_throughput_t tp;
@@ -333,10 +340,7 @@ START_TEST(test_throughput_errors)
 {
     sm_model_t m = SM_MODEL_INIT(SM_MODEL_ADDITIVE, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
     counter_t count = {0, 0};
-    static const sm_backend_ops_t ops = {sizeof(sm_backend_ops_t), count_sums, count_free};
-    sm_backend_t *be;
-    ck_assert_int_eq(sm_backend_create(&be, &ops, &count, &m, 10, "counter", "none", "fp64"),
-                     SM_OK);
+    sm_backend_t *be = counter_backend(&count, &m, 10);
     double p[4 * 8];
     sm_test_walkers(&m, 4, 2, 2, p); /* walker 2 outside the prior */
     sm_throughput_t tp;
