@@ -7,7 +7,7 @@
  * b blocks, -1 when absent, equal when b = a), SIGMA_IDX, SKEW (0/1),
  * GAMMA_IDX (with SKEW); WGS (work-group size, a power of two), WPT
  * (walkers per work-item: each template value loaded serves WPT walkers),
- * VW (pixels per SIMD vector), PRECISION (64 or 32).
+ * VW (pixels per SIMD vector), PRECISION (64 or 32); RENORM (below).
  *
  * Memory: delta (n_pad,) and templates (NSYS, n_pad) with n_pad a multiple
  * of VW; the padding pixels are masked out. NDRange: (groups * WGS, lanes),
@@ -27,6 +27,18 @@
 #endif
 #ifndef BLOCK
 #define BLOCK 8
+#endif
+/* Pixel vectors whose |m| the running product takes between two
+ * renormalisations, unless the launch says dense (every one). Scaling by
+ * powers of two is exact, so the product's roundings, and the sums, are
+ * the same either way; sparse needs RENORM factors to stay in the normal
+ * range: nonzero |m| >= 2^-53 (fp64) or 2^-24 (fp32) bounds them below,
+ * the host's bound on every |m| of the batch above (lib/backends/opencl). */
+#ifndef RENORM
+#define RENORM 1
+#endif
+#if BLOCK % RENORM != 0
+#error "RENORM must divide BLOCK"
 #endif
 /* x = mant * 2^expo with mant in [0.5, 1): frexp by bit operations, lane
  * by lane; zero, denormals, Inf and NaN pass through unchanged (a denormal
@@ -80,7 +92,7 @@ inline ksum log_product(realV mant, bitsV expo)
  * group: the items' compensated sums, reduced over the group, written to
  * partial or, for a later tile of the group's range (merge), added to it. */
 inline void walker_block(const int w0, const int first, const int end, const int merge,
-                         const int n_pix, const int n_pad, const int n_walkers,
+                         const int n_pix, const int n_pad, const int n_walkers, const int dense,
                          __global const real *restrict delta,
                          __global const real *restrict templates,
                          __global const real *restrict params, __global real *restrict partial,
@@ -154,7 +166,9 @@ inline void walker_block(const int w0, const int first, const int end, const int
             realV m = (real)1 + mult;
             realV u = (dj - add) / m - xi[k];
             sq_block[k] += tail ? WHERE(used, u * u, (realV)0) : u * u;
-            mant[k] = renormalise(mant[k] * fabs(m), &expo[k]);
+            mant[k] *= fabs(m);
+            if (dense)
+                mant[k] = renormalise(mant[k], &expo[k]);
 #if SKEW
             x[k] = gamma_over_sigma[k] * u;
 #endif
@@ -175,7 +189,10 @@ inline void walker_block(const int w0, const int first, const int end, const int
             }
         }
 #endif
-        if (++fill == BLOCK) {
+        if (++fill % RENORM == 0 && !dense)
+            for (int k = 0; k < WPT; k++)
+                mant[k] = renormalise(mant[k], &expo[k]);
+        if (fill == BLOCK) {
             for (int k = 0; k < WPT; k++) {
 #if SKEW
                 phi_mant[k] = renormalise(phi_mant[k], &phi_expo[k]);
@@ -188,6 +205,7 @@ inline void walker_block(const int w0, const int first, const int end, const int
         }
     }
     for (int k = 0; k < WPT; k++) {
+        mant[k] = renormalise(mant[k], &expo[k]);
         ksumV_add(&sq[k], sq_block[k]);
         ksumV_add(&log_phi[k], phi_block[k]);
     }
@@ -230,7 +248,7 @@ inline void walker_block(const int w0, const int first, const int end, const int
 }
 
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
-void loglike(const int n_pix, const int n_pad, const int n_walkers, const int tile,
+void loglike(const int n_pix, const int n_pad, const int n_walkers, const int tile, const int dense,
              __global const real *restrict delta, __global const real *restrict templates,
              __global const real *restrict params, __global real *restrict partial)
 {
@@ -246,8 +264,8 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers, const int ti
     do {
         const int to = end - from > tile ? from + tile : end;
         for (int w0 = get_global_id(1) * WPT; w0 < n_walkers; w0 += get_global_size(1) * WPT)
-            walker_block(w0, from, to, from > first, n_pix, n_pad, n_walkers, delta, templates,
-                         params, partial, red);
+            walker_block(w0, from, to, from > first, n_pix, n_pad, n_walkers, dense, delta,
+                         templates, params, partial, red);
         from = to;
     } while (from < end);
 }

@@ -48,22 +48,17 @@ typedef struct {
     sm_model_kind_t kind;
 } combo_t;
 
-static void compare_one(size_t n, const combo_t *c)
+/* The OpenCL log-probabilities cl_lp of walkers p against the reference's:
+ * the same infinities, else within the precision's tolerance. */
+static void assert_near_reference(const sm_data_t *data, const sm_model_t *m, int fp32,
+                                  const double *p, const double *cl_lp)
 {
-    const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
-    sm_data_t *data = sm_test_make_map(n, N_SYS, a, b, 1000 + n);
-    sm_model_t m = SM_MODEL_INIT(c->kind, c->skew, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
-    size_t d = sm_model_n_dim(&m);
-    double p[N_WALKERS * 8], ref_lp[N_WALKERS], cl_lp[N_WALKERS];
-    sm_test_walkers(&m, N_WALKERS, 99, 3, p);
-    sm_backend_t *ref, *cl;
-    ck_assert_int_eq(sm_reference_create(&ref, data, &m), SM_OK);
-    ck_assert_msg(sm_opencl_create(&cl, data, &m, "0", c->precision_fp32 ? "fp32" : "fp64") ==
-                      SM_OK,
-                  "%s", sm_last_error());
-    ck_assert_str_eq(sm_backend_precision(cl), c->precision_fp32 ? "fp32" : "fp64");
+    size_t n = sm_data_n_pix(data), d = sm_model_n_dim(m);
+    double ref_lp[N_WALKERS];
+    sm_backend_t *ref;
+    ck_assert_int_eq(sm_reference_create(&ref, data, m), SM_OK);
     ck_assert_int_eq(sm_backend_log_prob(ref, N_WALKERS, p, ref_lp), SM_OK);
-    ck_assert_int_eq(sm_backend_log_prob(cl, N_WALKERS, p, cl_lp), SM_OK);
+    sm_backend_free(ref);
     for (size_t w = 0; w < N_WALKERS; w++) {
         if (!isfinite(ref_lp[w])) {
             ck_assert_msg(cl_lp[w] == ref_lp[w], "walker %zu: %g vs reference %g", w, cl_lp[w],
@@ -74,17 +69,31 @@ static void compare_one(size_t n, const combo_t *c)
         /* fp64: 1e-12 relative. fp32: first-order rounding bound
          * 8 (S + 4) eps32 sum_j |term_j| (inputs rounded to fp32, 2S + 6
          * operations per pixel, ln Phi within 4 ulp, kernels/common.cl); see README. */
-        double tol = c->precision_fp32
-                         ? 8.0 * (N_SYS + 4) * FLT_EPSILON * term_magnitude(data, &m, p + w * d)
-                         : 1e-12 * fabs(ref_lp[w]);
+        double tol = fp32 ? 8.0 * (N_SYS + 4) * FLT_EPSILON * term_magnitude(data, m, p + w * d)
+                          : 1e-12 * fabs(ref_lp[w]);
         ck_assert_msg(err <= tol,
                       "N=%zu %s%s %s walker %zu: opencl %.17g, reference %.17g (error %.3g > "
                       "%.3g)",
-                      n, sm_model_name(c->kind), c->skew ? " skew" : "",
-                      c->precision_fp32 ? "fp32" : "fp64", w, cl_lp[w], ref_lp[w], err, tol);
+                      n, sm_model_name(m->kind), m->skew ? " skew" : "", fp32 ? "fp32" : "fp64",
+                      w, cl_lp[w], ref_lp[w], err, tol);
     }
+}
+
+static void compare_one(size_t n, const combo_t *c)
+{
+    const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
+    sm_data_t *data = sm_test_make_map(n, N_SYS, a, b, 1000 + n);
+    sm_model_t m = SM_MODEL_INIT(c->kind, c->skew, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
+    double p[N_WALKERS * 8], cl_lp[N_WALKERS];
+    sm_test_walkers(&m, N_WALKERS, 99, 3, p);
+    sm_backend_t *cl;
+    ck_assert_msg(sm_opencl_create(&cl, data, &m, "0", c->precision_fp32 ? "fp32" : "fp64") ==
+                      SM_OK,
+                  "%s", sm_last_error());
+    ck_assert_str_eq(sm_backend_precision(cl), c->precision_fp32 ? "fp32" : "fp64");
+    ck_assert_int_eq(sm_backend_log_prob(cl, N_WALKERS, p, cl_lp), SM_OK);
+    assert_near_reference(data, &m, c->precision_fp32, p, cl_lp);
     sm_backend_free(cl);
-    sm_backend_free(ref);
     sm_data_free(data);
 }
 
@@ -95,6 +104,39 @@ START_TEST(test_loglike_matches_reference)
     combo_t c = {_i / (2 * kinds), (_i / kinds) % 2, (sm_model_kind_t)(_i % kinds)};
     for (size_t k = 0; k < sizeof map_sizes / sizeof *map_sizes; k++)
         compare_one(map_sizes[k], &c);
+}
+END_TEST
+
+START_TEST(test_renormalisation_modes)
+{
+    /* The kernel renormalises prod |m| once per 8 (fp64) or 4 (fp32) pixel
+     * vectors unless some walker of the batch could overflow that: walker
+     * 0's |m| reaching 2^200 (2^40 in fp32) makes the batch renormalise
+     * every pixel. Its lnL must still be the reference's (the sparse mode
+     * would overflow to -inf), and the other walkers' the same bits as in
+     * a batch without it (scaling by powers of two is exact). */
+    int fp32 = _i;
+    const double a[N_SYS] = {0.02, -0.01, 0.015}, b[N_SYS] = {0.05, 0.0, -0.03};
+    sm_data_t *data = sm_test_make_map(1000, N_SYS, a, b, 11);
+    sm_model_t m = SM_MODEL_INIT(SM_MODEL_COMBINED, 0, N_SYS, SM_MODEL_SIGMA_MIN_DEFAULT);
+    size_t d = sm_model_n_dim(&m);
+    double p[N_WALKERS * 8], lp[N_WALKERS], alone[N_WALKERS];
+    sm_test_walkers(&m, N_WALKERS, 5, 3, p);
+    long b0 = sm_model_b_offset(&m);
+    for (long i = 0; i < N_SYS; i++)
+        p[b0 + i] = ldexp(i % 2 ? -1.0 : 1.0, fp32 ? 40 : 200);
+    sm_backend_t *cl;
+    ck_assert_msg(sm_opencl_create(&cl, data, &m, "0", fp32 ? "fp32" : "fp64") == SM_OK, "%s",
+                  sm_last_error());
+    ck_assert_int_eq(sm_backend_log_prob(cl, N_WALKERS, p, lp), SM_OK);
+    ck_assert_int_eq(sm_backend_log_prob(cl, N_WALKERS - 1, p + d, alone), SM_OK);
+    ck_assert_msg(isfinite(lp[0]), "walker 0: %g", lp[0]);
+    for (size_t w = 1; w < N_WALKERS; w++)
+        ck_assert_msg(lp[w] == alone[w - 1], "walker %zu: %.17g with walker 0, %.17g without",
+                      w, lp[w], alone[w - 1]);
+    assert_near_reference(data, &m, fp32, p, lp);
+    sm_backend_free(cl);
+    sm_data_free(data);
 }
 END_TEST
 
@@ -174,6 +216,7 @@ static Suite *opencl_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_loglike_matches_reference, 0, 4 * (int)sm_model_kind_count());
     tcase_add_test(tc, test_fp64_chain_equals_reference);
+    tcase_add_loop_test(tc, test_renormalisation_modes, 0, 2);
     tcase_add_test(tc, test_tuning_overrides);
     suite_add_tcase(s, tc);
     return s;
