@@ -40,17 +40,20 @@
 #if BLOCK % RENORM != 0
 #error "RENORM must divide BLOCK"
 #endif
-/* x = mant * 2^expo with mant in [0.5, 1): frexp by bit operations, lane
- * by lane; zero, denormals, Inf and NaN pass through unchanged (a denormal
- * needs |m| < 2^-1021 where lnL is -inf to any precision anyway). */
+/* |x| = mant * 2^expo with mant in [0.5, 1): frexp of the magnitude by bit
+ * operations, lane by lane (the product of signed factors has the same
+ * magnitude bits as that of their absolute values, so the sign is dropped
+ * here, not per factor); zero, denormals, Inf and NaN pass through as |x|
+ * (a denormal needs |m| < 2^-1021 where lnL is -inf to any precision
+ * anyway). */
 inline realV renormalise(realV x, bitsV *expo)
 {
     bitsV bits = AS_BITS(x);
     bitsV e = (bits >> EXP_SHIFT) & EXP_MASK;
     bitsV normal = e != 0 && e != EXP_MASK;
-    bitsV mant = (bits & ~((bitsV)EXP_MASK << EXP_SHIFT)) | ((bitsV)EXP_BIAS << EXP_SHIFT);
+    bitsV mant = (bits & MANT_MASK) | ((bitsV)EXP_BIAS << EXP_SHIFT);
     *expo += WHERE(normal, e - EXP_BIAS, (bitsV)0);
-    return WHERE(normal, AS_REAL(mant), x);
+    return WHERE(normal, AS_REAL(mant), fabs(x));
 }
 
 /* Adds the VW lanes of v into a scalar compensated sum. */
@@ -166,7 +169,7 @@ inline void walker_block(const int w0, const int first, const int end, const int
             realV m = (real)1 + mult;
             realV u = (dj - add) / m - xi[k];
             sq_block[k] += tail ? WHERE(used, u * u, (realV)0) : u * u;
-            mant[k] *= fabs(m);
+            mant[k] *= m;
             if (dense)
                 mant[k] = renormalise(mant[k], &expo[k]);
 #if SKEW
