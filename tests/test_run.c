@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sysmap/convergence.h"
+#include "sysmap/maps.h"
 #include "sysmap/registry.h"
 #include "sysmap/run.h"
 #include "sysmap/stats.h"
@@ -71,15 +72,20 @@ static int cancel_at(void *user, size_t done, size_t total)
     return done == *(size_t *)user;
 }
 
+static void small_config(sm_run_config_t *cfg, uint32_t seed)
+{
+    sm_run_config_default(cfg);
+    cfg->n_walkers = 16;
+    cfg->n_steps = 60;
+    cfg->n_burn = 10;
+    cfg->flush_every = 7;
+    cfg->seed = seed;
+}
+
 static sm_run_t *small_run(const sm_data_t *data, uint32_t seed)
 {
     sm_run_config_t cfg;
-    sm_run_config_default(&cfg);
-    cfg.n_walkers = 16;
-    cfg.n_steps = 60;
-    cfg.n_burn = 10;
-    cfg.flush_every = 7;
-    cfg.seed = seed;
+    small_config(&cfg, seed);
     sm_run_t *run;
     ck_assert_int_eq(sm_run_create(&run, data, &cfg), SM_OK);
     return run;
@@ -536,6 +542,83 @@ START_TEST(test_failed_runs_and_their_files)
 }
 END_TEST
 
+static sm_status refusing_factory(void *user, const sm_data_t *work, const sm_model_t *model,
+                                  sm_backend_t **out)
+{
+    (void)user, (void)work, (void)model;
+    *out = NULL;
+    return sm_fail(SM_EDEVICE, "no device (injected)");
+}
+
+/* A run that takes its data over (sysmap run's, for survey maps: one copy
+ * of the templates, turned into the sampling basis in place) samples the
+ * chain of one that copies them, bit for bit; its run file names the data
+ * as given (a copying run resumes it); its maps, from the sampling-basis
+ * templates mapped back, are the copying run's to rounding. Every failure
+ * frees the data once (the sanitizer build checks leaks and double frees). */
+START_TEST(test_adopting_run)
+{
+    const double a[3] = {0.02, 0.0, -0.01}, b[3] = {0.05, -0.03, 0.0};
+    sm_data_t *data = make_map(300, 3, a, b);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", sm_test_tmp_path("adopting.h5"));
+    unlink(path);
+    sm_run_t *whole = small_run(data, 11);
+    ck_assert_int_eq(sm_run_execute(whole, NULL, 0, NULL, NULL), SM_OK);
+    sm_run_config_t cfg;
+    small_config(&cfg, 11);
+
+    sm_run_t *first, *adopted;
+    ck_assert_int_eq(sm_run_create_adopting(&first, make_map(300, 3, a, b), &cfg, NULL, NULL),
+                     SM_OK);
+    size_t stop = 23;
+    ck_assert_int_eq(sm_run_execute(first, path, 0, cancel_at, &stop), SM_ECANCELLED);
+    sm_run_free(first);
+    sm_run_t *second = small_run(data, 11);
+    ck_assert_msg(sm_run_execute(second, path, 1, NULL, NULL) == SM_OK, "%s", sm_last_error());
+    ck_assert_int_eq(memcmp(sm_run_chain(whole), sm_run_chain(second), 60 * 16 * 7 * 8), 0);
+    sm_run_free(second);
+    unlink(path);
+
+    ck_assert_int_eq(sm_run_create_adopting(&adopted, make_map(300, 3, a, b), &cfg, NULL, NULL),
+                     SM_OK);
+    ck_assert_int_eq(sm_run_execute(adopted, NULL, 0, NULL, NULL), SM_OK);
+    ck_assert_int_eq(memcmp(sm_run_chain(whole), sm_run_chain(adopted), 60 * 16 * 7 * 8), 0);
+    ck_assert_int_eq(memcmp(sm_run_log_prob(whole), sm_run_log_prob(adopted), 60 * 16 * 8), 0);
+    const sm_data_t *work = sm_run_data(adopted);
+    ck_assert_int_ne(memcmp(sm_data_templates(work), sm_data_templates(data), 3 * 300 * 8), 0);
+    sm_maps_t *want, *got;
+    ck_assert_int_eq(sm_maps_from_run(&want, whole, data), SM_OK);
+    ck_assert_int_eq(sm_maps_from_run(&got, adopted, work), SM_OK);
+    for (size_t j = 0; j < 300; j++) {
+        ck_assert_double_eq_tol(got->delta_corr[j], want->delta_corr[j],
+                                1e-12 * fabs(want->delta_corr[j]) + 1e-15);
+        ck_assert_double_eq_tol(got->weight[j], want->weight[j], 1e-12 * want->weight[j]);
+        ck_assert_double_eq_tol(got->delta_corr_err[j], want->delta_corr_err[j],
+                                1e-10 * want->delta_corr_err[j]);
+        ck_assert_double_eq_tol(got->weight_err[j], want->weight_err[j],
+                                1e-10 * want->weight_err[j]);
+    }
+    sm_maps_free(want);
+    sm_maps_free(got);
+    sm_run_free(adopted);
+
+    sm_run_t *run = (sm_run_t *)1;
+    cfg.n_walkers = 1;
+    ck_assert_int_eq(sm_run_create_adopting(&run, make_map(300, 3, a, b), &cfg, NULL, NULL),
+                     SM_EINVAL);
+    ck_assert_ptr_null(run);
+    small_config(&cfg, 11);
+    ck_assert_int_eq(sm_run_create_adopting(&run, make_map(300, 3, a, b), &cfg,
+                                            refusing_factory, NULL),
+                     SM_EDEVICE);
+    ck_assert_ptr_null(run);
+    ck_assert_int_eq(sm_run_create_adopting(&run, NULL, &cfg, NULL, NULL), SM_EINVAL);
+    sm_run_free(whole);
+    sm_data_free(data);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -551,6 +634,7 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_sizes_are_refused);
     tcase_add_test(tc, test_zero_probability_start);
     tcase_add_test(tc, test_failed_runs_and_their_files);
+    tcase_add_test(tc, test_adopting_run);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -253,13 +253,13 @@ static void print_layout(FILE *out, const sm_mpi_layout_t *l)
                 l->backend[r], l->precision[r], l->device[r]);
 }
 
-sm_status cli_mpi_run_create(sm_run_t **run, const sm_data_t *data, const sm_run_config_t *cfg,
+sm_status cli_mpi_run_create(sm_run_t **run, sm_data_t *data, const sm_run_config_t *cfg,
                              int quiet)
 {
     if (!mpi.serving)
-        return sm_run_create(run, data, cfg);
+        return sm_run_create_adopting(run, data, cfg, NULL, NULL);
     sharded_t s = {&mpi.self, NULL};
-    sm_status st = sm_run_create_with_backend(run, data, cfg, sharded, &s);
+    sm_status st = sm_run_create_adopting(run, data, cfg, sharded, &s);
     if (st == SM_OK && !quiet)
         print_layout(stdout, s.layout);
     sm_mpi_layout_free(s.layout);
@@ -306,11 +306,11 @@ int cli_mpi_serve(void)
     return CLI_ERROR;
 }
 
-sm_status cli_mpi_run_create(sm_run_t **run, const sm_data_t *data, const sm_run_config_t *cfg,
+sm_status cli_mpi_run_create(sm_run_t **run, sm_data_t *data, const sm_run_config_t *cfg,
                              int quiet)
 {
     (void)quiet;
-    return sm_run_create(run, data, cfg);
+    return sm_run_create_adopting(run, data, cfg, NULL, NULL);
 }
 
 #endif

@@ -31,9 +31,10 @@ int cli_mpi_configure(const sm_run_config_t *cfg, const char *rank_weights, int 
 int cli_mpi_is_server(void);
 /* Those ranks: serve rank 0 until it is done; returns the exit status. */
 int cli_mpi_serve(void);
-/* Rank 0: sm_run_create, on a sharded backend over every rank when there
- * is more than one (printing the split unless quiet). */
-sm_status cli_mpi_run_create(sm_run_t **run, const sm_data_t *data, const sm_run_config_t *cfg,
+/* Rank 0: sm_run_create_adopting (the run takes data over: one copy of a
+ * survey map), on a sharded backend over every rank when there is more
+ * than one (printing the split unless quiet). */
+sm_status cli_mpi_run_create(sm_run_t **run, sm_data_t *data, const sm_run_config_t *cfg,
                              int quiet);
 
 #endif

@@ -185,6 +185,8 @@ int cli_run(int argc, char **argv)
         cli_input_free(&args.hpx);
         return CLI_ERROR;
     }
+    /* The run takes data over (its templates turn into the sampling basis
+     * in place): the summary below reads only its names and sizes. */
     if (cli_mpi_run_create(&run, data, &args.cfg, args.quiet) != SM_OK) {
         rc = cli_error("run");
         goto done;
@@ -222,6 +224,5 @@ done:
     sm_pixels_free(pixels);
     cli_input_free(&args.hpx);
     sm_run_free(run);
-    sm_data_free(data);
     return rc;
 }

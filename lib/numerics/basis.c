@@ -10,6 +10,7 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 
+#include "basis_in_place.h"
 #include "data_struct.h"
 #include "error.h"
 #include "ksum.h"
@@ -252,33 +253,78 @@ const double *sm_basis_matrix(const sm_basis_t *basis)
     return basis->m;
 }
 
+/* out[k] = sum_i a[k, i] t[i, j] over the S templates (stride n) at pixel
+ * j: one order of operations for every copy of the working templates. */
+static void times_column(const double *a, size_t s, const double *t, size_t n, size_t j,
+                         double *out)
+{
+    for (size_t k = 0; k < s; k++) {
+        double v = 0;
+        for (size_t i = 0; i < s; i++)
+            v += a[k * s + i] * t[i * n + j];
+        out[k] = v;
+    }
+}
+
+static sm_status check_n_sys(const sm_basis_t *basis, const sm_data_t *data)
+{
+    if (sm_data_n_sys(data) != basis->n_sys)
+        return sm_fail(SM_EINVAL, "basis is for %zu templates but the data has %zu",
+                       basis->n_sys, sm_data_n_sys(data));
+    return SM_OK;
+}
+
 sm_status sm_basis_apply(const sm_basis_t *basis, const sm_data_t *data, sm_data_t **out)
 {
     *out = NULL;
     size_t s = basis->n_sys, n = sm_data_n_pix(data);
-    if (sm_data_n_sys(data) != s)
-        return sm_fail(SM_EINVAL, "basis is for %zu templates but the data has %zu", s,
-                       sm_data_n_sys(data));
+    sm_status st = check_n_sys(basis, data);
+    if (st != SM_OK)
+        return st;
     const double *t = sm_data_templates(data);
     double *tw = malloc(s * n * sizeof *tw), *delta = malloc(n * sizeof *delta);
-    if (tw == NULL || delta == NULL) {
+    double *col = malloc(s * sizeof *col);
+    if (tw == NULL || delta == NULL || col == NULL) {
         free(tw);
         free(delta);
+        free(col);
         return SM_FAIL_NOMEM("the working-basis templates");
     }
-    for (size_t k = 0; k < s; k++)
-        for (size_t j = 0; j < n; j++) {
-            double v = 0;
-            for (size_t i = 0; i < s; i++)
-                v += basis->m[k * s + i] * t[i * n + j];
-            tw[k * n + j] = v;
-        }
+    for (size_t j = 0; j < n; j++) {
+        times_column(basis->m, s, t, n, j, col);
+        for (size_t k = 0; k < s; k++)
+            tw[k * n + j] = col[k];
+    }
+    free(col);
     memcpy(delta, sm_data_delta(data), n * sizeof *delta);
     /* adopted, not copied: the working map is the only second copy */
-    sm_status st = sm_data_adopt(out, n, s, delta, tw);
+    st = sm_data_adopt(out, n, s, delta, tw);
     if (st != SM_OK)
         return sm_fail_context(st, "building the %s-basis templates", sm_basis_name(basis->kind));
     return SM_OK;
+}
+
+sm_status sm_basis_apply_in_place(const sm_basis_t *basis, sm_data_t *data)
+{
+    size_t s = basis->n_sys, n = data->n_pix;
+    sm_status st = check_n_sys(basis, data);
+    if (st != SM_OK)
+        return st;
+    double *col = malloc(s * sizeof *col);
+    if (col == NULL)
+        return SM_FAIL_NOMEM("the working-basis templates");
+    for (size_t j = 0; j < n; j++) {
+        times_column(basis->m, s, data->templates, n, j, col);
+        for (size_t k = 0; k < s; k++)
+            data->templates[k * n + j] = col[k];
+    }
+    free(col);
+    return SM_OK;
+}
+
+void sm_basis_original_at(const sm_basis_t *basis, const sm_data_t *work, size_t j, double *t)
+{
+    times_column(basis->m_inv, basis->n_sys, work->templates, work->n_pix, j, t);
 }
 
 /* out[k] = sum_i a[i * s + k] in[i]: x -> A^T x for row-major A (S, S). */

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sysmap/run.h"
 #include "sysmap/stats.h"
+#include "basis_in_place.h"
 #include "error.h"
+#include "run_adopted.h"
 
 void sm_maps_free(sm_maps_t *maps)
 {
@@ -53,19 +56,19 @@ static double quad_form(const double *g, const double *c, size_t n)
     return q > 0.0 ? q : 0.0;
 }
 
-/* Values and gradients at pixel j; gc, gw of n_cont entries. */
+/* Values and gradients at pixel j, whose template values are t (S,); gc,
+ * gw of n_cont entries. */
 static void pixel(const sm_data_t *data, const sm_model_t *model, const double *p, size_t j,
-                  double *corr, double *weight, double *gc, double *gw)
+                  const double *t, double *corr, double *weight, double *gc, double *gw)
 {
-    size_t n = sm_data_n_pix(data), s = model->n_sys, nc = sm_model_n_cont(model);
+    size_t s = model->n_sys, nc = sm_model_n_cont(model);
     long a0 = sm_model_a_offset(model), b0 = sm_model_b_offset(model);
-    const double *t = sm_data_templates(data);
     double at = 0.0, bt = 0.0;
     for (size_t i = 0; i < s; i++) {
         if (a0 >= 0)
-            at += p[(size_t)a0 + i] * t[i * n + j];
+            at += p[(size_t)a0 + i] * t[i];
         if (b0 >= 0)
-            bt += p[(size_t)b0 + i] * t[i * n + j];
+            bt += p[(size_t)b0 + i] * t[i];
     }
     double w = 1.0 / (1.0 + bt), c = (sm_data_delta(data)[j] - at) * w;
     memset(gc, 0, nc * sizeof *gc);
@@ -73,7 +76,7 @@ static void pixel(const sm_data_t *data, const sm_model_t *model, const double *
     /* Accumulated, not assigned: in the multiplicative model a and b are
      * the same entries (a0 == b0), so both partials add up. */
     for (size_t i = 0; i < s; i++) {
-        double tij = t[i * n + j];
+        double tij = t[i];
         if (a0 >= 0)
             gc[(size_t)a0 + i] += -tij * w;
         if (b0 >= 0) {
@@ -85,11 +88,11 @@ static void pixel(const sm_data_t *data, const sm_model_t *model, const double *
     *weight = w;
 }
 
-sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model_t *model,
-                          const double *median, const double *cov)
+/* basis: NULL when data holds the original templates, else the basis of
+ * its working ones. */
+static sm_status compute(sm_maps_t **out, const sm_data_t *data, const sm_basis_t *basis,
+                         const sm_model_t *model, const double *median, const double *cov)
 {
-    if (out == NULL || data == NULL || model == NULL || median == NULL || cov == NULL)
-        return sm_fail(SM_EINVAL, "sm_maps_compute: NULL argument");
     *out = NULL;
     sm_status st = sm_model_validate(model);
     if (st != SM_OK)
@@ -97,16 +100,23 @@ sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model
     if (model->n_sys != sm_data_n_sys(data))
         return sm_fail(SM_EINVAL, "maps: model of %zu templates for data of %zu", model->n_sys,
                        sm_data_n_sys(data));
-    size_t n = sm_data_n_pix(data), nc = sm_model_n_cont(model);
+    size_t n = sm_data_n_pix(data), nc = sm_model_n_cont(model), s = model->n_sys;
+    const double *templates = sm_data_templates(data);
     sm_maps_t *m = maps_alloc(n);
-    double *g = malloc(2 * nc * sizeof *g);
+    double *g = malloc((2 * nc + s) * sizeof *g);
     if (m == NULL || g == NULL) {
         sm_maps_free(m);
         free(g);
         return SM_FAIL_NOMEM("maps");
     }
+    double *t = g + 2 * nc;
     for (size_t j = 0; j < n && st == SM_OK; j++) {
-        pixel(data, model, median, j, &m->delta_corr[j], &m->weight[j], g, g + nc);
+        if (basis != NULL)
+            sm_basis_original_at(basis, data, j, t);
+        else
+            for (size_t i = 0; i < s; i++)
+                t[i] = templates[i * n + j];
+        pixel(data, model, median, j, t, &m->delta_corr[j], &m->weight[j], g, g + nc);
         if (!isfinite(m->weight[j]) || !isfinite(m->delta_corr[j]))
             st = sm_fail(SM_ENUMERIC, "maps: 1 + b.t is 0 at used pixel %zu for the median b", j);
         m->delta_corr_err[j] = sqrt(quad_form(g, cov, nc));
@@ -119,6 +129,14 @@ sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model
     }
     *out = m;
     return SM_OK;
+}
+
+sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model_t *model,
+                          const double *median, const double *cov)
+{
+    if (out == NULL || data == NULL || model == NULL || median == NULL || cov == NULL)
+        return sm_fail(SM_EINVAL, "sm_maps_compute: NULL argument");
+    return compute(out, data, NULL, model, median, cov);
 }
 
 sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t *data)
@@ -139,7 +157,10 @@ sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t
     const double *post = sm_run_chain(run) + c->n_burn * c->n_walkers * d;
     sm_status st = sm_stats_covariance(post, kept, d, 0, nc, cov);
     if (st == SM_OK)
-        st = sm_maps_compute(out, data, model, sum->median, cov);
+        st = compute(out, data,
+                     data == sm_run_data(run) && sm_run_data_is_working(run) ? sm_run_basis(run)
+                                                                            : NULL,
+                     model, sum->median, cov);
     free(cov);
     return st;
 }

@@ -21,8 +21,10 @@
 #include "sysmap/stats.h"
 #include "abi.h"
 #include "backend_data.h"
+#include "basis_in_place.h"
 #include "error.h"
 #include "clock.h"
+#include "run_adopted.h"
 
 /* Spreads of the seeded initial walkers (sys_mapping.inference.run_mcmc). */
 #define SM_INIT_CONT_SCALE 0.05
@@ -40,9 +42,11 @@ typedef struct {
 struct sm_run {
     sm_run_config_t cfg;
     sm_model_t model;
-    const sm_data_t *data;
+    const sm_data_t *data;  /* as given, or the adopted data in the sampling basis */
     sm_basis_t *basis;
-    sm_data_t *work;        /* data in the sampling basis */
+    sm_data_t *work;        /* data in the sampling basis: a copy, or the adopted data */
+    int adopted;            /* work is the caller's data, turned in place */
+    uint64_t data_digest;   /* of the data as given */
     sm_backend_t *backend;
     size_t n_dim;
     char (*names)[SM_PARAM_NAME_LEN];
@@ -164,9 +168,9 @@ sm_status sm_run_create(sm_run_t **out, const sm_data_t *data, const sm_run_conf
     return sm_run_create_with_backend(out, data, cfg, open_configured, (void *)cfg);
 }
 
-sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
-                                     const sm_run_config_t *cfg, sm_backend_factory_fn factory,
-                                     void *user)
+/* adopt: data (not const then) becomes the run's, in the sampling basis. */
+static sm_status create(sm_run_t **out, const sm_data_t *data, sm_data_t *adopt,
+                        const sm_run_config_t *cfg, sm_backend_factory_fn factory, void *user)
 {
     *out = NULL;
     if (factory == NULL)
@@ -183,6 +187,7 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
     run->cfg = *cfg; /* cfg->init and the strings are borrowed: they must outlive the run */
     run->model = model;
     run->data = data;
+    run->data_digest = sm_data_digest(data);
     run->n_dim = sm_model_n_dim(&model);
     size_t w = cfg->n_walkers, d = run->n_dim, s = model.n_sys, chain_size, lp_size;
     chain_bytes(cfg->n_steps, w, d, &chain_size, &lp_size); /* checked by validate */
@@ -217,21 +222,45 @@ sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
         st = load_init(run);
     if (st == SM_OK)
         st = sm_basis_create(&run->basis, data, cfg->basis);
-    if (st == SM_OK)
+    if (st == SM_OK && adopt != NULL) {
+        st = sm_basis_apply_in_place(run->basis, adopt);
+        run->work = adopt;
+        run->adopted = 1;
+    } else if (st == SM_OK) {
         st = sm_basis_apply(run->basis, data, &run->work);
+    }
     if (st == SM_OK)
         st = factory(user, run->work, &model, &run->backend);
-    if (st == SM_OK && sm_backend_data_copied(run->backend)) {
+    if (st == SM_OK && !run->adopted && sm_backend_data_copied(run->backend)) {
         sm_data_free(run->work); /* the device has its own copy */
         run->work = NULL;
     }
     run->timed.backend = run->backend;
     if (st != SM_OK) {
+        if (run->adopted)
+            run->work = NULL; /* the caller frees what it handed over */
         sm_run_free(run);
         return st;
     }
     *out = run;
     return SM_OK;
+}
+
+sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *data,
+                                     const sm_run_config_t *cfg, sm_backend_factory_fn factory,
+                                     void *user)
+{
+    return create(out, data, NULL, cfg, factory, user);
+}
+
+sm_status sm_run_create_adopting(sm_run_t **out, sm_data_t *data, const sm_run_config_t *cfg,
+                                 sm_backend_factory_fn factory, void *user)
+{
+    sm_status st = create(out, data, data, cfg, factory ? factory : open_configured,
+                          factory ? user : (void *)cfg);
+    if (st != SM_OK)
+        sm_data_free(data);
+    return st;
 }
 
 static void clear_warnings(sm_run_t *run)
@@ -315,7 +344,7 @@ static void fill_meta(const sm_run_t *run, sm_chainfile_meta_t *meta)
     meta->seed = c->seed;
     meta->explicit_init = c->init != NULL;
     meta->sigma_min = run->model.sigma_min;
-    meta->data_digest = sm_data_digest(run->data);
+    meta->data_digest = run->data_digest;
     meta->backend = sm_backend_name(run->backend);
     meta->device = sm_backend_device(run->backend);
     meta->precision = sm_backend_precision(run->backend);
@@ -799,6 +828,7 @@ const sm_model_t *sm_run_model(const sm_run_t *run) { return &run->model; }
 const sm_basis_t *sm_run_basis(const sm_run_t *run) { return run->basis; }
 const sm_backend_t *sm_run_backend(const sm_run_t *run) { return run->backend; }
 const sm_data_t *sm_run_data(const sm_run_t *run) { return run->data; }
+int sm_run_data_is_working(const sm_run_t *run) { return run->adopted; }
 const char *sm_run_param_name(const sm_run_t *run, size_t i) { return run->names[i]; }
 const double *sm_run_chain(const sm_run_t *run) { return run->chain; }
 const double *sm_run_log_prob(const sm_run_t *run) { return run->log_prob; }

@@ -98,6 +98,8 @@ _PROTOTYPES = {
     "sm_data_delta": (c_double_p, [c_void_p]),
     "sm_data_templates": (c_double_p, [c_void_p]),
     "sm_run_create": (c_int, [POINTER(c_void_p), c_void_p, POINTER(RunConfig)]),
+    "sm_run_create_adopting": (c_int, [POINTER(c_void_p), c_void_p, POINTER(RunConfig),
+                                       c_void_p, c_void_p]),
     "sm_run_free": (None, [c_void_p]),
     "sm_run_execute": (c_int, [c_void_p, c_char_p, c_int, PROGRESS, c_void_p]),
     "sm_run_chain": (c_double_p, [c_void_p]),

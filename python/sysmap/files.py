@@ -69,13 +69,14 @@ def run_file(input=None, *, map=None, templates=(), mask=None, counts=False, mas
     _lib.check(L.sm_run_config_check_files(ctypes.byref(cfg), ctypes.byref(inp)))
     data, pixels = ctypes.c_void_p(), ctypes.c_void_p()
     _lib.check(L.sm_input_load(ctypes.byref(inp), ctypes.byref(data), ctypes.byref(pixels)))
-    try:
-        run = _execute(L, data, cfg, progress, progress_kwargs, pixels)
-    finally:
-        L.sm_pixels_free(pixels)
+    # Copied first: the run takes data over and turns its templates in place.
     n, s = L.sm_data_n_pix(data), L.sm_data_n_sys(data)
     d = np.ctypeslib.as_array(L.sm_data_delta(data), shape=(n,)).copy()
     t = np.ctypeslib.as_array(L.sm_data_templates(data), shape=(s, n)).copy()
-    sampler = _sampler(L, run, data, cfg, keep, d, t)
+    try:
+        run = _execute(L, data, cfg, progress, progress_kwargs, pixels, adopt=True)
+    finally:
+        L.sm_pixels_free(pixels)
+    sampler = _sampler(L, run, None, cfg, keep, d, t)
     sampler._warn(2)
     return sampler.get_chain(discard=int(cfg.n_burn), flat=True), sampler

@@ -234,13 +234,19 @@ def _run_config(L, keep, **settings):
     return cfg
 
 
-def _execute(L, data, cfg, progress, progress_kwargs, pixels=None):
+def _execute(L, data, cfg, progress, progress_kwargs, pixels=None, adopt=False):
     """Creates and executes the run of cfg on data (owned from here on: freed
-    on failure, else by the returned run's Sampler), then writes its maps
-    when pixels (an input's layout) are given. Returns the run."""
+    on failure, else by the returned run's Sampler, or with adopt by the run
+    itself, whose templates then turn into the sampling basis in place, as
+    `sysmap run` does), then writes its maps when pixels (an input's layout)
+    are given. Returns the run."""
     run = ctypes.c_void_p()
     try:
-        _lib.check(L.sm_run_create(ctypes.byref(run), data, ctypes.byref(cfg)))
+        if adopt:
+            _lib.check(L.sm_run_create_adopting(ctypes.byref(run), data, ctypes.byref(cfg),
+                                                None, None))
+        else:
+            _lib.check(L.sm_run_create(ctypes.byref(run), data, ctypes.byref(cfg)))
         prog = Progress(progress, cfg.n_steps, progress_kwargs)
         try:
             status = L.sm_run_execute(run, cfg.output, cfg.resume, prog.callback, None)
@@ -253,7 +259,8 @@ def _execute(L, data, cfg, progress, progress_kwargs, pixels=None):
             _lib.check(L.sm_run_write_maps(run, pixels, None))
     except BaseException:
         L.sm_run_free(run)
-        L.sm_data_free(data)
+        if not adopt:
+            L.sm_data_free(data)
         raise
     return run
 
@@ -343,7 +350,8 @@ def _setting(L, cfg, name):
 
 
 def _sampler(L, run, data, cfg, keep, d, t):
-    """The Sampler of an executed run of cfg on the map d, t, its settings
+    """The Sampler of an executed run of cfg on the map d, t (data: the
+    handle it frees with the run, None when the run owns it), its settings
     read back from cfg."""
     model = _setting(L, cfg, "model")
     log_prob_fn = LogProb(t.shape[0], model, d, t, bool(cfg.skew), cfg.sigma_min, False,

@@ -142,7 +142,8 @@ class Sampler:
 
     def __init__(self, L, run, data, cfg, keep, log_prob_fn, settings):
         self._L, self._run, self._cfg, self._keep = L, run, cfg, keep
-        self._finalizer = weakref.finalize(self, _free_run, L, run.value, data.value)
+        self._finalizer = weakref.finalize(self, _free_run, L, run.value,
+                                           None if data is None else data.value)
         self.log_prob_fn = log_prob_fn  # emcee's attribute; arviz reads its .args
         for k, v in settings.items():
             setattr(self, k, v)

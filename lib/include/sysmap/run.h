@@ -89,6 +89,18 @@ SM_API sm_status sm_run_create_with_backend(sm_run_t **out, const sm_data_t *dat
                                             const sm_run_config_t *cfg,
                                             sm_backend_factory_fn factory, void *user);
 
+/* sm_run_create_with_backend (factory NULL: sm_run_create) for a map too
+ * large to hold twice: the run takes data over, succeeding or not (it is
+ * freed with the run, or before this returns an error), and turns its
+ * templates into the sampling basis in place instead of copying them.
+ * The chains are the same bits as sm_run_create's; sm_run_data then
+ * returns the data with the sampling-basis templates, from which the maps
+ * (sm_maps_from_run, sm_run_write_maps) take the original ones by M^-1
+ * (equal to sm_run_create's maps to rounding). */
+SM_API sm_status sm_run_create_adopting(sm_run_t **out, sm_data_t *data,
+                                        const sm_run_config_t *cfg,
+                                        sm_backend_factory_fn factory, void *user);
+
 /* Samples. out_path NULL keeps everything in memory. With resume, continues
  * out_path's partial file (settings must match). */
 SM_API sm_status sm_run_execute(sm_run_t *run, const char *out_path, int resume,
