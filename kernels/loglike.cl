@@ -9,8 +9,10 @@
  * (walkers per work-item: each template value loaded serves WPT walkers),
  * VW (pixels per SIMD vector), PRECISION (64 or 32); RENORM (below).
  *
- * Memory: delta (n_pad,) and templates (NSYS, n_pad) with n_pad a multiple
- * of VW; the padding pixels are masked out. NDRange: (groups * WGS, lanes),
+ * Memory: delta (n_pix,) and templates (NSYS rows of stride elements, n_pix
+ * used), read in vectors of VW pixels up to n_pad (n_pix rounded up to
+ * VW); the last vector's lanes past n_pix read as 0 (load_pixels), so the
+ * rows may be the caller's own arrays or zero-padded copies alike. NDRange: (groups * WGS, lanes),
  * local (WGS, 1), lanes <= ceil(walkers / WPT). Group g takes a range of
  * contiguous pixel vectors, tile by tile, its item i the vectors i, i +
  * WGS, ... of a tile; along dimension 1, lane l takes the walker blocks l,
@@ -56,6 +58,22 @@ inline realV renormalise(realV x, bitsV *expo)
     return WHERE(normal, AS_REAL(mant), fabs(x));
 }
 
+/* Pixel vector c of a row: the last, past n_pix (tail), lane by lane with
+ * 0 beyond the row, as zero padding would give. */
+inline realV load_pixels(__global const real *row, const int c, const int tail, const int n_pix)
+{
+#if VW == 1
+    return row[c];
+#else
+    if (!tail)
+        return VLOAD(c, row);
+    real v[VW];
+    for (int l = 0; l < VW; l++)
+        v[l] = c * VW + l < n_pix ? row[c * VW + l] : (real)0;
+    return VLOAD(0, v);
+#endif
+}
+
 /* Adds the VW lanes of v into a scalar compensated sum. */
 inline void add_lanes(ksum *k, ksumV v)
 {
@@ -95,7 +113,7 @@ inline ksum log_product(realV mant, bitsV expo)
  * group: the items' compensated sums, reduced over the group, written to
  * partial or, for a later tile of the group's range (merge), added to it. */
 inline void walker_block(const int w0, const int first, const int end, const int merge,
-                         const int n_pix, const int n_pad, const int n_walkers, const int dense,
+                         const int n_pix, const int stride, const int n_walkers, const int dense,
                          __global const real *restrict delta,
                          __global const real *restrict templates,
                          __global const real *restrict params, __global real *restrict partial,
@@ -145,14 +163,14 @@ inline void walker_block(const int w0, const int first, const int end, const int
         sq_block[k] = phi_block[k] = (realV)0;
     int fill = 0;
     for (int c = first + lid; c < end; c += WGS) {
-        realV t[NSYS];
-#pragma unroll
-        for (int i = 0; i < NSYS; i++)
-            t[i] = VLOAD(c, templates + i * n_pad);
-        const realV dj = VLOAD(c, delta);
         /* Only the last vector can hold padding: the others skip the mask. */
         const int tail = (c + 1) * VW > n_pix;
         const bitsV used = LANE_IDS + (bits_t)(c * VW) < (bits_t)n_pix;
+        realV t[NSYS];
+#pragma unroll
+        for (int i = 0; i < NSYS; i++)
+            t[i] = load_pixels(templates + i * stride, c, tail, n_pix);
+        const realV dj = load_pixels(delta, c, tail, n_pix);
 #if SKEW
         realV x[WPT];
 #endif
@@ -252,7 +270,8 @@ inline void walker_block(const int w0, const int first, const int end, const int
 }
 
 __kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
-void loglike(const int n_pix, const int n_pad, const int n_walkers, const int tile, const int dense,
+void loglike(const int n_pix, const int n_pad, const int stride, const int n_walkers,
+             const int tile, const int dense,
              __global const real *restrict delta, __global const real *restrict templates,
              __global const real *restrict params, __global real *restrict partial)
 {
@@ -268,7 +287,7 @@ void loglike(const int n_pix, const int n_pad, const int n_walkers, const int ti
     do {
         const int to = end - from > tile ? from + tile : end;
         for (int w0 = get_global_id(1) * WPT; w0 < n_walkers; w0 += get_global_size(1) * WPT)
-            walker_block(w0, from, to, from > first, n_pix, n_pad, n_walkers, dense, delta,
+            walker_block(w0, from, to, from > first, n_pix, stride, n_walkers, dense, delta,
                          templates, params, partial, red);
         from = to;
     } while (from < end);

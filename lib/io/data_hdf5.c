@@ -133,7 +133,7 @@ static sm_status read_inputs(hid_t file, sm_data_t **out, uint8_t **mask_out,
     size_t n_used = sm_data_count_used(mask, n);
     if (st == SM_OK && n_used == 0)
         st = sm_fail(SM_EINVAL, "mask: all %zu pixels are masked", n);
-    if (st == SM_OK && (templates = malloc(in.n_sys * n_used * sizeof *templates)) == NULL)
+    if (st == SM_OK && (templates = sm_data_values_alloc(in.n_sys * n_used)) == NULL)
         st = SM_FAIL_NOMEM("map and templates");
     if (st == SM_OK)
         st = read_templates(&in, mask, n_used, templates, &bad);

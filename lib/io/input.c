@@ -365,7 +365,7 @@ static sm_status add_templates(build_t *b)
     if (st == SM_OK)
         st = table_bytes(s, b->n_fp, "templates", &bytes);
     if (st == SM_OK) {
-        b->tvals = malloc(bytes);
+        b->tvals = sm_data_values_alloc(bytes / sizeof *b->tvals);
         b->names = calloc(s, sizeof *b->names);
         if (b->tvals == NULL || b->names == NULL)
             st = SM_FAIL_NOMEM("templates");
@@ -465,7 +465,8 @@ static sm_status finish(build_t *b, sm_data_t **data, sm_pixels_t **pixels)
     free(b->dropped);
     b->dropped = NULL;
     b->value = shrink(b->value, n * sizeof *b->value);
-    b->tvals = shrink(b->tvals, s * n * sizeof *b->tvals);
+    if (n < b->n_fp) /* else kept where it is: page-aligned (sm_data_values_alloc) */
+        b->tvals = shrink(b->tvals, s * n * sizeof *b->tvals);
     sm_status st = SM_OK;
     if (b->in->map_kind == SM_MAP_COUNTS)
         st = counts_to_overdensity(b, n);

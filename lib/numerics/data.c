@@ -4,6 +4,7 @@
 #include "sysmap/data.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,16 @@ static sm_status wrap(sm_data_t **out, size_t n, size_t n_sys, double *delta, do
     return SM_OK;
 }
 
+double *sm_data_values_alloc(size_t count)
+{
+    const size_t page = 4096;
+    size_t bytes = count * sizeof(double); /* count checked by the caller */
+    if (bytes > SIZE_MAX - page)
+        return NULL;
+    /* aligned_alloc wants a multiple of the alignment */
+    return aligned_alloc(page, bytes == 0 ? page : (bytes + page - 1) / page * page);
+}
+
 sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
                          const double *delta_g_obs, const double *templates,
                          const uint8_t *mask)
@@ -147,7 +158,7 @@ sm_status sm_data_create(sm_data_t **out, size_t n_pix_total, size_t n_sys,
     if (st != SM_OK)
         return st;
     double *delta = malloc(n_used * sizeof *delta);
-    double *t = malloc(n_sys * n_used * sizeof *t);
+    double *t = sm_data_values_alloc(n_sys * n_used);
     if (delta == NULL || t == NULL) {
         free(delta);
         free(t);

@@ -24,6 +24,11 @@ sm_status sm_data_check_size(size_t n_sys, size_t n_pix);
  * without a copy; both are freed when it fails. */
 sm_status sm_data_adopt(sm_data_t **out, size_t n, size_t n_sys, double *delta,
                         double *templates);
+/* count doubles (count x 8 bytes checked by the caller) for templates, at a
+ * page boundary, so that a CPU OpenCL device can read them in place (its
+ * buffers' base alignment is at most a page); free() frees them. NULL when
+ * out of memory. */
+double *sm_data_values_alloc(size_t count);
 /* Finite and within SM_DATA_VALUE_MAX. */
 int sm_data_value_ok(double x);
 /* Refuses a value !sm_data_value_ok at an unmasked pixel of x (n,), naming

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,9 @@
 /* Test hook: SYSMAP_OPENCL_INJECT_FAULT = "build" (a kernel that does not
  * compile), "alloc" (a device that allows 1 KiB per buffer), "lost" (the
  * device fails at the first evaluation), "nofp64" (the device reports no
- * fp64) or "local32k" (the device reports 32 KiB of local memory), for the
- * error paths a working device cannot provoke. */
+ * fp64), "local32k" (the device reports 32 KiB of local memory) or
+ * "devmem" (the device's memory is not the host's), for the paths a
+ * working device cannot provoke. */
 #define SM_CL_FAULT_ENV "SYSMAP_OPENCL_INJECT_FAULT"
 
 typedef struct {
@@ -53,7 +55,11 @@ typedef struct {
     size_t groups, capacity;  /* capacity: walkers the buffers hold */
     size_t max_groups;        /* work-groups that fill the device */
     size_t preferred_vw, n_pad; /* the device's vector width; N padded to vw */
+    size_t stride;              /* elements between template rows on the device */
     int fma;                    /* hardware fused multiply-add (CL_FP_FMA) */
+    int host_memory;            /* the device's memory is the host's (a CPU device) */
+    size_t base_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, bytes */
+    int in_place;               /* the kernel reads the caller's templates */
     void *params_host, *partial_host;
     size_t *walker_of_row;
     double *t_max;              /* per template, max |t| as uploaded */
@@ -114,10 +120,11 @@ static const char *format_bytes(char *buf, size_t len, unsigned long long bytes)
     return buf;
 }
 
-/* A device buffer of bytes, refusing up front what the device cannot hold
- * (some drivers allocate lazily and fail later, far from the cause). */
+/* A device buffer of bytes (over host's memory when not NULL), refusing up
+ * front what the device cannot hold (some drivers allocate lazily and fail
+ * later, far from the cause). */
 static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_mem_flags flags,
-                             cl_mem *out)
+                             const void *host, cl_mem *out)
 {
     char need[32], limit[32], total[32];
     format_bytes(need, sizeof need, bytes);
@@ -128,7 +135,9 @@ static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_me
                        what, need, cl->info.name, format_bytes(limit, sizeof limit, max_alloc(cl)),
                        format_bytes(total, sizeof total, cl->info.global_mem_bytes));
     cl_int err;
-    *out = clCreateBuffer(cl->context, flags, bytes, NULL, &err);
+    /* CL_MEM_USE_HOST_PTR with CL_MEM_READ_ONLY: the kernel never writes it. */
+    *out = clCreateBuffer(cl->context, host != NULL ? flags | CL_MEM_USE_HOST_PTR : flags, bytes,
+                          (void *)host, &err);
     if (err != CL_SUCCESS)
         return sm_fail(SM_EDEVICE, "out of device memory allocating %s (%s) on OpenCL device %s (%s)",
                        what, need, cl->info.name, sm_cl_error_name(err));
@@ -167,25 +176,45 @@ static sm_status upload_row(opencl_t *cl, size_t i, unsigned char *stage)
     return SM_OK;
 }
 
+/* On a device whose memory is the host's, the fp64 kernel reads the
+ * caller's templates where they are (CL_MEM_USE_HOST_PTR: no second copy
+ * of a survey map) when they start where the device wants buffers to; the
+ * kernel's rows then have stride N, not the padded width. */
+static int reads_in_place(const opencl_t *cl)
+{
+    uintptr_t at = (uintptr_t)sm_data_templates(cl->data);
+    return cl->host_memory && !cl->fp32 && !fault_is(cl, "devmem") && cl->base_align > 0 &&
+           at % cl->base_align == 0;
+}
+
 /* The map and templates in the kernel's precision, each row zero-padded to
- * n_pad pixels (the kernel masks the padding), uploaded once. */
+ * n_pad pixels (the kernel masks the padding), uploaded once; or the
+ * templates read in place, whose largest values are then found here. */
 static sm_status upload_data(opencl_t *cl)
 {
-    size_t s = cl->model.n_sys, np = cl->n_pad, rs = cl->real_size;
+    size_t s = cl->model.n_sys, n = cl->n_pix, np = cl->n_pad, rs = cl->real_size;
+    cl->in_place = reads_in_place(cl);
+    cl->stride = cl->in_place ? n : np;
     char map_what[96], tpl_what[96];
     snprintf(map_what, sizeof map_what, "the map (%zu pixels x %zu bytes)", np, rs);
-    snprintf(tpl_what, sizeof tpl_what, "the templates (%zu x %zu pixels x %zu bytes)", s, np,
-             rs);
-    sm_status st = make_buffer(cl, map_what, np * rs, CL_MEM_READ_ONLY, &cl->delta);
+    snprintf(tpl_what, sizeof tpl_what, "the templates (%zu x %zu pixels x %zu bytes)", s,
+             cl->stride, rs);
+    const double *t = sm_data_templates(cl->data);
+    sm_status st = make_buffer(cl, map_what, np * rs, CL_MEM_READ_ONLY, NULL, &cl->delta);
     if (st == SM_OK)
-        st = make_buffer(cl, tpl_what, np * s * rs, CL_MEM_READ_ONLY, &cl->templates);
+        st = make_buffer(cl, tpl_what, cl->stride * s * rs, CL_MEM_READ_ONLY,
+                         cl->in_place ? t : NULL, &cl->templates);
     unsigned char *stage = st == SM_OK ? malloc(SM_CL_UPLOAD_CHUNK * rs) : NULL;
     if (st == SM_OK)
         cl->t_max = calloc(s, sizeof *cl->t_max);
     if (st == SM_OK && (stage == NULL || cl->t_max == NULL))
         st = SM_FAIL_NOMEM("the upload buffer");
-    for (size_t i = 0; i <= s && st == SM_OK; i++)
+    for (size_t i = 0; i <= (cl->in_place ? 0 : s) && st == SM_OK; i++)
         st = upload_row(cl, i, stage);
+    for (size_t i = 0; cl->in_place && st == SM_OK && i < s; i++)
+        for (size_t j = 0; j < n; j++)
+            if (fabs(t[i * n + j]) > cl->t_max[i])
+                cl->t_max[i] = fabs(t[i * n + j]);
     free(stage);
     return st;
 }
@@ -296,9 +325,9 @@ static sm_status reserve(opencl_t *cl, size_t k)
     if (ph == NULL || qh == NULL || map == NULL)
         return SM_FAIL_NOMEM("OpenCL batch buffers");
     sm_status st = make_buffer(cl, "the walkers' parameters", params_bytes, CL_MEM_READ_ONLY,
-                               &cl->params);
+                               NULL, &cl->params);
     if (st == SM_OK)
-        st = make_buffer(cl, "the partial sums", partial_bytes, CL_MEM_WRITE_ONLY,
+        st = make_buffer(cl, "the partial sums", partial_bytes, CL_MEM_WRITE_ONLY, NULL,
                          &cl->partial);
     if (st == SM_OK)
         cl->capacity = k;
@@ -376,6 +405,7 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
         tile = cl->tune.ppi * cl->tune.wgs;
     }
     cl_int n_pix = (cl_int)cl->n_pix, n_pad = (cl_int)cl->n_pad, n_rows = (cl_int)rows, err;
+    cl_int stride = (cl_int)cl->stride;
     cl_int dense = !sparse_ok(cl, k, params, in_prior);
     cl_int tile_arg = tile < (size_t)INT_MAX ? (cl_int)tile : INT_MAX;
     err = clEnqueueWriteBuffer(cl->queue, cl->params, CL_FALSE, 0,
@@ -385,14 +415,16 @@ static sm_status opencl_pixel_sums(void *ctx, size_t k, const double *params,
     if (err == CL_SUCCESS)
         err = clSetKernelArg(cl->kernel, 1, sizeof n_pad, &n_pad);
     if (err == CL_SUCCESS)
-        err = clSetKernelArg(cl->kernel, 2, sizeof n_rows, &n_rows);
+        err = clSetKernelArg(cl->kernel, 2, sizeof stride, &stride);
     if (err == CL_SUCCESS)
-        err = clSetKernelArg(cl->kernel, 3, sizeof tile_arg, &tile_arg);
+        err = clSetKernelArg(cl->kernel, 3, sizeof n_rows, &n_rows);
     if (err == CL_SUCCESS)
-        err = clSetKernelArg(cl->kernel, 4, sizeof dense, &dense);
+        err = clSetKernelArg(cl->kernel, 4, sizeof tile_arg, &tile_arg);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(cl->kernel, 5, sizeof dense, &dense);
     cl_mem args[4] = {cl->delta, cl->templates, cl->params, cl->partial};
     for (cl_uint i = 0; i < 4 && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(cl->kernel, i + 5, sizeof(cl_mem), &args[i]);
+        err = clSetKernelArg(cl->kernel, i + 6, sizeof(cl_mem), &args[i]);
     size_t global[2] = {cl->groups * cl->tune.wgs, lanes}, local[2] = {cl->tune.wgs, 1};
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(cl->queue, cl->kernel, 2, NULL, global, local, 0, NULL,
@@ -445,10 +477,20 @@ static sm_status query_features(opencl_t *cl)
         err = clGetDeviceInfo(dev, cl->fp32 ? CL_DEVICE_SINGLE_FP_CONFIG
                                             : CL_DEVICE_DOUBLE_FP_CONFIG,
                               sizeof config, &config, NULL);
+    cl_bool unified = CL_FALSE;
+    cl_uint align_bits = 0;
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(dev, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
+                              NULL);
     if (err != CL_SUCCESS)
-        return cl_fail(cl, err, "querying the vector width and floating-point capabilities");
+        return cl_fail(cl, err, "querying the vector width, floating-point capabilities and "
+                                "memory model");
     cl->preferred_vw = cl->info.device_class != SM_DEVICE_CPU ? 1 : width;
     cl->fma = (config & CL_FP_FMA) != 0;
+    cl->host_memory = unified == CL_TRUE && cl->info.device_class == SM_DEVICE_CPU;
+    cl->base_align = align_bits / 8;
     return SM_OK;
 }
 
@@ -541,10 +583,11 @@ sm_status sm_opencl_create(sm_backend_t **out, const sm_data_t *data, const sm_m
     char desc[512];
     snprintf(desc, sizeof desc, "%s (%s, driver %s)", cl->info.name, cl->info.platform,
              cl->info.driver);
-    cl->data = NULL; /* uploaded: never read again */
+    if (!cl->in_place)
+        cl->data = NULL; /* uploaded: never read again */
     sm_status created = sm_backend_create(out, &opencl_ops, cl, model, cl->n_pix, "opencl", desc,
                                           cl->fp32 ? "fp32" : "fp64");
-    if (created == SM_OK)
+    if (created == SM_OK && !cl->in_place)
         sm_backend_mark_data_copied(*out);
     return created;
 }
