@@ -10,6 +10,7 @@
 #include "sysmap/stats.h"
 #include "basis_in_place.h"
 #include "error.h"
+#include "maps_plan.h"
 #include "run_adopted.h"
 
 void sm_maps_free(sm_maps_t *maps)
@@ -88,41 +89,70 @@ static void pixel(const sm_data_t *data, const sm_model_t *model, const double *
     *weight = w;
 }
 
-/* basis: NULL when data holds the original templates, else the basis of
- * its working ones. */
-static sm_status compute(sm_maps_t **out, const sm_data_t *data, const sm_basis_t *basis,
-                         const sm_model_t *model, const double *median, const double *cov)
+sm_status sm_maps_plan_init(sm_maps_plan_t *plan, const sm_data_t *data,
+                            const sm_basis_t *basis, const sm_model_t *model,
+                            const double *median, const double *cov)
 {
-    *out = NULL;
+    memset(plan, 0, sizeof *plan);
     sm_status st = sm_model_validate(model);
     if (st != SM_OK)
         return st;
     if (model->n_sys != sm_data_n_sys(data))
         return sm_fail(SM_EINVAL, "maps: model of %zu templates for data of %zu", model->n_sys,
                        sm_data_n_sys(data));
-    size_t n = sm_data_n_pix(data), nc = sm_model_n_cont(model), s = model->n_sys;
-    const double *templates = sm_data_templates(data);
-    sm_maps_t *m = maps_alloc(n);
-    double *g = malloc((2 * nc + s) * sizeof *g);
-    if (m == NULL || g == NULL) {
-        sm_maps_free(m);
-        free(g);
+    size_t nc = sm_model_n_cont(model), s = model->n_sys;
+    plan->work = malloc((2 * nc + s) * sizeof *plan->work);
+    if (plan->work == NULL)
         return SM_FAIL_NOMEM("maps");
-    }
-    double *t = g + 2 * nc;
-    for (size_t j = 0; j < n && st == SM_OK; j++) {
-        if (basis != NULL)
-            sm_basis_original_at(basis, data, j, t);
+    plan->data = data;
+    plan->basis = basis;
+    plan->model = model;
+    plan->median = median;
+    plan->cov = cov;
+    return SM_OK;
+}
+
+void sm_maps_plan_clear(sm_maps_plan_t *plan)
+{
+    free(plan->work);
+    free(plan->own_cov);
+    memset(plan, 0, sizeof *plan);
+}
+
+sm_status sm_maps_plan_fill(const sm_maps_plan_t *plan, size_t j0, size_t count,
+                            double *const cols[SM_MAPS_N])
+{
+    const sm_data_t *data = plan->data;
+    size_t n = sm_data_n_pix(data), nc = sm_model_n_cont(plan->model), s = plan->model->n_sys;
+    const double *templates = sm_data_templates(data);
+    double *g = plan->work, *t = g + 2 * nc;
+    for (size_t k = 0; k < count; k++) {
+        size_t j = j0 + k;
+        if (plan->basis != NULL)
+            sm_basis_original_at(plan->basis, data, j, t);
         else
             for (size_t i = 0; i < s; i++)
                 t[i] = templates[i * n + j];
-        pixel(data, model, median, j, t, &m->delta_corr[j], &m->weight[j], g, g + nc);
-        if (!isfinite(m->weight[j]) || !isfinite(m->delta_corr[j]))
-            st = sm_fail(SM_ENUMERIC, "maps: 1 + b.t is 0 at used pixel %zu for the median b", j);
-        m->delta_corr_err[j] = sqrt(quad_form(g, cov, nc));
-        m->weight_err[j] = sqrt(quad_form(g + nc, cov, nc));
+        pixel(data, plan->model, plan->median, j, t, &cols[0][k], &cols[2][k], g, g + nc);
+        if (!isfinite(cols[2][k]) || !isfinite(cols[0][k]))
+            return sm_fail(SM_ENUMERIC, "maps: 1 + b.t is 0 at used pixel %zu for the median b",
+                           j);
+        cols[1][k] = sqrt(quad_form(g, plan->cov, nc));
+        cols[3][k] = sqrt(quad_form(g + nc, plan->cov, nc));
     }
-    free(g);
+    return SM_OK;
+}
+
+/* The whole maps of a plan. */
+static sm_status compute(sm_maps_t **out, sm_maps_plan_t *plan)
+{
+    sm_maps_t *m = maps_alloc(sm_data_n_pix(plan->data));
+    sm_status st = m != NULL ? SM_OK : SM_FAIL_NOMEM("maps");
+    double *const cols[SM_MAPS_N] = {m ? m->delta_corr : NULL, m ? m->delta_corr_err : NULL,
+                                     m ? m->weight : NULL, m ? m->weight_err : NULL};
+    if (st == SM_OK)
+        st = sm_maps_plan_fill(plan, 0, m->n_pix, cols);
+    sm_maps_plan_clear(plan);
     if (st != SM_OK) {
         sm_maps_free(m);
         return st;
@@ -136,14 +166,16 @@ sm_status sm_maps_compute(sm_maps_t **out, const sm_data_t *data, const sm_model
 {
     if (out == NULL || data == NULL || model == NULL || median == NULL || cov == NULL)
         return sm_fail(SM_EINVAL, "sm_maps_compute: NULL argument");
-    return compute(out, data, NULL, model, median, cov);
+    *out = NULL;
+    sm_maps_plan_t plan;
+    sm_status st = sm_maps_plan_init(&plan, data, NULL, model, median, cov);
+    return st == SM_OK ? compute(out, &plan) : st;
 }
 
-sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t *data)
+sm_status sm_maps_plan_from_run(sm_maps_plan_t *plan, const sm_run_t *run,
+                                const sm_data_t *data)
 {
-    if (out == NULL || run == NULL || data == NULL)
-        return sm_fail(SM_EINVAL, "sm_maps_from_run: NULL argument");
-    *out = NULL;
+    memset(plan, 0, sizeof *plan);
     const sm_chainfile_summary_t *sum = sm_run_summary(run);
     if (sum == NULL)
         return sm_fail(SM_EINVAL, "maps: the run has not been executed");
@@ -157,10 +189,25 @@ sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t
     const double *post = sm_run_chain(run) + c->n_burn * c->n_walkers * d;
     sm_status st = sm_stats_covariance(post, kept, d, 0, nc, cov);
     if (st == SM_OK)
-        st = compute(out, data,
-                     data == sm_run_data(run) && sm_run_data_is_working(run) ? sm_run_basis(run)
-                                                                            : NULL,
-                     model, sum->median, cov);
-    free(cov);
-    return st;
+        st = sm_maps_plan_init(plan, data,
+                               data == sm_run_data(run) && sm_run_data_is_working(run)
+                                   ? sm_run_basis(run)
+                                   : NULL,
+                               model, sum->median, cov);
+    if (st != SM_OK) {
+        free(cov);
+        return st;
+    }
+    plan->own_cov = cov;
+    return SM_OK;
+}
+
+sm_status sm_maps_from_run(sm_maps_t **out, const sm_run_t *run, const sm_data_t *data)
+{
+    if (out == NULL || run == NULL || data == NULL)
+        return sm_fail(SM_EINVAL, "sm_maps_from_run: NULL argument");
+    *out = NULL;
+    sm_maps_plan_t plan;
+    sm_status st = sm_maps_plan_from_run(&plan, run, data);
+    return st == SM_OK ? compute(out, &plan) : st;
 }

@@ -10,12 +10,12 @@
 #include "fileutil.h"
 #include "h5util.h"
 #include "h5failsafe.h"
+#include "maps_plan.h"
 
-#define N_MAPS 4
 
-static const char *const fits_names[N_MAPS] = {"DELTA_CORR", "DELTA_CORR_ERR", "WEIGHT",
+static const char *const fits_names[SM_MAPS_N] = {"DELTA_CORR", "DELTA_CORR_ERR", "WEIGHT",
                                                "WEIGHT_ERR"};
-static const char *const h5_names[N_MAPS] = {"delta_corr", "delta_corr_err", "weight",
+static const char *const h5_names[SM_MAPS_N] = {"delta_corr", "delta_corr_err", "weight",
                                              "weight_err"};
 #define POINT_TEXT "posterior median, original template basis"
 #define ERR_TEXT                                                                                \
@@ -24,7 +24,7 @@ static const char *const h5_names[N_MAPS] = {"delta_corr", "delta_corr_err", "we
 
 static const double *column(const sm_maps_t *maps, size_t k)
 {
-    const double *cols[N_MAPS] = {maps->delta_corr, maps->delta_corr_err, maps->weight,
+    const double *cols[SM_MAPS_N] = {maps->delta_corr, maps->delta_corr_err, maps->weight,
                                   maps->weight_err};
     return cols[k];
 }
@@ -49,15 +49,15 @@ sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels, c
                                   "array of %zu pixels (write the HDF5 maps instead)",
                        path, sm_pixels_n_total(pixels));
     size_t n = maps->n_pix;
-    double *values = malloc(N_MAPS * (n ? n : 1) * sizeof *values);
+    double *values = malloc(SM_MAPS_N * (n ? n : 1) * sizeof *values);
     if (values == NULL)
         return SM_FAIL_NOMEM("map columns");
-    for (size_t k = 0; k < N_MAPS; k++)
+    for (size_t k = 0; k < SM_MAPS_N; k++)
         memcpy(values + k * n, column(maps, k), n * sizeof *values);
     const sm_hpx_key_t keys[] = {{"SM_POINT", POINT_TEXT, "where the maps are evaluated"},
                                  {"SM_ERR", "linearised", "the _ERR columns: " ERR_TEXT}};
     st = sm_hpx_write(path, sm_pixels_nside(pixels), sm_pixels_order(pixels), n,
-                      sm_pixels_index(pixels), N_MAPS, fits_names, values, keys,
+                      sm_pixels_index(pixels), SM_MAPS_N, fits_names, values, keys,
                       sizeof keys / sizeof keys[0]);
     free(values);
     return st;
@@ -65,48 +65,78 @@ sm_status sm_maps_write_fits(const sm_maps_t *maps, const sm_pixels_t *pixels, c
 
 /* Pixel centres per transfer: theta and phi are computed and written a
  * chunk at a time instead of as two more full columns in memory. */
-#define SM_MAPS_ANGLE_CHUNK 65536
+/* Values computed and written per HDF5 write: the maps of a survey are
+ * never held whole on their way to the file. */
+#define SM_MAPS_CHUNK 65536
 
-static sm_status write_angles(hid_t g, const sm_pixels_t *pixels, size_t n)
+/* Fills cols[0..k-1] with the values of pixels j0 .. j0 + count - 1. */
+typedef sm_status (*fill_fn)(void *user, size_t j0, size_t count, double *const *cols);
+
+/* Datasets names[0..k-1] (k <= SM_MAPS_N) of n float64 each, a chunk at a time. */
+static sm_status write_columns(hid_t g, const char *const *names, size_t k, size_t n,
+                               fill_fn fill, void *user)
 {
-    static const char *const names[2] = {"theta", "phi"};
     hsize_t dims[1] = {n};
-    hid_t space = H5Screate_simple(1, dims, NULL), sets[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
-    double *buf = malloc(2 * SM_MAPS_ANGLE_CHUNK * sizeof *buf);
-    sm_status st = buf != NULL ? SM_OK : SM_FAIL_NOMEM("pixel angles");
-    for (int k = 0; k < 2 && st == SM_OK; k++) {
-        sets[k] = space < 0 ? H5I_INVALID_HID
-                            : H5Dcreate2(g, names[k], H5T_IEEE_F64LE, space, H5P_DEFAULT,
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t sets[SM_MAPS_N] = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID,
+                             H5I_INVALID_HID};
+    double *buf = malloc(k * SM_MAPS_CHUNK * sizeof *buf);
+    double *cols[SM_MAPS_N];
+    for (size_t c = 0; c < k; c++)
+        cols[c] = buf != NULL ? buf + c * SM_MAPS_CHUNK : NULL;
+    sm_status st = buf != NULL ? SM_OK : SM_FAIL_NOMEM("map columns");
+    for (size_t c = 0; c < k && st == SM_OK; c++) {
+        sets[c] = space < 0 ? H5I_INVALID_HID
+                            : H5Dcreate2(g, names[c], H5T_IEEE_F64LE, space, H5P_DEFAULT,
                                          H5P_DEFAULT, H5P_DEFAULT);
-        if (sets[k] < 0)
-            st = sm_fail(SM_EIO, "cannot write dataset '%s'", names[k]);
+        if (sets[c] < 0)
+            st = sm_fail(SM_EIO, "cannot write dataset '%s'", names[c]);
     }
-    const int64_t *index = sm_pixels_index(pixels);
-    for (size_t j0 = 0; j0 < n && st == SM_OK; j0 += SM_MAPS_ANGLE_CHUNK) {
-        hsize_t start[1] = {j0}, count[1] = {n - j0 < SM_MAPS_ANGLE_CHUNK ? n - j0
-                                                                          : SM_MAPS_ANGLE_CHUNK};
-        sm_hpx_pix2ang(sm_pixels_nside(pixels), sm_pixels_order(pixels), count[0], index + j0,
-                       buf, buf + SM_MAPS_ANGLE_CHUNK);
-        hid_t mem = H5Screate_simple(1, count, NULL);
+    for (size_t j0 = 0; j0 < n && st == SM_OK; j0 += SM_MAPS_CHUNK) {
+        hsize_t start[1] = {j0}, count[1] = {n - j0 < SM_MAPS_CHUNK ? n - j0 : SM_MAPS_CHUNK};
+        st = fill(user, j0, count[0], cols);
+        hid_t mem = st == SM_OK ? H5Screate_simple(1, count, NULL) : H5I_INVALID_HID;
         int ok = mem >= 0 &&
                  H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0;
-        for (int k = 0; k < 2 && st == SM_OK; k++)
-            if (!ok || H5Dwrite(sets[k], H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT,
-                                buf + k * SM_MAPS_ANGLE_CHUNK) < 0)
-                st = sm_fail(SM_EIO, "cannot write dataset '%s'", names[k]);
+        for (size_t c = 0; c < k && st == SM_OK; c++)
+            if (!ok || H5Dwrite(sets[c], H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, cols[c]) < 0)
+                st = sm_fail(SM_EIO, "cannot write dataset '%s'", names[c]);
         sm_h5_close(mem);
     }
-    sm_h5_close(sets[0]);
-    sm_h5_close(sets[1]);
+    for (size_t c = 0; c < k; c++)
+        sm_h5_close(sets[c]);
     sm_h5_close(space);
     free(buf);
     return st;
 }
 
-static sm_status write_group(hid_t file, const sm_maps_t *maps, const sm_pixels_t *pixels)
+static sm_status fill_angles(void *user, size_t j0, size_t count, double *const *cols)
 {
+    const sm_pixels_t *pixels = user;
+    sm_hpx_pix2ang(sm_pixels_nside(pixels), sm_pixels_order(pixels), count,
+                   sm_pixels_index(pixels) + j0, cols[0], cols[1]);
+    return SM_OK;
+}
+
+static sm_status fill_from_maps(void *user, size_t j0, size_t count, double *const *cols)
+{
+    const sm_maps_t *maps = user;
+    for (size_t k = 0; k < SM_MAPS_N; k++)
+        memcpy(cols[k], column(maps, k) + j0, count * sizeof **cols);
+    return SM_OK;
+}
+
+static sm_status fill_from_plan(void *user, size_t j0, size_t count, double *const *cols)
+{
+    return sm_maps_plan_fill(user, j0, count, cols);
+}
+
+static sm_status write_group(hid_t file, size_t n, fill_fn fill, void *user,
+                             const sm_pixels_t *pixels)
+{
+    static const char *const angles[2] = {"theta", "phi"};
     hid_t g = H5I_INVALID_HID;
-    hsize_t dims[1] = {maps->n_pix};
+    hsize_t dims[1] = {n};
     int64_t nside = sm_pixels_nside(pixels);
     sm_status st = SM_OK;
     if (H5Lexists(file, "maps", H5P_DEFAULT) > 0 && H5Ldelete(file, "maps", H5P_DEFAULT) < 0)
@@ -116,11 +146,10 @@ static sm_status write_group(hid_t file, const sm_maps_t *maps, const sm_pixels_
     if (st == SM_OK)
         st = sm_h5_write_dataset(g, "pixel", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dims,
                                  sm_pixels_index(pixels));
-    for (size_t k = 0; k < N_MAPS && st == SM_OK; k++)
-        st = sm_h5_write_dataset(g, h5_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims,
-                                 column(maps, k));
+    if (st == SM_OK)
+        st = write_columns(g, h5_names, SM_MAPS_N, n, fill, user);
     if (st == SM_OK && nside > 0)
-        st = write_angles(g, pixels, maps->n_pix);
+        st = write_columns(g, angles, 2, n, fill_angles, (void *)pixels);
     if (st == SM_OK)
         st = sm_h5_set_attr_int(g, "nside", nside);
     if (st == SM_OK)
@@ -138,11 +167,11 @@ static sm_status write_group(hid_t file, const sm_maps_t *maps, const sm_pixels_
     return st;
 }
 
-sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path)
+/* The maps of n pixels from fill into the group maps of path. */
+static sm_status write_hdf5(const char *path, size_t n, fill_fn fill, void *user,
+                            const sm_pixels_t *pixels)
 {
-    sm_status st = check(maps, pixels, path);
-    if (st != SM_OK)
-        return st;
+    sm_status st;
     char *tmp = sm_file_tmp_name(path);
     if (tmp == NULL)
         return SM_FAIL_NOMEM("file name");
@@ -157,7 +186,7 @@ sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, c
     if (st == SM_OK)
         st = sm_h5_failsafe_open(tmp, H5F_ACC_RDWR, !exists, &fs, &file);
     if (st == SM_OK)
-        st = write_group(file, maps, pixels);
+        st = write_group(file, n, fill, user, pixels);
     if (file >= 0 && H5Fclose(file) < 0 && st == SM_OK)
         st = sm_fail(SM_EIO, "cannot close %s", tmp);
     if (file >= 0 && fs.failed && st == SM_OK)
@@ -169,4 +198,21 @@ sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, c
         unlink(tmp);
     free(tmp);
     return st == SM_OK ? SM_OK : sm_fail_context(st, "writing maps to %s", path);
+}
+
+sm_status sm_maps_write_hdf5(const sm_maps_t *maps, const sm_pixels_t *pixels, const char *path)
+{
+    sm_status st = check(maps, pixels, path);
+    return st == SM_OK ? write_hdf5(path, maps->n_pix, fill_from_maps, (void *)maps, pixels)
+                       : st;
+}
+
+sm_status sm_maps_write_hdf5_plan(const sm_maps_plan_t *plan, const sm_pixels_t *pixels,
+                                  const char *path)
+{
+    size_t n = sm_data_n_pix(plan->data);
+    if (n != sm_pixels_n_used(pixels))
+        return sm_fail(SM_EINVAL, "%s: %zu map values for a layout of %zu used pixels", path, n,
+                       sm_pixels_n_used(pixels));
+    return write_hdf5(path, n, fill_from_plan, (void *)plan, pixels);
 }

@@ -12,6 +12,7 @@
 #include "sysmap/chainfile.h"
 #include "sysmap/maps.h"
 #include "error.h"
+#include "maps_plan.h"
 
 static int is_fits_name(const char *path)
 {
@@ -118,14 +119,26 @@ sm_status sm_run_write_maps(const sm_run_t *run, const sm_pixels_t *pixels, int 
     const sm_run_config_t *c = sm_run_config(run);
     if (sm_pixels_nside(pixels) == 0 && c->maps_out == NULL)
         return SM_OK;
-    sm_maps_t *maps = NULL;
-    sm_status st = sm_maps_from_run(&maps, run, sm_run_data(run));
-    if (st == SM_OK && c->output != NULL)
-        st = sm_maps_write_hdf5(maps, pixels, c->output);
-    if (st == SM_OK && c->maps_out != NULL)
-        st = is_fits_name(c->maps_out) ? sm_maps_write_fits(maps, pixels, c->maps_out)
-                                       : sm_maps_write_hdf5(maps, pixels, c->maps_out);
-    sm_maps_free(maps);
+    sm_status st;
+    if (c->maps_out != NULL && is_fits_name(c->maps_out)) {
+        /* the FITS writer takes whole columns */
+        sm_maps_t *maps = NULL;
+        st = sm_maps_from_run(&maps, run, sm_run_data(run));
+        if (st == SM_OK && c->output != NULL)
+            st = sm_maps_write_hdf5(maps, pixels, c->output);
+        if (st == SM_OK)
+            st = sm_maps_write_fits(maps, pixels, c->maps_out);
+        sm_maps_free(maps);
+    } else {
+        /* HDF5 only: computed a chunk at a time as they are written */
+        sm_maps_plan_t plan;
+        st = sm_maps_plan_from_run(&plan, run, sm_run_data(run));
+        if (st == SM_OK && c->output != NULL)
+            st = sm_maps_write_hdf5_plan(&plan, pixels, c->output);
+        if (st == SM_OK && c->maps_out != NULL)
+            st = sm_maps_write_hdf5_plan(&plan, pixels, c->maps_out);
+        sm_maps_plan_clear(&plan);
+    }
     if (st == SM_OK && written != NULL)
         *written = c->output != NULL || c->maps_out != NULL;
     return st;
