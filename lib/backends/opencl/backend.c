@@ -29,7 +29,7 @@
 #define SM_CL_RENORM_FP64 8
 #define SM_CL_RENORM_FP32 4
 #define SM_CL_BOUND_FP64 0x1p120
-#define SM_CL_BOUND_FP32 0x1p30
+#define SM_CL_BOUND_FP32 0x1p30 /* also covers max |t| rounded to fp32 */
 
 /* Test hook: SYSMAP_OPENCL_INJECT_FAULT = "build" (a kernel that does not
  * compile), "alloc" (a device that allows 1 KiB per buffer), "lost" (the
@@ -120,9 +120,9 @@ static const char *format_bytes(char *buf, size_t len, unsigned long long bytes)
     return buf;
 }
 
-/* A device buffer of bytes (over host's memory when not NULL), refusing up
- * front what the device cannot hold (some drivers allocate lazily and fail
- * later, far from the cause). */
+/* A device buffer of bytes (the caller's memory at host when that is not
+ * NULL), refusing up front what the device cannot hold (some drivers
+ * allocate lazily and fail later, far from the cause). */
 static sm_status make_buffer(opencl_t *cl, const char *what, size_t bytes, cl_mem_flags flags,
                              const void *host, cl_mem *out)
 {
@@ -162,11 +162,9 @@ static sm_status upload_row(opencl_t *cl, size_t i, unsigned char *stage)
         for (size_t j = 0; j < m; j++) {
             double x = j0 + j < n ? src[j0 + j] : 0.0;
             if (cl->fp32)
-                x = ((float *)stage)[j] = (float)x;
+                ((float *)stage)[j] = (float)x;
             else
                 ((double *)stage)[j] = x;
-            if (i > 0 && fabs(x) > cl->t_max[i - 1])
-                cl->t_max[i - 1] = fabs(x);
         }
         cl_int err = clEnqueueWriteBuffer(cl->queue, dst, CL_TRUE, (base + j0) * rs, m * rs,
                                           stage, 0, NULL, NULL);
@@ -189,7 +187,8 @@ static int reads_in_place(const opencl_t *cl)
 
 /* The map and templates in the kernel's precision, each row zero-padded to
  * n_pad pixels (the kernel masks the padding), uploaded once; or the
- * templates read in place, whose largest values are then found here. */
+ * templates read in place. Their largest magnitudes bound |m| for the
+ * sparse renormalisation (fp32's rounding of them is within its margin). */
 static sm_status upload_data(opencl_t *cl)
 {
     size_t s = cl->model.n_sys, n = cl->n_pix, np = cl->n_pad, rs = cl->real_size;
@@ -211,7 +210,7 @@ static sm_status upload_data(opencl_t *cl)
         st = SM_FAIL_NOMEM("the upload buffer");
     for (size_t i = 0; i <= (cl->in_place ? 0 : s) && st == SM_OK; i++)
         st = upload_row(cl, i, stage);
-    for (size_t i = 0; cl->in_place && st == SM_OK && i < s; i++)
+    for (size_t i = 0; st == SM_OK && i < s; i++)
         for (size_t j = 0; j < n; j++)
             if (fabs(t[i * n + j]) > cl->t_max[i])
                 cl->t_max[i] = fabs(t[i * n + j]);
