@@ -62,7 +62,7 @@ typedef struct {
     int in_place;               /* the kernel reads the caller's templates */
     void *params_host, *partial_host;
     size_t *walker_of_row;
-    double *t_max;              /* per template, max |t| as uploaded */
+    double *t_max;              /* per template, max |t| of the host's templates */
     const char *fault;
 } opencl_t;
 
