@@ -12,8 +12,9 @@
  * Memory: delta (n_pix,) and templates (NSYS rows of stride elements, n_pix
  * used), read in vectors of VW pixels up to n_pad (n_pix rounded up to
  * VW); the last vector's lanes past n_pix read as 0 (load_pixels), so the
- * rows may be the caller's own arrays or zero-padded copies alike. NDRange: (groups * WGS, lanes),
- * local (WGS, 1), lanes <= ceil(walkers / WPT). Group g takes a range of
+ * rows may be the caller's own arrays or zero-padded copies alike.
+ * NDRange: (groups * WGS, lanes), local (WGS, 1), lanes <= ceil(walkers /
+ * WPT); dense (0/1): renormalise after every pixel. Group g takes a range of
  * contiguous pixel vectors, tile by tile, its item i the vectors i, i +
  * WGS, ... of a tile; along dimension 1, lane l takes the walker blocks l,
  * l + lanes, ... of WPT walkers each, one after another over a tile (with
