@@ -153,6 +153,8 @@ def part_regressions():
             "global heap collection at 6144: object 0 at offset 16 has size 0",
         "fz-crash-timeout-f61b59.h5":
             "global heap collection at 6144: object 0 at offset 168 has size 0",
+        "fz-oom-vlen-44dc00bd.h5":
+            "attribute 'template_names': variable-length string of 4294967295-byte characters",
     }
     for name, message in sorted(cases.items()):
         expect(name, [os.path.join(base, name)], message)
@@ -241,6 +243,14 @@ def part_guard():
     expect("heap-address",
            [patched(src, "heap-address.h5", [(values + 4, struct.pack("<Q", root))])],
            f"no global heap collection at address {root}")
+    length = le(data, values, 4)
+    expect("heap-null-address",
+           [patched(src, "heap-null.h5", [(values + 4, struct.pack("<Q", 0))])],
+           f"attribute 'template_names': variable-length element 0: length {length} without a "
+           f"heap object")
+    expect("vlen-string-wide-characters",
+           [patched(src, "vlen-wide.h5", [(dt + 12, struct.pack("<I", 0xFFFFFFFF))])],
+           "attribute 'template_names': variable-length string of 4294967295-byte characters")
     expect("heap-too-small", [patched(src, "heap-small.h5", [(g + 8, struct.pack("<Q", 8))])],
            f"global heap collection at {g}: size 8 is smaller than its header")
     expect("heap-free-space-zero",

@@ -374,19 +374,29 @@ static int guard_dspace(guard_t *g, const unsigned char *d, uint64_t n, uint64_t
 
 /* Each variable-length element (length, heap address, index) must name an
  * object of exactly length x base bytes: HDF5 copies the whole object into
- * a buffer of length x base bytes. */
+ * a buffer of length x base bytes. One with no heap object (address 0, as
+ * HDF5 writes an empty sequence) must have length 0: HDF5 allocates and
+ * clears length x base bytes before it finds there is nothing to read. */
 static int guard_vlen_refs(guard_t *g, const unsigned char *dt, const unsigned char *data,
                            uint64_t points)
 {
     /* Strings count bytes, sequences elements of their base type (whose
-     * header guard_dtype found inside the message). */
-    uint64_t base = (dt[1] & 0x0f) == 1 ? 1 : get_le(dt + 12, 4);
+     * header guard_dtype found inside the message). HDF5 sizes a string's
+     * buffer by its base type too, which it writes as one-byte characters. */
+    uint64_t base = get_le(dt + 12, 4);
+    if ((dt[1] & 0x0f) == 1 && base != 1)
+        return guard_bad(g, "variable-length string of %llu-byte characters",
+                         (unsigned long long)base);
     unsigned o = g->sizeof_addr, step = 4 + o + 4;
     for (uint64_t k = 0; k < points; k++) {
         const unsigned char *e = data + k * step;
         uint64_t len = get_le(e, 4), addr = get_le(e + 4, o), idx = get_le(e + 4 + o, 4);
+        if (addr == 0 && len != 0)
+            return guard_bad(g, "variable-length element %llu: length %llu without a heap "
+                                "object",
+                             (unsigned long long)k, (unsigned long long)len);
         if (addr == 0)
-            continue; /* nothing stored: HDF5 reads nothing */
+            continue; /* empty: HDF5 reads nothing */
         const guard_heap_t *h = guard_heap(g, addr);
         if (h == NULL)
             return 0;
