@@ -6,6 +6,10 @@
 #   cmake --build build-fuzz --target fuzz_hdf5 fuzz_fits
 #   tests/fuzz/run.sh 120 [BUILD_DIR]
 #
+# FUZZ_SEED=N fixes libFuzzer's seed and FUZZ_RUNS=K replaces the time
+# limit by K inputs per harness: the same exploration every time (CI; a
+# random one can fail a change for a bug it did not add).
+#
 # Exit status 0 when nothing was found; otherwise the first failing
 # harness's, with the input that failed under $FUZZ_OUT (default
 # BUILD_DIR/fuzz-out/<harness>/). Inputs found interesting are kept in
@@ -37,8 +41,10 @@ for h in hdf5 fits; do
     echo "== fuzz_$h: regression inputs"
     # shellcheck disable=SC2086
     "$exe" $OPTS -artifact_prefix="$dir/" $regressions
-    echo "== fuzz_$h: $SECONDS_EACH s from the seeds"
+    limit="-max_total_time=$SECONDS_EACH"
+    [ -z "${FUZZ_RUNS:-}" ] || limit="-runs=$FUZZ_RUNS"
+    [ -z "${FUZZ_SEED:-}" ] || limit="$limit -seed=$FUZZ_SEED"
+    echo "== fuzz_$h: $limit from the seeds"
     # shellcheck disable=SC2086
-    "$exe" $OPTS -max_total_time="$SECONDS_EACH" -artifact_prefix="$dir/" \
-        "$dir/corpus" "$HERE/seeds/$h"
+    "$exe" $OPTS $limit -artifact_prefix="$dir/" "$dir/corpus" "$HERE/seeds/$h"
 done
