@@ -959,28 +959,27 @@ static sm_status check_extent(hid_t g, const char *name, int rank, const hsize_t
 static sm_status check_shapes(const open_file_t *o, const sm_chainfile_t *cf, hsize_t *rows)
 {
     hsize_t w = cf->n_walkers, d = cf->n_dim, chain_rows = 0, lp_rows = 0;
-    hsize_t chain[3] = {0, w, d}, lp[2] = {0, w}, coords[3] = {2, w, d}, acc[2] = {2, w};
-    hsize_t key[2] = {2, SM_RNG_KEY_LEN}, counters[2] = {2, N_COUNTERS}, two[1] = {2};
-    hsize_t digests[2] = {2, N_DIGESTS}, one[1] = {1};
-    sm_status st = check_extent(o->mcmc, "chain", 3, chain, &chain_rows);
-    if (st == SM_OK)
-        st = check_extent(o->mcmc, "log_prob", 2, lp, &lp_rows);
-    if (st == SM_OK)
-        st = check_extent(o->mcmc, "accepted", 1, &w, NULL);
-    if (st == SM_OK)
-        st = check_extent(o->sys, SLOT_COORDS, 3, coords, NULL);
-    if (st == SM_OK)
-        st = check_extent(o->sys, SLOT_ACCEPTED, 2, acc, NULL);
-    if (st == SM_OK)
-        st = check_extent(o->sys, SLOT_KEY, 2, key, NULL);
-    if (st == SM_OK)
-        st = check_extent(o->sys, SLOT_COUNTERS, 2, counters, NULL);
-    if (st == SM_OK)
-        st = check_extent(o->sys, SLOT_GAUSS, 1, two, NULL);
-    if (st == SM_OK)
-        st = check_extent(o->sys, SLOT_DIGEST, 2, digests, NULL);
-    if (st == SM_OK)
-        st = check_extent(o->sys, SLOT_ACTIVE, 1, one, NULL);
+    /* Each dataset's group, name and shape; the chain's and log_prob's
+     * first axis (their steps) is any length. */
+    const struct {
+        hid_t g;
+        const char *name;
+        int rank;
+        hsize_t dims[3];
+        hsize_t *rows;
+    } sets[] = {{o->mcmc, "chain", 3, {0, w, d}, &chain_rows},
+                {o->mcmc, "log_prob", 2, {0, w}, &lp_rows},
+                {o->mcmc, "accepted", 1, {w}, NULL},
+                {o->sys, SLOT_COORDS, 3, {2, w, d}, NULL},
+                {o->sys, SLOT_ACCEPTED, 2, {2, w}, NULL},
+                {o->sys, SLOT_KEY, 2, {2, SM_RNG_KEY_LEN}, NULL},
+                {o->sys, SLOT_COUNTERS, 2, {2, N_COUNTERS}, NULL},
+                {o->sys, SLOT_GAUSS, 1, {2}, NULL},
+                {o->sys, SLOT_DIGEST, 2, {2, N_DIGESTS}, NULL},
+                {o->sys, SLOT_ACTIVE, 1, {1}, NULL}};
+    sm_status st = SM_OK;
+    for (size_t i = 0; i < sizeof sets / sizeof *sets && st == SM_OK; i++)
+        st = check_extent(sets[i].g, sets[i].name, sets[i].rank, sets[i].dims, sets[i].rows);
     *rows = chain_rows < lp_rows ? chain_rows : lp_rows;
     return st;
 }
