@@ -147,11 +147,13 @@ sm_status sm_maps_plan_fill(const sm_maps_plan_t *plan, size_t j0, size_t count,
 static sm_status compute(sm_maps_t **out, sm_maps_plan_t *plan)
 {
     sm_maps_t *m = maps_alloc(sm_data_n_pix(plan->data));
-    sm_status st = m != NULL ? SM_OK : SM_FAIL_NOMEM("maps");
-    double *const cols[SM_MAPS_N] = {m ? m->delta_corr : NULL, m ? m->delta_corr_err : NULL,
-                                     m ? m->weight : NULL, m ? m->weight_err : NULL};
-    if (st == SM_OK)
-        st = sm_maps_plan_fill(plan, 0, m->n_pix, cols);
+    if (m == NULL) {
+        sm_maps_plan_clear(plan);
+        return SM_FAIL_NOMEM("maps");
+    }
+    double *const cols[SM_MAPS_N] = {m->delta_corr, m->delta_corr_err, m->weight,
+                                     m->weight_err};
+    sm_status st = sm_maps_plan_fill(plan, 0, m->n_pix, cols);
     sm_maps_plan_clear(plan);
     if (st != SM_OK) {
         sm_maps_free(m);
