@@ -28,6 +28,15 @@ static const char *older(const char *type, size_t have, size_t need)
     return buf;
 }
 
+/* A 3-pixel, 1-template map, for the calls that check a struct first. */
+static sm_data_t *tiny_map(void)
+{
+    const double d[3] = {0.1, -0.2, 0.05}, t[3] = {1.0, -0.5, 0.3};
+    sm_data_t *data;
+    ck_assert_int_eq(sm_data_create(&data, 3, 1, d, t, NULL), SM_OK);
+    return data;
+}
+
 START_TEST(run_config)
 {
     sm_run_config_t cfg;
@@ -42,9 +51,7 @@ START_TEST(run_config)
     cfg.struct_size = offsetof(sm_run_config_t, init);
     ck_assert_refused(sm_run_config_check(&cfg, 1),
                       older("sm_run_config_t", offsetof(sm_run_config_t, init), sizeof cfg));
-    const double d[3] = {0.1, -0.2, 0.05}, t[3] = {1.0, -0.5, 0.3};
-    sm_data_t *data;
-    ck_assert_int_eq(sm_data_create(&data, 3, 1, d, t, NULL), SM_OK);
+    sm_data_t *data = tiny_map();
     sm_run_t *run = (sm_run_t *)&cfg;
     ck_assert_refused(sm_run_create(&run, data, &cfg), "sm_run_config_t: struct_size");
     ck_assert_ptr_null(run);
@@ -64,9 +71,7 @@ START_TEST(model_struct)
     ck_assert_refused(sm_model_validate(&m),
                       older("sm_model_t", offsetof(sm_model_t, sigma_min), sizeof m));
     /* Every call that takes a model checks it, e.g. a backend's. */
-    const double d[3] = {0.1, -0.2, 0.05}, t[3] = {1.0, -0.5, 0.3};
-    sm_data_t *data;
-    ck_assert_int_eq(sm_data_create(&data, 3, 1, d, t, NULL), SM_OK);
+    sm_data_t *data = tiny_map();
     sm_backend_t *be = (sm_backend_t *)&m;
     ck_assert_refused(sm_reference_create(&be, data, &m), "sm_model_t: struct_size");
     ck_assert_ptr_null(be);
