@@ -130,7 +130,9 @@ sm_status sm_run_write_maps(const sm_run_t *run, const sm_pixels_t *pixels, int 
             st = sm_maps_write_fits(maps, pixels, c->maps_out);
         sm_maps_free(maps);
     } else {
-        /* HDF5 only: computed a chunk at a time as they are written */
+        /* HDF5 only: computed a chunk at a time as they are written, once
+         * per file (recomputing costs N S^2 operations, holding them 32
+         * bytes a pixel) */
         sm_maps_plan_t plan;
         st = sm_maps_plan_from_run(&plan, run, sm_run_data(run));
         if (st == SM_OK && c->output != NULL)
